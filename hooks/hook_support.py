@@ -1,0 +1,49 @@
+"""Lambda-side plumbing shared by the hook handlers: logger, lazy clients, config, outcome logging."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from safedeploy_core.clients import Clients
+from safedeploy_core.config import HookConfig
+from safedeploy_core.errors import ConfigError
+from safedeploy_core.runner import HookOutcome
+
+logger = Logger()
+_clients: Clients | None = None
+
+
+def clients() -> Clients:
+    """Built on first use and kept for warm invocations; tests call `use_clients` first."""
+    global _clients  # noqa: PLW0603
+    if _clients is None:
+        _clients = Clients()
+    return _clients
+
+
+def use_clients(overrides: dict[str, Any] | None) -> None:
+    global _clients  # noqa: PLW0603
+    _clients = None if overrides is None else Clients(overrides=dict(overrides))
+
+
+def load_config() -> tuple[HookConfig | None, str | None]:
+    try:
+        return HookConfig.from_env(), None
+    except ConfigError as exc:
+        return None, str(exc)
+
+
+class StatusNotReported(RuntimeError):
+    """Raised so that Lambda retries the (asynchronous) hook: its status never reached CodeDeploy."""
+
+
+def finish(outcome: HookOutcome) -> dict[str, Any]:
+    logger.append_keys(deployment_id=outcome.deployment_id, function=outcome.function_name)
+    for result in outcome.results:
+        logger.info("check", extra=result.as_dict())
+    log = logger.info if outcome.status == "Succeeded" else logger.error
+    log(outcome.summary(), extra={"outcome": outcome.as_log()})
+    if not outcome.reported and outcome.deployment_id is not None:
+        raise StatusNotReported(outcome.report)
+    return outcome.as_log()

@@ -1,0 +1,78 @@
+"""AfterAllowTraffic hook: end-to-end through the API, gate alarms, and the canary-vs-baseline judge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes import CodeDeployLifecycleHookEvent, event_source
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from hook_support import clients, finish, load_config, logger
+from safedeploy_core.alarm_checks import check_gate_alarms
+from safedeploy_core.case_source import load_function_cases
+from safedeploy_core.clients import Clients
+from safedeploy_core.codedeploy import Deployment
+from safedeploy_core.config import HookConfig
+from safedeploy_core.deadline import Deadline
+from safedeploy_core.errors import ConfigError
+from safedeploy_core.http_checks import make_session, run_http_cases
+from safedeploy_core.invoke_checks import run_invoke_cases
+from safedeploy_core.judge import Policy
+from safedeploy_core.judge_check import judge_deployment, verdict_check
+from safedeploy_core.notify import publish
+from safedeploy_core.runner import Checks, run_hook
+from safedeploy_core.smoke import CheckResult
+
+
+def post_traffic_checks(cl: Clients, config: HookConfig, session_factory: Any = make_session) -> Checks:
+    def checks(deployment: Deployment, deadline: Deadline) -> list[CheckResult]:
+        target = deployment.target
+        results = check_gate_alarms(cl.codedeploy, cl.cloudwatch, deployment)
+        s3 = cl.s3 if config.smoke_case_location.startswith("s3://") else None
+        cases = load_function_cases(cl.lambda_control, config.smoke_case_location, target.function_name, s3)
+        http_cases = [c for c in cases if c.http_capable]
+        if http_cases:
+            if not config.api_url_parameter:
+                raise ConfigError("the function has HTTP smoke cases but API_URL_PARAMETER is not set")
+            # Read at run time: a template reference to the API would close Alias -> hook -> API -> Alias.
+            url = cl.ssm.get_parameter(Name=config.api_url_parameter)["Parameter"]["Value"]
+            results += run_http_cases(session_factory(), url, http_cases, deadline)
+        else:
+            # No API: end-to-end is the alias itself, which must now answer from the new version.
+            results += run_invoke_cases(
+                cl.lambda_invoke, target.function_name, target.alias, cases, deadline,
+                config.max_workers, expected_version=target.target_version,
+            )
+        if config.judge_enabled:
+            verdict = judge_deployment(cl.cloudwatch, deployment, Policy())
+            logger.info("canary verdict", extra={"verdict": verdict.as_dict()})
+            logger.info(verdict.markdown())
+            sent = publish(
+                cl.sns, config.notification_topic_arn,
+                f"Canary {verdict.verdict}: {target.function_name} v{target.target_version}",
+                verdict.markdown(),
+            )
+            if sent != "published":
+                logger.warning("verdict not sent", extra={"notify": sent})
+            results.append(verdict_check(verdict, config.undecided_verdict))
+        return results
+
+    return checks
+
+
+@logger.inject_lambda_context
+@event_source(data_class=CodeDeployLifecycleHookEvent)
+def lambda_handler(event: CodeDeployLifecycleHookEvent, context: LambdaContext) -> dict[str, Any]:
+    config, error = load_config()
+    cl = clients()
+    margin = config.deadline_margin_s if config else 15.0
+    outcome = run_hook(
+        "AfterAllowTraffic",
+        event.raw_event,
+        codedeploy=cl.codedeploy,
+        config=config,
+        config_error=error,
+        deadline=Deadline.from_context(context, margin),
+        checks=post_traffic_checks(cl, config) if config else lambda d, dl: [],
+        on_exception=lambda exc: logger.exception("hook bug"),
+    )
+    return finish(outcome)

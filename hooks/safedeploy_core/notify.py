@@ -1,0 +1,17 @@
+"""Best-effort notifications: a failed publish is logged by the caller, never changes a verdict."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+
+def publish(sns: Any, topic_arn: str | None, subject: str, message: str) -> str:
+    if not topic_arn:
+        return "no topic"
+    try:
+        sns.publish(TopicArn=topic_arn, Subject=subject[:100], Message=message)
+    except (ClientError, BotoCoreError) as exc:
+        return f"publish failed: {exc}"
+    return "published"

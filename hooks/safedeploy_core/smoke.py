@@ -1,0 +1,233 @@
+"""Smoke cases as data: loading with validation, request synthesis and evaluation (pure).
+
+A case file (JSON) looks like:
+{"cases": [
+  {"name": "hello", "request": {"method": "GET", "path": "/hello"},
+   "expect": {"status": 200, "json": {"message": "hello world"}, "latency_ms": 1500}, "timeout_s": 5},
+  {"name": "echo", "event": {"message": "ping"}, "expect": {"json": {"ok": true, "echo": "ping"}}}
+]}
+
+`request` cases describe an HTTP call: the pre-traffic hook turns them into an API Gateway proxy event
+and invokes the new version directly; the post-traffic hook sends them through the real API.
+`event` cases are a raw payload for direct invocation only (functions without an API).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from safedeploy_core.errors import SmokeCaseError
+
+_CASE_KEYS = {"name", "request", "event", "expect", "timeout_s"}
+_REQUEST_KEYS = {"method", "path", "headers", "query", "body"}
+_EXPECT_KEYS = {"status", "json", "latency_ms"}
+_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+DEFAULT_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+
+
+@dataclass(frozen=True)
+class Expectation:
+    status: int | None = None
+    json: Any = None  # a subset that the response body must contain
+    latency_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class SmokeCase:
+    name: str
+    expect: Expectation
+    request: Request | None = None
+    event: Any = None
+    timeout_s: float = DEFAULT_TIMEOUT_S
+
+    @property
+    def http_capable(self) -> bool:
+        return self.request is not None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    passed: bool
+    reason: str
+    latency_ms: float
+    status: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "check": self.name,
+            "passed": self.passed,
+            "reason": self.reason,
+            "latency_ms": round(self.latency_ms, 1),
+            "status": self.status,
+        }
+
+
+def _require_keys(where: str, value: Any, allowed: set[str]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise SmokeCaseError(f"{where} must be an object")
+    unknown = sorted(set(value) - allowed)
+    if unknown:
+        raise SmokeCaseError(f"{where} has unknown key(s): {', '.join(unknown)}")
+    return value
+
+
+def _positive(where: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise SmokeCaseError(f"{where} must be a positive number")
+    return float(value)
+
+
+def _parse_request(where: str, raw: Any) -> Request:
+    data = _require_keys(where, raw, _REQUEST_KEYS)
+    method = str(data.get("method", "GET")).upper()
+    if method not in _METHODS:
+        raise SmokeCaseError(f"{where}.method {method!r} is not an HTTP method")
+    path = data.get("path")
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise SmokeCaseError(f"{where}.path must be a string starting with '/'")
+    for key in ("headers", "query"):
+        value = data.get(key, {})
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise SmokeCaseError(f"{where}.{key} must map names to strings")
+    return Request(method, path, dict(data.get("headers", {})), dict(data.get("query", {})), data.get("body"))
+
+
+def _parse_case(index: int, raw: Any) -> SmokeCase:
+    where = f"cases[{index}]"
+    data = _require_keys(where, raw, _CASE_KEYS)
+    name = data.get("name")
+    if not isinstance(name, str) or not name:
+        raise SmokeCaseError(f"{where}.name is required")
+    where = f"case {name!r}"
+    if ("request" in data) == ("event" in data):
+        raise SmokeCaseError(f"{where} needs exactly one of 'request' or 'event'")
+    exp = _require_keys(f"{where}.expect", data.get("expect"), _EXPECT_KEYS)
+    if not exp:
+        raise SmokeCaseError(f"{where}.expect must check something (status, json or latency_ms)")
+    status = exp.get("status")
+    if status is not None and (not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599):
+        raise SmokeCaseError(f"{where}.expect.status must be an HTTP status code")
+    latency = _positive(f"{where}.expect.latency_ms", exp["latency_ms"]) if "latency_ms" in exp else None
+    timeout = _positive(f"{where}.timeout_s", data["timeout_s"]) if "timeout_s" in data else DEFAULT_TIMEOUT_S
+    return SmokeCase(
+        name=name,
+        expect=Expectation(status=status, json=exp.get("json"), latency_ms=latency),
+        request=_parse_request(f"{where}.request", data["request"]) if "request" in data else None,
+        event=data.get("event"),
+        timeout_s=timeout,
+    )
+
+
+def load_cases(document: Any, source: str = "smoke cases") -> list[SmokeCase]:
+    """Validate a parsed case file; raise SmokeCaseError naming the first problem."""
+    if isinstance(document, str | bytes):
+        try:
+            document = json.loads(document)
+        except ValueError as exc:
+            raise SmokeCaseError(f"{source} is not JSON: {exc}") from exc
+    if not isinstance(document, dict) or not isinstance(document.get("cases"), list):
+        raise SmokeCaseError(f"{source} must be an object with a 'cases' list")
+    try:
+        cases = [_parse_case(i, raw) for i, raw in enumerate(document["cases"])]
+    except SmokeCaseError as exc:
+        raise SmokeCaseError(f"{source}: {exc}") from exc
+    if not cases:
+        raise SmokeCaseError(f"{source} has no cases: a hook that tests nothing must not pass")
+    names = [c.name for c in cases]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise SmokeCaseError(f"{source}: duplicate case name(s): {', '.join(duplicates)}")
+    return cases
+
+
+def api_gateway_event(request: Request) -> dict[str, Any]:
+    """An API Gateway REST proxy event for `request`, as the real integration would send it."""
+    body = request.body
+    if body is not None and not isinstance(body, str):
+        body = json.dumps(body)
+    headers = {"Content-Type": "application/json", "User-Agent": "safedeploy-smoke", **request.headers}
+    request_id = str(uuid.uuid4())
+    return {
+        "resource": request.path,
+        "path": request.path,
+        "httpMethod": request.method,
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": request.query or None,
+        "multiValueQueryStringParameters": {k: [v] for k, v in request.query.items()} or None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "requestId": request_id,
+            "resourcePath": request.path,
+            "httpMethod": request.method,
+            "path": f"/smoke{request.path}",
+            "stage": "smoke",
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": "safedeploy-smoke"},
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+def _subset_mismatch(expected: Any, actual: Any, path: str = "$") -> str | None:
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict):
+            return f"{path} is {type(actual).__name__}, expected an object"
+        for key, value in expected.items():
+            if key not in actual:
+                return f"{path}.{key} is missing"
+            problem = _subset_mismatch(value, actual[key], f"{path}.{key}")
+            if problem:
+                return problem
+        return None
+    if expected != actual:
+        return f"{path} is {actual!r}, expected {expected!r}"
+    return None
+
+
+def evaluate(case: SmokeCase, status: int | None, body: Any, latency_ms: float) -> CheckResult:
+    """Compare one observed response with the case's expectations."""
+    exp = case.expect
+    problems: list[str] = []
+    if exp.status is not None and status != exp.status:
+        problems.append(f"status {status}, expected {exp.status}")
+    if exp.json is not None:
+        problem = _subset_mismatch(exp.json, body)
+        if problem:
+            problems.append(problem)
+    if exp.latency_ms is not None and latency_ms > exp.latency_ms:
+        problems.append(f"took {latency_ms:.0f} ms, budget {exp.latency_ms:.0f} ms")
+    reason = "; ".join(problems) if problems else "ok"
+    return CheckResult(case.name, not problems, reason, latency_ms, status)
+
+
+def failed_result(case: SmokeCase, reason: str, latency_ms: float = 0.0) -> CheckResult:
+    return CheckResult(case.name, False, reason, latency_ms)
+
+
+def decode_proxy_response(payload: Any) -> tuple[int | None, Any]:
+    """(status, parsed body) of a Lambda result: an API Gateway proxy response or a plain payload."""
+    if isinstance(payload, dict) and "statusCode" in payload:
+        body = payload.get("body")
+        if isinstance(body, str) and body:
+            try:
+                body = json.loads(body)
+            except ValueError:
+                pass
+        status = payload.get("statusCode")
+        return (int(status) if isinstance(status, int | str) and str(status).isdigit() else None), body
+    return None, payload

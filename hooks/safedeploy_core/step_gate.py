@@ -1,0 +1,75 @@
+"""Gate between traffic steps: judge in-progress deployments every minute, stop a bad one at once.
+
+CodeDeploy's hooks run only before and after the whole shift. This gate calls StopDeployment with
+autoRollbackEnabled as soon as the judge says FAIL. That is faster than driving a gate alarm: an alarm
+fed by PutMetricData needs at least one more period plus evaluation delay (1-3 minutes) and CodeDeploy's
+alarm poll, while StopDeployment moves the alias back within seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from safedeploy_core.codedeploy import get_deployment
+from safedeploy_core.judge import Policy, Verdict, judge
+from safedeploy_core.metrics import collect_pair
+
+ENDED_CODES = {"DeploymentAlreadyCompletedException", "InvalidDeploymentStatusException"}
+
+
+@dataclass(frozen=True)
+class GateAction:
+    deployment_id: str
+    function_name: str
+    verdict: Verdict
+    action: str  # "stopped" | "watching" | "ended-meanwhile" | "skipped: ..."
+
+
+def in_progress_deployments(codedeploy: Any, application: str) -> list[str]:
+    ids: list[str] = []
+    groups = codedeploy.list_deployment_groups(applicationName=application).get("deploymentGroups", [])
+    for group in groups:
+        kwargs: dict[str, Any] = {
+            "applicationName": application, "deploymentGroupName": group, "includeOnlyStatuses": ["InProgress"]
+        }
+        while True:
+            page = codedeploy.list_deployments(**kwargs)
+            ids.extend(page.get("deployments", []))
+            if not page.get("nextToken"):
+                break
+            kwargs["nextToken"] = page["nextToken"]
+    return ids
+
+
+def run_step_gate(
+    codedeploy: Any, cloudwatch: Any, application: str, allowed: frozenset[str], policy: Policy,
+    now: datetime | None = None,
+) -> list[GateAction]:
+    now = now or datetime.now(UTC)
+    actions = []
+    for deployment_id in in_progress_deployments(codedeploy, application):
+        deployment = get_deployment(codedeploy, deployment_id)
+        target = deployment.target
+        if target.function_name not in allowed:
+            actions.append(GateAction(deployment_id, target.function_name, Verdict("NODATA"), "skipped: not allowed"))
+            continue
+        start = deployment.create_time or now
+        baseline, canary = collect_pair(
+            cloudwatch, target.function_name, target.alias, target.current_version, target.target_version, start, now
+        )
+        verdict = judge(baseline, canary, policy)
+        action = "watching"
+        if verdict.verdict == "FAIL":
+            try:
+                codedeploy.stop_deployment(deploymentId=deployment_id, autoRollbackEnabled=True)
+                action = "stopped"
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") not in ENDED_CODES:
+                    raise
+                action = "ended-meanwhile"
+        actions.append(GateAction(deployment_id, target.function_name, verdict, action))
+    return actions

@@ -1,0 +1,36 @@
+"""Scheduled every minute: judge in-progress deployments of this stack and stop a bad canary early."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from hook_support import clients, load_config, logger
+from safedeploy_core.judge import Policy
+from safedeploy_core.notify import publish
+from safedeploy_core.step_gate import run_step_gate
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    config, error = load_config()
+    application = os.environ.get("DEPLOYMENT_APPLICATION", "")
+    if config is None or not application:
+        logger.error("step judge misconfigured", extra={"error": error or "DEPLOYMENT_APPLICATION is empty"})
+        return {"actions": [], "error": error or "DEPLOYMENT_APPLICATION is empty"}
+    cl = clients()
+    actions = run_step_gate(cl.codedeploy, cl.cloudwatch, application, config.allowed_functions, Policy())
+    for action in actions:
+        logger.info(
+            f"{action.function_name} {action.deployment_id}: {action.verdict.verdict} -> {action.action}",
+            extra={"verdict": action.verdict.as_dict()},
+        )
+        if action.action == "stopped":
+            publish(
+                cl.sns, config.notification_topic_arn,
+                f"Deployment {action.deployment_id} stopped by the canary judge",
+                action.verdict.markdown(),
+            )
+    return {"actions": [{"deployment": a.deployment_id, "verdict": a.verdict.verdict, "action": a.action}
+                        for a in actions]}

@@ -1,0 +1,109 @@
+"""Loading SAM templates and translating them to CloudFormation offline (aws-sam-translator)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from safedeploy.errors import UserError
+
+PLACEHOLDER_BUCKET = "safedeploy-offline"
+
+
+def load_template(path: str | Path) -> dict[str, Any]:
+    """Parse YAML or JSON with CloudFormation's short tags (!Ref, !Sub...) into plain dicts."""
+    from cfnlint.decode import cfn_yaml
+
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"template not found: {p}")
+    text = p.read_text(encoding="utf-8")
+    try:
+        doc = json.loads(text) if text.lstrip().startswith("{") else cfn_yaml.loads(text, str(p))
+    except Exception as exc:
+        raise UserError(f"{p}: not a valid YAML/JSON template: {str(exc).splitlines()[0]}") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("Resources"), dict):
+        raise UserError(f"{p}: not a CloudFormation/SAM template (no Resources)")
+    return _plain(doc)
+
+
+def _plain(value: Any) -> Any:
+    """cfn-lint returns dict/str subclasses with line marks; translate and compare on plain types."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+class _NoManagedPolicies:
+    """The translator resolves managed policy names to ARNs via IAM; offline we resolve none."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def _offline_locations(template: dict[str, Any]) -> dict[str, Any]:
+    """Local CodeUri / nested Location -> S3 placeholders, as `sam package` would rewrite them."""
+    doc = copy.deepcopy(template)
+    for logical_id, resource in doc.get("Resources", {}).items():
+        props = resource.get("Properties") or {}
+        kind = resource.get("Type")
+        if kind in ("AWS::Serverless::Function", "AWS::Serverless::LayerVersion"):
+            key = "CodeUri" if kind.endswith("Function") else "ContentUri"
+            if isinstance(props.get(key), str) and not props[key].startswith("s3://"):
+                props[key] = f"s3://{PLACEHOLDER_BUCKET}/{logical_id}.zip"
+            if kind.endswith("Function") and key not in props and "InlineCode" not in props \
+                    and props.get("PackageType") != "Image":
+                props[key] = f"s3://{PLACEHOLDER_BUCKET}/{logical_id}.zip"
+        if kind == "AWS::Serverless::Application":
+            loc = props.get("Location")
+            if isinstance(loc, str) and not loc.startswith("https://"):
+                props["Location"] = f"https://{PLACEHOLDER_BUCKET}.s3.amazonaws.com/{loc}"
+        resource["Properties"] = props
+    globals_fn = doc.get("Globals", {}).get("Function", {})
+    if isinstance(globals_fn.get("CodeUri"), str):
+        globals_fn["CodeUri"] = f"s3://{PLACEHOLDER_BUCKET}/globals.zip"
+    return doc
+
+
+def translate(
+    template: dict[str, Any], parameters: dict[str, Any] | None = None, region: str = "us-east-1"
+) -> dict[str, Any]:
+    """The CloudFormation that `sam deploy` would submit (code locations replaced by placeholders)."""
+    if "Transform" not in template:
+        return copy.deepcopy(template)
+    import boto3
+    from samtranslator.model.exceptions import InvalidDocumentException
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+    from samtranslator.utils.py27hash_fix import to_py27_compatible_template, undo_mark_unicode_str_in_template
+
+    fragment = _offline_locations(template)
+    values = dict(parameters or {})
+    to_py27_compatible_template(fragment, values)
+    # An explicit session: the translator needs a region for pseudo parameters, and none is configured here.
+    translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=region))
+    try:
+        out = translator.translate(fragment, parameter_values=values, get_managed_policy_map=_NoManagedPolicies().load)
+        return undo_mark_unicode_str_in_template(out)  # type: ignore[no-any-return]
+    except InvalidDocumentException as exc:
+        messages = "; ".join(str(c) for c in exc.causes) or str(exc)
+        raise UserError(f"SAM translation failed: {messages}") from exc
+
+
+@dataclass(frozen=True)
+class LoadedTemplate:
+    path: Path
+    sam: dict[str, Any]
+    cfn: dict[str, Any]
+
+
+def load_and_translate(path: str | Path, parameters: dict[str, Any] | None = None) -> LoadedTemplate:
+    sam = load_template(path)
+    return LoadedTemplate(Path(path), sam, translate(sam, parameters))

@@ -1,0 +1,165 @@
+"""Test helpers: events from events/, a Lambda context, CodeDeploy stubs, moto Lambda set-up."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.stub import ANY, Stubber
+
+ROOT = Path(__file__).resolve().parents[1]
+EVENTS = ROOT / "events"
+SMOKE_CASES = ROOT / "hooks" / "smoke_cases"
+REGION = "us-east-1"
+APP = "safe-deploy-dev-ServerlessDeploymentApplication-1A2B3C"
+GROUP = "safe-deploy-dev-HelloWorldFunctionDeploymentGroup-4D5E6F"
+DEPLOYMENT_START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def load_event(name: str) -> Any:
+    return json.loads((EVENTS / name).read_text())
+
+
+@dataclass
+class FakeContext:
+    remaining_ms: int = 120_000
+    function_name: str = "PreTrafficHook"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = "11111111-2222-3333-4444-555555555555"
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:PreTrafficHook"
+    log_group_name: str = "/aws/lambda/PreTrafficHook"
+    log_stream_name: str = "stream"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+def appspec(function: str, current: str = "1", target: str = "2", alias: str = "live") -> str:
+    return json.dumps({
+        "version": 0.0,
+        "Resources": [{"HelloWorldFunction": {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {"Name": function, "Alias": alias, "CurrentVersion": current, "TargetVersion": target},
+        }}],
+        "Hooks": [{"BeforeAllowTraffic": "pre-hook"}, {"AfterAllowTraffic": "post-hook"}],
+    })
+
+
+REVISION = {"revisionType": "AppSpecContent", "appSpecContent": {"sha256": "abc"}}
+
+
+@dataclass
+class CodeDeployStub:
+    """A real codedeploy client with botocore's Stubber: every call is checked against the API model,
+    and `assert_no_pending_responses` proves that no expected call (e.g. the report) was skipped."""
+
+    client: Any = field(default_factory=lambda: boto3.client("codedeploy", region_name=REGION))
+
+    def __post_init__(self) -> None:
+        self.stubber = Stubber(self.client)
+        self.stubber.activate()
+
+    def deployment(self, function: str, current: str = "1", target: str = "2", deployment_id: str = "d-AB12CD34E",
+                   status: str = "InProgress") -> None:
+        self.stubber.add_response(
+            "get_deployment",
+            {"deploymentInfo": {
+                "deploymentId": deployment_id, "applicationName": APP, "deploymentGroupName": GROUP,
+                "status": status, "createTime": DEPLOYMENT_START, "revision": REVISION,
+                "computePlatform": "Lambda",
+            }},
+            {"deploymentId": deployment_id},
+        )
+        self.stubber.add_response(
+            "get_application_revision",
+            {"applicationName": APP, "revision": {
+                "revisionType": "AppSpecContent",
+                "appSpecContent": {"content": appspec(function, current, target), "sha256": "abc"},
+            }},
+            {"applicationName": APP, "revision": REVISION},
+        )
+
+    def deployment_group_alarms(self, names: list[str], enabled: bool = True) -> None:
+        self.stubber.add_response(
+            "get_deployment_group",
+            {"deploymentGroupInfo": {
+                "applicationName": APP, "deploymentGroupName": GROUP,
+                "alarmConfiguration": {"enabled": enabled, "alarms": [{"name": n} for n in names]},
+            }},
+            {"applicationName": APP, "deploymentGroupName": GROUP},
+        )
+
+    def report(self, status: str, error_code: str | None = None, execution_id: str = ANY) -> None:
+        params = {"deploymentId": ANY, "lifecycleEventHookExecutionId": execution_id, "status": status}
+        if error_code:
+            self.stubber.add_client_error(
+                "put_lifecycle_event_hook_execution_status", service_error_code=error_code,
+                service_message=f"{error_code} (stubbed)", http_status_code=400, expected_params=params,
+            )
+        else:
+            self.stubber.add_response(
+                "put_lifecycle_event_hook_execution_status", {"lifecycleEventHookExecutionId": "x"}, params
+            )
+
+    def error(self, operation: str, code: str, status: int = 400) -> None:
+        self.stubber.add_client_error(operation, service_error_code=code, service_message=f"{code} (stubbed)",
+                                      http_status_code=status)
+
+    def done(self) -> None:
+        self.stubber.assert_no_pending_responses()
+
+
+def code_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("app.py", "def lambda_handler(event, context):\n    return {}\n")
+    return buffer.getvalue()
+
+
+def lambda_role(iam: Any) -> str:
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    return str(iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"])
+
+
+def publish_versions(lambda_client: Any, role: str, name: str, envs: list[dict[str, str]],
+                     tags: dict[str, str] | None = None, timeout: int = 10) -> list[str]:
+    """Create `name`, publish one version per environment, point `live` at the first one."""
+    lambda_client.create_function(
+        FunctionName=name, Runtime="python3.13", Role=role, Handler="app.lambda_handler",
+        Code={"ZipFile": code_zip()}, Timeout=timeout, Environment={"Variables": envs[0]}, Tags=tags or {},
+    )
+    versions = []
+    for env in envs:
+        lambda_client.update_function_configuration(FunctionName=name, Environment={"Variables": env})
+        versions.append(lambda_client.publish_version(FunctionName=name)["Version"])
+    lambda_client.create_alias(FunctionName=name, Name="live", FunctionVersion=versions[0])
+    return versions
+
+
+def metric_data_response(series: dict[str, list[float]]) -> dict[str, Any]:
+    """A GetMetricData answer: {query id: values} (ids as built by safedeploy_core.metrics)."""
+    return {"MetricDataResults": [
+        {"Id": qid, "Label": qid, "Timestamps": [DEPLOYMENT_START] * len(values), "Values": values,
+         "StatusCode": "Complete"}
+        for qid, values in series.items()
+    ], "Messages": []}
+
+
+def version_series(baseline: tuple[int, int, list[float]], canary: tuple[int, int, list[float]],
+                   minutes: int = 5) -> dict[str, list[float]]:
+    """Per-minute series for both versions from totals (invocations, errors, p99 list)."""
+    out: dict[str, list[float]] = {}
+    for label, (inv, err, p99) in (("baseline", baseline), ("canary", canary)):
+        out[f"inv_{label}"] = [inv / minutes] * minutes if inv else []
+        out[f"err_{label}"] = [err / minutes] * minutes if inv else []
+        out[f"p99_{label}"] = p99
+        out[f"p50_{label}"] = [v / 4 for v in p99]
+    return out
