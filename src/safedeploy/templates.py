@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,7 @@ def translate(
     from samtranslator.translator.translator import Translator
     from samtranslator.utils.py27hash_fix import to_py27_compatible_template, undo_mark_unicode_str_in_template
 
+    logging.getLogger("samtranslator").setLevel(logging.ERROR)  # feature-toggle and metrics chatter
     fragment = _offline_locations(template)
     values = dict(parameters or {})
     to_py27_compatible_template(fragment, values)

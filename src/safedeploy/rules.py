@@ -1,0 +1,319 @@
+"""`safedeploy check`: safe-deployment mistakes that `sam validate --lint` and cfn-lint miss.
+
+Each rule reads the translated template (and nested applications next to it) through `model`, and
+returns findings that name the resource that must change: the hook for hook problems, the alarm for
+alarm problems, the function for DeploymentPreference problems.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from safedeploy.model import AlarmSpec, FunctionDeployment, Scope, deployments, hook_logical_id, locate
+from safedeploy_core.timing import PREDEFINED, fit
+
+Severity = Literal["error", "warning"]
+HOOK_PREFIX = "CodeDeployHook_"
+MAX_ALARMS = 10
+VERSION_SCOPED = {"Errors", "Invocations", "Duration"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: Severity
+    resource: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------- IAM helpers
+def role_statements(scope: Scope, function_logical: str) -> tuple[list[dict[str, Any]], bool]:
+    """(Allow statements of the function's role, whether the role is fully visible in the template)."""
+    fn = scope.resources.get(function_logical, {})
+    found = locate(scope, fn.get("Properties", {}).get("Role"))
+    if not found:
+        return [], False
+    where, role_id = found
+    role = where.resources[role_id].get("Properties", {})
+    statements: list[dict[str, Any]] = []
+    for policy in where.resolve(role.get("Policies", [])) or []:
+        doc = (policy or {}).get("PolicyDocument", {})
+        raw = doc.get("Statement", [])
+        statements.extend(s for s in (raw if isinstance(raw, list) else [raw]) if isinstance(s, dict))
+    for res in where.resources.values():  # AWS::IAM::Policy attached to the role
+        if res.get("Type") == "AWS::IAM::Policy":
+            roles = res.get("Properties", {}).get("Roles", [])
+            if {"Ref": role_id} in roles:
+                doc = where.resolve(res["Properties"].get("PolicyDocument", {}))
+                raw = doc.get("Statement", [])
+                statements.extend(s for s in (raw if isinstance(raw, list) else [raw]) if isinstance(s, dict))
+    managed = [m for m in role.get("ManagedPolicyArns", []) or []
+               if "AWSLambdaBasicExecutionRole" not in str(m) and "AWSLambdaVPCAccessExecutionRole" not in str(m)]
+    return [s for s in statements if s.get("Effect") == "Allow"], not managed
+
+
+def allows(statements: list[dict[str, Any]], action: str, resource: str) -> bool:
+    for st in statements:
+        actions = st.get("Action", [])
+        actions = actions if isinstance(actions, list) else [actions]
+        resources = st.get("Resource", [])
+        resources = resources if isinstance(resources, list) else [resources]
+        if any(fnmatch.fnmatchcase(action.lower(), str(a).lower()) for a in actions) and any(
+            fnmatch.fnmatchcase(resource, str(r)) for r in resources if r is not None
+        ):
+            return True
+    return False
+
+
+def _version_arn(function_logical: str) -> str:
+    return f"arn:aws:lambda:us-east-1:123456789012:function:<{function_logical}>:7"
+
+
+# ---------------------------------------------------------------- rules per function
+def rule_deployment_type(dep: FunctionDeployment) -> Iterator[Finding]:
+    name = dep.type_name
+    if name is None or dep.config is not None:
+        return
+    custom = {dep.scope.resolve(r.get("Properties", {}).get("DeploymentConfigName"))
+              for r in dep.scope.resources.values() if r.get("Type") == "AWS::CodeDeploy::DeploymentConfig"}
+    if f"CodeDeployDefault.Lambda{name}" not in custom and name not in custom:
+        yield Finding("SD101", "error", dep.logical_id,
+                      f"unknown deployment type {name!r}: use one of {', '.join(PREDEFINED)} "
+                      "or define the custom config in this template")
+
+
+def rule_rollback_triggers(dep: FunctionDeployment) -> Iterator[Finding]:
+    if dep.config is None:
+        return
+    if dep.config.kind == "all-at-once" and dep.alarms:
+        yield Finding("SD102", "warning", dep.logical_id,
+                      "AllAtOnce with alarms: all traffic moves at once, so an alarm can only roll back "
+                      "after every user already saw the new version; use Canary or Linear")
+    if dep.config.kind != "all-at-once" and not dep.alarms and not dep.pre_hook and not dep.post_hook:
+        yield Finding("SD103", "error", dep.logical_id,
+                      f"{dep.type_name} with neither alarms nor hooks: nothing can ever roll this deployment back")
+    if len(dep.alarms) > MAX_ALARMS:
+        yield Finding("SD104", "error", dep.logical_id,
+                      f"{len(dep.alarms)} alarms: CodeDeploy accepts at most {MAX_ALARMS} per deployment group")
+    yield Finding("SD105", "warning", dep.logical_id,
+                  "note: the first create of the stack runs no hooks and shifts no traffic; "
+                  "protection starts with the second deployment")
+
+
+# ---------------------------------------------------------------- rules per hook
+def _hook_findings(dep: FunctionDeployment, ref: Any, phase: str) -> Iterator[Finding]:
+    located = hook_logical_id(dep.scope, ref)
+    if located is None:
+        yield Finding("SD201", "warning", dep.logical_id,
+                      f"{phase} hook {dep.scope.resolve(ref)!r} is not defined in this template: not verified")
+        return
+    where, hook_id = located
+    hook = where.qualified(hook_id)
+    props = where.resources[hook_id].get("Properties", {})
+    name = where.resolve(props.get("FunctionName"))
+    role = dep.scope.resolve(dep.role) if dep.role else None
+    if role is None:
+        if not isinstance(name, str) or not name.startswith(HOOK_PREFIX):
+            yield Finding("SD201", "error", hook,
+                          f"the generated CodeDeploy role may only invoke functions named {HOOK_PREFIX}*: name this "
+                          f"hook {HOOK_PREFIX}... (<= 64 characters) or give DeploymentPreference.Role a role "
+                          "that may invoke it; otherwise the deployment fails at this hook")
+        elif len(name) > 64:
+            yield Finding("SD201", "error", hook, f"hook name {name!r} is longer than 64 characters")
+    else:
+        role_found = locate(dep.scope, dep.role)
+        if role_found:
+            rscope, role_id = role_found
+            statements, _complete = _role_policy_statements(rscope, role_id)
+            hook_arn = f"arn:aws:lambda:us-east-1:123456789012:function:<{hook_id}>"
+            if not (allows(statements, "lambda:InvokeFunction", hook_arn)
+                    or any(fnmatch.fnmatchcase(str(name), p) for p in _invoke_name_patterns(statements))):
+                yield Finding("SD201", "error", hook,
+                              f"DeploymentPreference.Role ({role_id}) may not invoke this hook")
+    sam = where.sam.get("Resources", {}).get(hook_id, {})
+    pref = {**where.sam.get("Globals", {}).get("Function", {}).get("DeploymentPreference", {}),
+            **(sam.get("Properties", {}).get("DeploymentPreference") or {})}
+    if pref and pref.get("Enabled", True) is not False:
+        yield Finding("SD202", "error", hook,
+                      "a hook must not be deployed through CodeDeploy itself: set DeploymentPreference: Enabled: false")
+    statements, complete = role_statements(where, hook_id)
+    if not allows(statements, "codedeploy:PutLifecycleEventHookExecutionStatus",
+                  "arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:<ServerlessDeploymentApplication>/g"):
+        severity: Severity = "error" if complete else "warning"
+        yield Finding("SD203", severity, hook,
+                      "the hook's role lacks codedeploy:PutLifecycleEventHookExecutionStatus: CodeDeploy would wait "
+                      "an hour for a status that can never arrive")
+    if phase == "PreTraffic" and not allows(statements, "lambda:InvokeFunction", _version_arn(dep.logical_id)):
+        yield Finding("SD204", "error" if complete else "warning", hook,
+                      f"the hook's role may not invoke versions of {dep.logical_id} "
+                      f"(arn:...:function:{dep.logical_id}:N), so it cannot test the new version")
+    yield from _lambda_invoke_policy(where, hook_id, hook)
+
+
+def _role_policy_statements(scope: Scope, role_id: str) -> tuple[list[dict[str, Any]], bool]:
+    role = scope.resources[role_id].get("Properties", {})
+    statements = []
+    for policy in scope.resolve(role.get("Policies", [])) or []:
+        raw = (policy or {}).get("PolicyDocument", {}).get("Statement", [])
+        statements.extend(s for s in (raw if isinstance(raw, list) else [raw]) if isinstance(s, dict))
+    return [s for s in statements if s.get("Effect") == "Allow"], not role.get("ManagedPolicyArns")
+
+
+def _invoke_name_patterns(statements: list[dict[str, Any]]) -> list[str]:
+    out = []
+    for st in statements:
+        resources = st.get("Resource", [])
+        for r in resources if isinstance(resources, list) else [resources]:
+            if isinstance(r, str) and ":function:" in r:
+                out.append(r.split(":function:", 1)[1])
+    return out
+
+
+def _lambda_invoke_policy(scope: Scope, hook_id: str, hook: str) -> Iterator[Finding]:
+    sam_props = scope.sam.get("Resources", {}).get(hook_id, {}).get("Properties", {}) or {}
+    for policy in sam_props.get("Policies", []) or []:
+        if isinstance(policy, dict) and "LambdaInvokePolicy" in policy:
+            target = (policy["LambdaInvokePolicy"] or {}).get("FunctionName")
+            ref = target.get("Ref") if isinstance(target, dict) else None
+            getatt = target.get("Fn::GetAtt") if isinstance(target, dict) else None
+            if (isinstance(ref, str) and ref.endswith((".Version", ".Alias"))) or getatt or \
+                    (isinstance(target, str) and ":" in target):
+                yield Finding("SD205", "error", hook,
+                              "LambdaInvokePolicy builds arn:...:function:${FunctionName}, so a version or alias "
+                              "there yields a wrong ARN: write a statement on arn:...:function:NAME:* instead")
+
+
+def rule_hooks(dep: FunctionDeployment) -> Iterator[Finding]:
+    if dep.pre_hook:
+        yield from _hook_findings(dep, dep.pre_hook, "PreTraffic")
+    if dep.post_hook:
+        yield from _hook_findings(dep, dep.post_hook, "PostTraffic")
+
+
+# ---------------------------------------------------------------- rules per gate alarm
+def _alarm_findings(dep: FunctionDeployment, alarm: AlarmSpec) -> Iterator[Finding]:
+    if not alarm.known:
+        yield Finding("SD306", "warning", dep.logical_id,
+                      f"gate alarm {alarm.reference!r} is not defined here: its dimensions and timing are not verified")
+        return
+    rid = alarm.scope.qualified(alarm.logical_id) if alarm.scope and alarm.logical_id else alarm.reference
+    if alarm.props and "AlarmRule" in alarm.props:
+        yield Finding("SD306", "warning", rid, "composite alarm as a gate: CodeDeploy's support is undocumented")
+        return
+    yield from _dimension_findings(dep, alarm, rid)
+    yield from _timing_findings(dep, alarm, rid)
+    if alarm.props.get("TreatMissingData") != "notBreaching":
+        yield Finding("SD304", "warning", rid,
+                      f"TreatMissingData is {alarm.props.get('TreatMissingData', 'missing')!r}: a new version with "
+                      "no traffic yet reads as INSUFFICIENT_DATA or breaching; use notBreaching for gates")
+    stats = alarm.metric_stats()
+    if alarm.expression() is None and len(stats) == 1 and stats[0]["metric"] == "Errors":
+        threshold = alarm.props.get("Threshold")
+        try:
+            count_gate = float(threshold) < 1
+        except (TypeError, ValueError):
+            count_gate = False
+        if count_gate:
+            yield Finding("SD305", "warning", rid,
+                          "an 'Errors > 0' count gate fires in healthy minutes at scale (0.1 % errors over 600 calls "
+                          "a minute breaches 45 % of minutes): gate on a rate with a minimum-invocations guard")
+
+
+def _dimension_findings(dep: FunctionDeployment, alarm: AlarmSpec, rid: str) -> Iterator[Finding]:
+    for stat in alarm.metric_stats():
+        if stat["namespace"] != "AWS/Lambda":
+            continue
+        dims = stat["dimensions"]
+        resource = dims.get("Resource")
+        if resource is not None:
+            qualifier = str(resource).rsplit(":", 1)[-1] if ":" in str(resource) else ""
+            if qualifier.isdigit() or qualifier.endswith(".Version>") or qualifier == "$LATEST":
+                yield Finding("SD301", "error", rid,
+                              f"{stat['metric']} with Resource={resource}: Lambda publishes no per-version "
+                              "Resource series behind an alias, so this alarm stays INSUFFICIENT_DATA and never "
+                              "rolls back; use Resource=fn:alias plus ExecutedVersion")
+                continue
+        if "ExecutedVersion" in dims and resource is None:
+            yield Finding("SD301", "error", rid,
+                          f"{stat['metric']} with ExecutedVersion but no Resource: that series does not exist; "
+                          "add Resource=fn:alias")
+            continue
+        if stat["metric"] in VERSION_SCOPED and "ExecutedVersion" not in dims:
+            yield Finding("SD302", "warning", rid,
+                          f"{stat['metric']} on the whole function/alias blends the old and the new version during "
+                          "the shift; add Resource=fn:alias and ExecutedVersion=!GetAtt Fn.Version.Version")
+
+
+def _timing_findings(dep: FunctionDeployment, alarm: AlarmSpec, rid: str) -> Iterator[Finding]:
+    config = dep.config
+    if config is None or config.kind == "all-at-once" or alarm.period_s is None or alarm.evaluation_periods is None:
+        return
+    from safedeploy_core.timing import detection_seconds
+
+    detect = detection_seconds(alarm.period_s, alarm.evaluation_periods, alarm.datapoints_to_alarm)
+    where = fit(detect, config)
+    if where == "never":
+        yield Finding("SD303", "error", rid,
+                      f"worst-case {detect} s to ALARM exceeds the whole {config.shift_s} s shift of "
+                      f"{config.name}: it can never roll back during the deployment")
+    elif where == "whole-shift":
+        yield Finding("SD303", "warning", rid,
+                      f"worst-case {detect} s to ALARM is slower than the first {config.first_window_s} s step of "
+                      f"{config.name}: more traffic moves before it can fire")
+
+
+def rule_alarms(dep: FunctionDeployment) -> Iterator[Finding]:
+    for alarm in dep.alarms:
+        yield from _alarm_findings(dep, alarm)
+
+
+# ---------------------------------------------------------------- template-wide
+def rule_cycles(scope: Scope) -> Iterator[Finding]:
+    """Circular dependencies on the TRANSLATED template (the SAM file hides them)."""
+    from cfnlint.template import Template
+
+    template = Template("", scope.cfn, ["us-east-1"])
+    if template.graph is None:
+        return
+    hooks = _hook_ids(scope)
+    seen: set[str] = set()
+    for cycle in template.graph.get_cycles(template):
+        members = [str(n) for n in cycle]
+        culprit = next((m for m in members if m in hooks), members[0])
+        if culprit in seen:
+            continue
+        seen.add(culprit)
+        yield Finding("SD206", "error", culprit,
+                      f"circular dependency {' -> '.join(members)}: a hook (or the app that holds it) refers to "
+                      "the alias or the implicit API; discover the URL at run time (SSM parameter, stack output)")
+
+
+def _hook_ids(scope: Scope) -> set[str]:
+    ids: set[str] = set()
+    for dep in deployments(scope):
+        for ref in (dep.pre_hook, dep.post_hook):
+            if isinstance(ref, dict) and "Ref" in ref:
+                ids.add(str(ref["Ref"]))
+            elif isinstance(ref, dict) and "Fn::GetAtt" in ref:
+                ids.add(str(ref["Fn::GetAtt"][0]))
+    return ids
+
+
+FUNCTION_RULES: tuple[Callable[[FunctionDeployment], Iterator[Finding]], ...] = (
+    rule_deployment_type, rule_rollback_triggers, rule_hooks, rule_alarms,
+)
+
+
+def check(scope: Scope) -> list[Finding]:
+    findings: list[Finding] = list(rule_cycles(scope))
+    for dep in deployments(scope):
+        for rule in FUNCTION_RULES:
+            findings.extend(rule(dep))
+    unique = list(dict.fromkeys(findings))
+    return sorted(unique, key=lambda f: (f.severity != "error", f.rule, f.resource))
