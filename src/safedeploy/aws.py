@@ -1,0 +1,58 @@
+"""Clients and stack lookups shared by watch, route and drill (clients passed in, built lazily)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from safedeploy.errors import UserError
+
+IN_PROGRESS = ["Created", "Queued", "InProgress", "Baking", "Ready"]
+
+
+def client(service: str, region: str | None) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(service, region_name=region, config=Config(retries={"mode": "standard"}))
+
+
+@dataclass(frozen=True)
+class StackDeployment:
+    stack: str
+    application: str
+    groups: dict[str, str]  # function logical ID -> deployment group name
+    functions: dict[str, str]  # function logical ID -> physical name
+
+
+def stack_deployment(cloudformation: Any, stack: str) -> StackDeployment:
+    try:
+        resources = []
+        kwargs: dict[str, Any] = {"StackName": stack}
+        while True:
+            page = cloudformation.list_stack_resources(**kwargs)
+            resources.extend(page.get("StackResourceSummaries", []))
+            if not page.get("NextToken"):
+                break
+            kwargs["NextToken"] = page["NextToken"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ValidationError":
+            raise UserError(f"stack {stack!r} not found: {exc.response['Error'].get('Message', '')}") from exc
+        raise
+    application = next((r["PhysicalResourceId"] for r in resources
+                        if r["ResourceType"] == "AWS::CodeDeploy::Application"), None)
+    groups = {r["LogicalResourceId"].removesuffix("DeploymentGroup"): r["PhysicalResourceId"]
+              for r in resources if r["ResourceType"] == "AWS::CodeDeploy::DeploymentGroup"}
+    functions = {r["LogicalResourceId"]: r["PhysicalResourceId"]
+                 for r in resources if r["ResourceType"] == "AWS::Lambda::Function"}
+    if application is None:
+        raise UserError(f"stack {stack!r} has no CodeDeploy application (no function with DeploymentPreference)")
+    return StackDeployment(stack, application, groups, functions)
+
+
+def active_deployments(codedeploy: Any, application: str, group: str) -> list[str]:
+    return list(codedeploy.list_deployments(
+        applicationName=application, deploymentGroupName=group, includeOnlyStatuses=IN_PROGRESS,
+    ).get("deployments", []))
