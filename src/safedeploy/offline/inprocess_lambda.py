@@ -117,7 +117,7 @@ class InProcessLambda:
             timeout_s=float(fn.timeout or 3),
         )
         started = time.perf_counter()
-        with _ENV_LOCK, _environment(dict(fn.environment_vars or {})):
+        with _ENV_LOCK, environment(dict(fn.environment_vars or {})):
             try:
                 result = handler(event, context)
                 payload = json.dumps(result).encode()
@@ -172,7 +172,7 @@ class InProcessLambda:
 
 
 @contextmanager
-def _environment(variables: dict[str, str]) -> Iterator[None]:
+def environment(variables: dict[str, str]) -> Iterator[None]:
     saved = {k: os.environ.get(k) for k in variables}
     os.environ.update({k: str(v) for k, v in variables.items()})
     try:

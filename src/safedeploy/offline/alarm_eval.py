@@ -1,0 +1,188 @@
+"""CloudWatch alarm evaluation, emulated for the offline rehearsal (moto stores alarms, never evaluates).
+
+Rules, from the CloudWatch user guide ("Using Amazon CloudWatch alarms": evaluating an alarm,
+configuring how alarms treat missing data, metric math functions):
+- the alarm looks at the last EvaluationPeriods datapoints of Period seconds each and goes to ALARM
+  when at least DatapointsToAlarm (default: EvaluationPeriods) of them breach the threshold;
+- TreatMissingData: `notBreaching` counts a missing datapoint as good, `breaching` as bad, `ignore`
+  keeps the current state when nothing is present, `missing` (default) evaluates what is present and
+  is INSUFFICIENT_DATA when all are missing;
+- metric math: the alarm evaluates the one expression with ReturnData; supported here: numbers,
+  metric ids, + - * /, comparisons, AND/OR, and IF(condition, a, b) — what the alarm pack uses.
+Not emulated: evaluation ranges longer than the evaluation periods for `missing`, anomaly
+detection, and CloudWatch's exact scheduling (we evaluate whenever the rehearsal asks).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+State = Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
+Fetch = Callable[[dict[str, Any], int, int], float | None]  # (metric stat, start_s, period_s) -> value
+
+COMPARE: dict[str, Callable[[float, float], bool]] = {
+    "GreaterThanThreshold": lambda v, t: v > t,
+    "GreaterThanOrEqualToThreshold": lambda v, t: v >= t,
+    "LessThanThreshold": lambda v, t: v < t,
+    "LessThanOrEqualToThreshold": lambda v, t: v <= t,
+}
+
+_TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d+)?)|([A-Za-z_][A-Za-z0-9_]*)|(>=|<=|==|!=|[-+*/(),<>]))")
+
+
+class ExpressionError(ValueError):
+    pass
+
+
+def evaluate_expression(expression: str, values: dict[str, float | None]) -> float | None:
+    """Evaluate a metric-math expression over one datapoint of each id (None = no data)."""
+    tokens = [t for t in _TOKEN.findall(expression)]
+    flat = [a or b or c for a, b, c in tokens]
+    if "".join(flat).replace(" ", "") != expression.replace(" ", ""):
+        raise ExpressionError(f"unsupported metric math: {expression!r}")
+    pos = 0
+
+    def peek() -> str | None:
+        return flat[pos] if pos < len(flat) else None
+
+    def take(expected: str | None = None) -> str:
+        nonlocal pos
+        token = peek()
+        if token is None or (expected and token != expected):
+            raise ExpressionError(f"expected {expected or 'a value'} in {expression!r}")
+        pos += 1
+        return token
+
+    def primary() -> float | None:
+        token = take()
+        if token == "(":
+            value = logical()
+            take(")")
+            return value
+        if token == "-":
+            inner = primary()
+            return None if inner is None else -inner
+        if token.upper() == "IF":
+            take("(")
+            cond = logical()
+            take(",")
+            yes = logical()
+            take(",")
+            no = logical()
+            take(")")
+            if cond is None:
+                return None
+            return yes if cond != 0 else no
+        if re.fullmatch(r"\d+(?:\.\d+)?", token):
+            return float(token)
+        if token not in values:
+            raise ExpressionError(f"unknown id {token!r} in {expression!r}")
+        return values[token]
+
+    def term() -> float | None:
+        value = primary()
+        while peek() in ("*", "/"):
+            op, right = take(), primary()
+            if value is None or right is None:
+                value = None
+            elif op == "*":
+                value = value * right
+            else:
+                value = value / right if right != 0 else math.nan
+        return value
+
+    def arith() -> float | None:
+        value = term()
+        while peek() in ("+", "-"):
+            op, right = take(), term()
+            value = None if value is None or right is None else (value + right if op == "+" else value - right)
+        return value
+
+    def compare() -> float | None:
+        value = arith()
+        ops = {">": lambda a, b: a > b, "<": lambda a, b: a < b, ">=": lambda a, b: a >= b,
+               "<=": lambda a, b: a <= b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
+        while peek() in ops:
+            op, right = take(), arith()
+            value = None if value is None or right is None else float(ops[op](value, right))
+        return value
+
+    def logical() -> float | None:
+        value = compare()
+        while peek() is not None and peek().upper() in ("AND", "OR"):  # type: ignore[union-attr]
+            op, right = take().upper(), compare()
+            if value is None or right is None:
+                value = None
+            else:
+                value = float((value != 0 and right != 0) if op == "AND" else (value != 0 or right != 0))
+        return value
+
+    result = logical()
+    if pos != len(flat):
+        raise ExpressionError(f"unexpected {flat[pos]!r} in {expression!r}")
+    return None if result is not None and math.isnan(result) else result
+
+
+@dataclass
+class AlarmModel:
+    name: str
+    props: dict[str, Any]
+    state: State = "INSUFFICIENT_DATA"
+
+    @property
+    def period(self) -> int:
+        if "Period" in self.props:
+            return int(self.props["Period"])
+        return max(int(m["MetricStat"]["Period"]) for m in self.props["Metrics"] if "MetricStat" in m)
+
+    def datapoint(self, fetch: Fetch, start_s: int) -> float | None:
+        """The alarm's value for the period that starts at `start_s` (None = missing)."""
+        if "MetricName" in self.props:
+            stat = {"Namespace": self.props.get("Namespace"), "MetricName": self.props["MetricName"],
+                    "Dimensions": self.props.get("Dimensions", []),
+                    "Stat": self.props.get("Statistic") or self.props.get("ExtendedStatistic")}
+            return fetch(stat, start_s, self.period)
+        values: dict[str, float | None] = {}
+        expression = None
+        for m in self.props["Metrics"]:
+            if "MetricStat" in m:
+                ms = m["MetricStat"]
+                stat = {**ms["Metric"], "Stat": ms["Stat"]}
+                values[m["Id"]] = fetch(stat, start_s, int(ms["Period"]))
+            if m.get("Expression") and m.get("ReturnData", True):
+                expression = m["Expression"]
+        if expression is None:
+            returned = [m["Id"] for m in self.props["Metrics"] if m.get("ReturnData", True)]
+            return values.get(returned[0]) if returned else None
+        return evaluate_expression(expression, values)
+
+    def evaluate(self, fetch: Fetch, now_s: int, delay_s: int = 0) -> State:
+        """Evaluate the periods that have fully ended `delay_s` before `now_s` (metrics arrive late)."""
+        period = self.period
+        n = int(self.props.get("EvaluationPeriods", 1))
+        m = int(self.props.get("DatapointsToAlarm") or n)
+        last_end = ((now_s - delay_s) // period) * period
+        starts = [last_end - period * (k + 1) for k in range(n)]
+        points = [self.datapoint(fetch, s) if s >= 0 else None for s in starts]
+        threshold = float(self.props["Threshold"])
+        breach = COMPARE[self.props["ComparisonOperator"]]
+        treat = self.props.get("TreatMissingData", "missing")
+        present = [p for p in points if p is not None]
+        if not present:
+            if treat == "notBreaching":
+                self.state = "OK"
+            elif treat == "breaching":
+                self.state = "ALARM" if n >= m else self.state
+            elif treat == "missing":
+                self.state = "INSUFFICIENT_DATA"
+            return self.state  # ignore: keep the current state
+        if treat == "breaching":
+            breaching = sum(1 for p in points if p is None or breach(p, threshold))
+        else:
+            breaching = sum(1 for p in present if breach(p, threshold))
+        self.state = "ALARM" if breaching >= m else "OK"
+        return self.state

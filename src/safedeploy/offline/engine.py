@@ -1,0 +1,334 @@
+"""A small CodeDeploy for one Lambda deployment, emulated on a compressed clock.
+
+What it does, and where each rule comes from (AWS CodeDeploy user guide):
+- Lifecycle of an AWS Lambda deployment ("AppSpec 'hooks' section for an AWS Lambda deployment"):
+  BeforeAllowTraffic hook -> AllowTraffic (shift) -> AfterAllowTraffic hook. A hook is a Lambda
+  function that must call PutLifecycleEventHookExecutionStatus; `Failed` fails the deployment.
+- Traffic shifting ("Deployment configurations on an AWS Lambda compute platform"): Canary moves X %
+  and the rest after N minutes; Linear adds X % every N minutes; the alias carries the split as
+  RoutingConfig.AdditionalVersionWeights (Lambda "alias routing configuration").
+- Rollback ("Redeploy and roll back a deployment with CodeDeploy"; SAM sets DEPLOYMENT_FAILURE,
+  DEPLOYMENT_STOP_ON_ALARM, DEPLOYMENT_STOP_ON_REQUEST): a failed hook, an alarm of the deployment
+  group in ALARM, or StopDeployment(autoRollbackEnabled) puts the alias back on the original version.
+Not known, so chosen here: CodeDeploy's alarm poll interval (we evaluate every 10 simulated seconds),
+the metric delay (Lambda metrics are read 60 s late), and hook timing (hooks run in real time and
+their wall time is added to the simulated clock).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from safedeploy.offline.alarm_eval import AlarmModel
+from safedeploy.offline.inprocess_lambda import InProcessLambda, LambdaContext, environment
+from safedeploy.offline.metric_store import EmfPoint, MetricStore, Record
+from safedeploy.offline.service_overlay import ServiceError
+from safedeploy_core.smoke import Request, api_gateway_event
+from safedeploy_core.timing import DeploymentConfig
+
+TICK_S = 10
+METRIC_DELAY_S = 60
+
+
+@dataclass
+class TimelineEvent:
+    t_s: float
+    kind: str
+    message: str
+
+
+@dataclass
+class HookRun:
+    name: str
+    handler: Callable[[Any, Any], Any]
+    env: dict[str, str]
+    timeout_s: float
+
+
+@dataclass
+class VirtualTime:
+    """Stand-in for the `time` module inside the function under test while it serves synthetic
+    traffic: `sleep` costs simulated time, not wall time."""
+
+    slept_ms: float = 0.0
+
+    def sleep(self, seconds: float) -> None:
+        self.slept_ms += seconds * 1000
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+@dataclass
+class Outcome:
+    status: str = "InProgress"  # Succeeded | Stopped | Failed
+    caught_by: str | None = None
+    reason: str | None = None
+    rollback_s: float | None = None
+
+
+@dataclass
+class Engine:
+    runtime: InProcessLambda
+    lambda_backend: Any
+    lambda_client: Any
+    cloudwatch_client: Any
+    codedeploy_backend: Any
+    function: str
+    alias: str
+    old_version: str
+    new_version: str
+    config: DeploymentConfig
+    alarms: list[AlarmModel]
+    pre_hook: HookRun | None
+    post_hook: HookRun | None
+    step_judge: HookRun | None
+    function_module: Any
+    application: str
+    group: str
+    speed: float = 60.0
+    rps: float = 20.0
+    rng: random.Random = field(default_factory=lambda: random.Random(7))
+    on_event: Callable[[TimelineEvent], None] = lambda e: None
+    routes: list[Request] = field(default_factory=lambda: [Request("GET", "/hello")])
+
+    def __post_init__(self) -> None:
+        self.store = MetricStore(self.alias)
+        self.t_s = 0.0
+        self.events: list[TimelineEvent] = []
+        self.outcome = Outcome()
+        self.deployment_id = ""
+        self.epoch = datetime.now(UTC)
+        self.lifecycle: dict[str, str | None] = {}
+        self.stop_requested: str | None = None
+        self.first_bad_s: float | None = None
+        self.requests = {"total": 0, "new_version": 0, "faulty": 0}
+        self.next_judge_s = 60.0
+
+    # ------------------------------------------------------------ the CodeDeploy API moto lacks
+    def appspec(self) -> str:
+        hooks = [{k: h.name} for k, h in (("BeforeAllowTraffic", self.pre_hook), ("AfterAllowTraffic", self.post_hook))
+                 if h]
+        return json.dumps({"version": 0.0, "Resources": [{self.function: {"Type": "AWS::Lambda::Function",
+                           "Properties": {"Name": self.function, "Alias": self.alias,
+                                          "CurrentVersion": self.old_version, "TargetVersion": self.new_version}}}],
+                           "Hooks": hooks})
+
+    def codedeploy_operations(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
+        def get_application_revision(params: dict[str, Any]) -> dict[str, Any]:
+            return {"applicationName": params["applicationName"],
+                    "revision": {"revisionType": "AppSpecContent", "appSpecContent": {"content": self.appspec()}}}
+
+        def put_status(params: dict[str, Any]) -> dict[str, Any]:
+            execution = params["lifecycleEventHookExecutionId"]
+            if execution not in self.lifecycle:
+                raise ServiceError("LifecycleEventHookExecutionIdNotFoundException", "unknown execution id")
+            if self.lifecycle[execution] is not None:
+                raise ServiceError("LifecycleEventAlreadyCompletedException", "already completed")
+            self.lifecycle[execution] = params["status"]
+            return {"lifecycleEventHookExecutionId": execution}
+
+        def stop(params: dict[str, Any]) -> dict[str, Any]:
+            if self.outcome.status != "InProgress":
+                raise ServiceError("DeploymentAlreadyCompletedException", "deployment already completed")
+            self.stop_requested = "rollback" if params.get("autoRollbackEnabled") else "stop"
+            return {"status": "Pending", "statusMessage": "Stop requested"}
+
+        return {"GetApplicationRevision": get_application_revision,
+                "PutLifecycleEventHookExecutionStatus": put_status, "StopDeployment": stop}
+
+    def cloudwatch_operations(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
+        def get_metric_data(params: dict[str, Any]) -> dict[str, Any]:
+            # Windows are mapped onto the compressed clock: deployment start .. now.
+            start = max((params["StartTime"] - self.epoch).total_seconds(), 0.0)
+            start = start - start % 60
+            results = []
+            for q in params["MetricDataQueries"]:
+                ms = q.get("MetricStat")
+                if not ms:
+                    continue
+                stat = {**ms["Metric"], "Stat": ms["Stat"]}
+                values = self.store.series(stat, start, self.t_s, int(ms["Period"]))
+                results.append({"Id": q["Id"], "Label": q["Id"], "StatusCode": "Complete", "Values": values,
+                                "Timestamps": [self.epoch + timedelta(seconds=start + i * ms["Period"])
+                                               for i in range(len(values))]})
+            return {"MetricDataResults": results, "Messages": []}
+
+        return {"GetMetricData": get_metric_data}
+
+    # ------------------------------------------------------------ helpers
+    def emit(self, kind: str, message: str) -> None:
+        event = TimelineEvent(round(self.t_s, 1), kind, message)
+        self.events.append(event)
+        self.on_event(event)
+
+    def _set_status(self, status: str) -> None:
+        self.codedeploy_backend.deployments[self.deployment_id].status = status
+
+    def _weights(self, pct: float) -> None:
+        routing = {self.new_version: pct / 100} if 0 < pct < 100 else {}
+        version = self.new_version if pct >= 100 else self.old_version
+        self.lambda_client.update_alias(FunctionName=self.function, Name=self.alias, FunctionVersion=version,
+                                        RoutingConfig={"AdditionalVersionWeights": routing})
+
+    def _rollback(self, caught_by: str, reason: str, status: str = "Stopped") -> None:
+        self._weights(0)
+        self.outcome = Outcome(status, caught_by, reason, self.t_s)
+        self._set_status(status)
+        self.emit("rollback", f"{caught_by}: {reason} -> alias back on v{self.old_version}")
+
+    def _run_hook(self, phase: str, hook: HookRun) -> str:
+        execution = str(uuid.uuid4())
+        self.lifecycle[execution] = None
+        event = {"DeploymentId": self.deployment_id, "LifecycleEventHookExecutionId": execution}
+        context = LambdaContext(hook.name, "$LATEST", f"arn:aws:lambda:us-east-1:123456789012:function:{hook.name}",
+                                256, hook.timeout_s)
+        self.emit("hook", f"{phase}: invoking {hook.name}")
+        started = time.monotonic()
+        reason = ""
+        with environment(hook.env), contextlib.redirect_stdout(io.StringIO()):
+            try:
+                result = hook.handler(event, context)
+                reason = str(result.get("reason", "")) if isinstance(result, dict) else ""
+            except Exception as exc:  # a hook that raised and never reported: CodeDeploy would wait 1 h
+                reason = f"hook raised {type(exc).__name__}: {exc}"
+        self.t_s += time.monotonic() - started
+        status = self.lifecycle[execution] or "Failed (no status reported)"
+        self.emit("hook", f"{phase}: {status}" + (f" — {reason}" if reason else ""))
+        return status
+
+    def _serve(self, duration_s: float) -> None:
+        """Synthetic users for `duration_s` simulated seconds, alarms and the step judge on the way."""
+        end = self.t_s + duration_s
+        while self.t_s < end - 1e-9 and self.outcome.status == "InProgress":
+            tick_started = time.monotonic()
+            dt = min(TICK_S, end - self.t_s)
+            self._traffic(self.t_s, dt)
+            self.t_s += dt
+            self._check_alarms()
+            if self.outcome.status == "InProgress" and self.step_judge and self.t_s >= self.next_judge_s:
+                self.next_judge_s += 60  # the judge's EventBridge schedule: rate(1 minute)
+                self._step_judge()
+            if self.stop_requested and self.outcome.status == "InProgress":
+                self._rollback("step judge", "StopDeployment(autoRollbackEnabled) after a FAIL verdict")
+            time.sleep(max(dt / self.speed - (time.monotonic() - tick_started), 0.0))
+
+    def _traffic(self, start: float, dt: float) -> None:
+        count = round(self.rps * dt)
+        backend, clock = self.lambda_backend, VirtualTime()
+        real_time = self.function_module.time
+        self.function_module.time = clock
+        sink = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(sink):
+                for i in range(count):
+                    t = start + dt * (i + self.rng.random()) / max(count, 1)
+                    request = self.routes[i % len(self.routes)]
+                    headers: dict[str, str] = {}
+                    clock.slept_ms = 0.0
+                    began = time.perf_counter()
+                    payload = self.runtime.invoke(backend, self.function, self.alias,
+                                                  json.dumps(api_gateway_event(request)), headers)
+                    duration = (time.perf_counter() - began) * 1000 + clock.slept_ms
+                    version = headers["x-amz-executed-version"]
+                    body = json.loads(payload)
+                    error = "x-amz-function-error" in headers or (isinstance(body, dict)
+                                                                  and int(body.get("statusCode", 200)) >= 500)
+                    self.store.records.append(Record(t, self.function, version, error, duration))
+                    self.requests["total"] += 1
+                    if version == self.new_version:
+                        self.requests["new_version"] += 1
+                        faulty = error or clock.slept_ms > 0 or "message" not in str(body)
+                        if faulty:
+                            self.requests["faulty"] += 1
+                            if self.first_bad_s is None:
+                                self.first_bad_s = t
+                                self.emit("traffic", f"first faulty answer from v{version}")
+        finally:
+            self.function_module.time = real_time
+        self._collect_emf(sink.getvalue(), start + dt / 2)
+
+    def _collect_emf(self, text: str, t: float) -> None:
+        for line in text.splitlines():
+            if '"_aws"' not in line:
+                continue
+            doc = json.loads(line)
+            for directive in doc["_aws"]["CloudWatchMetrics"]:
+                dims = tuple(sorted((d, str(doc[d])) for d in directive["Dimensions"][0]))
+                for metric in directive["Metrics"]:
+                    value = doc[metric["Name"]]
+                    total = float(sum(value)) if isinstance(value, list) else float(value)
+                    self.store.emf.append(EmfPoint(t, directive["Namespace"], dims, metric["Name"], total))
+
+    def _check_alarms(self) -> None:
+        fetch = self.store.fetch
+        for alarm in self.alarms:
+            before = alarm.state
+            state = alarm.evaluate(fetch, int(self.t_s), METRIC_DELAY_S)
+            if state != before:
+                self.cloudwatch_client.set_alarm_state(AlarmName=alarm.name, StateValue=state,
+                                                       StateReason="rehearsal evaluation")
+                self.emit("alarm", f"{alarm.name}: {before} -> {state}")
+            if state == "ALARM" and self.outcome.status == "InProgress":
+                self._rollback(f"alarm {alarm.name}", "gate alarm in ALARM (DEPLOYMENT_STOP_ON_ALARM)")
+                return
+
+    def _step_judge(self) -> None:
+        assert self.step_judge is not None
+        context = LambdaContext(self.step_judge.name, "$LATEST", "arn:aws:lambda:::function:step-judge", 256, 50)
+        with environment(self.step_judge.env), contextlib.redirect_stdout(io.StringIO()):
+            result = self.step_judge.handler({"source": "aws.events", "detail-type": "Scheduled Event"}, context)
+        for action in result.get("actions", []):
+            if action.get("action") != "watching":
+                self.emit("judge", f"step judge: {action['verdict']} -> {action['action']}")
+
+    # ------------------------------------------------------------ the deployment
+    def run(self, create_deployment: Callable[[], str]) -> Outcome:
+        self.deployment_id = create_deployment()
+        self._set_status("InProgress")
+        self.emit("deploy", f"deployment {self.deployment_id[:8]}: v{self.old_version} -> v{self.new_version} "
+                            f"({self.config.name})")
+        if self.pre_hook:
+            status = self._run_hook("BeforeAllowTraffic", self.pre_hook)
+            if status != "Succeeded":
+                self._rollback("pre-traffic hook", f"BeforeAllowTraffic {status}", "Failed")
+                return self.outcome
+        shift_started = self.t_s
+        for index, step in enumerate(self.config.steps):
+            self._serve(max(shift_started + step.at_s - self.t_s, 0.0))
+            if self.outcome.status != "InProgress":
+                return self.outcome
+            self._weights(step.percent)
+            self.emit("shift", f"{step.percent:.0f} % of traffic on v{self.new_version}")
+            if index == len(self.config.steps) - 1:
+                self._serve(TICK_S)  # some traffic at 100 % before the post-traffic hook
+        if self.outcome.status != "InProgress":
+            return self.outcome
+        if self.post_hook:
+            status = self._run_hook("AfterAllowTraffic", self.post_hook)
+            if status != "Succeeded":
+                self._rollback("post-traffic hook", f"AfterAllowTraffic {status}", "Failed")
+                return self.outcome
+        self.outcome = Outcome("Succeeded")
+        self._set_status("Succeeded")
+        self.emit("done", f"deployment succeeded: v{self.new_version} serves 100 %")
+        return self.outcome
+
+    def summary(self) -> dict[str, Any]:
+        detection = None
+        if self.outcome.rollback_s is not None and self.first_bad_s is not None:
+            detection = round(self.outcome.rollback_s - self.first_bad_s, 1)
+        return {**asdict(self.outcome), "deployment_id": self.deployment_id, "function": self.function,
+                "old_version": self.old_version, "new_version": self.new_version,
+                "deployment_type": self.config.name, "requests": dict(self.requests),
+                "first_bad_request_s": self.first_bad_s, "detection_s": detection,
+                "simulated_s": round(self.t_s, 1)}

@@ -1,0 +1,93 @@
+"""Per-request records of the rehearsal turned into CloudWatch datapoints (AWS/Lambda and EMF)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Record:
+    t_s: float
+    function: str
+    version: str
+    error: bool
+    duration_ms: float
+
+
+@dataclass(frozen=True)
+class EmfPoint:
+    t_s: float
+    namespace: str
+    dimensions: tuple[tuple[str, str], ...]
+    metric: str
+    value: float
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """CloudWatch-style percentile (nearest rank)."""
+    ordered = sorted(values)
+    rank = max(math.ceil(pct / 100 * len(ordered)), 1)
+    return ordered[rank - 1]
+
+
+def _stat(values: list[float], stat: str) -> float:
+    if stat == "Sum":
+        return float(sum(values))
+    if stat == "SampleCount":
+        return float(len(values))
+    if stat == "Average":
+        return sum(values) / len(values)
+    if stat == "Maximum":
+        return max(values)
+    if stat == "Minimum":
+        return min(values)
+    if stat.startswith("p"):
+        return percentile(values, float(stat[1:]))
+    raise ValueError(f"statistic {stat!r} is not emulated")
+
+
+@dataclass
+class MetricStore:
+    alias: str
+    records: list[Record] = field(default_factory=list)
+    emf: list[EmfPoint] = field(default_factory=list)
+
+    def fetch(self, stat: dict[str, Any], start_s: float, period_s: float) -> float | None:
+        """One datapoint of `stat` ({Namespace, MetricName, Dimensions, Stat}); None when nothing was published."""
+        dims = {d["Name"]: str(d["Value"]) for d in stat.get("Dimensions", [])}
+        end_s = start_s + period_s
+        if stat.get("Namespace") == "AWS/Lambda":
+            rows = [r for r in self.records if start_s <= r.t_s < end_s and r.function == dims.get("FunctionName")
+                    and ("ExecutedVersion" not in dims or r.version == dims["ExecutedVersion"])
+                    and ("Resource" not in dims or dims["Resource"] == f"{r.function}:{self.alias}")]
+            if not rows:
+                return None
+            metric = stat["MetricName"]
+            if metric == "Invocations":
+                values = [1.0] * len(rows)
+            elif metric == "Errors":
+                values = [1.0 if r.error else 0.0 for r in rows]
+            elif metric == "Duration":
+                values = [r.duration_ms for r in rows]
+            elif metric == "Throttles":
+                values = [0.0]  # the rehearsal never throttles
+            else:
+                return None
+            return _stat(values, stat["Stat"])
+        key = tuple(sorted(dims.items()))
+        points = [p.value for p in self.emf if start_s <= p.t_s < end_s and p.namespace == stat.get("Namespace")
+                  and p.metric == stat.get("MetricName") and p.dimensions == key]
+        return _stat(points, stat["Stat"]) if points else None
+
+    def series(self, stat: dict[str, Any], start_s: float, end_s: float, period_s: int) -> list[float]:
+        """Datapoints on the period grid from `start_s` to `end_s`, the current partial period included."""
+        out = []
+        t = (start_s // period_s) * period_s
+        while t < end_s:
+            value = self.fetch(stat, t, period_s)
+            if value is not None:
+                out.append(value)
+            t += period_s
+        return out
