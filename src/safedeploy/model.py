@@ -50,6 +50,11 @@ class Scope:
     def resolve(self, value: Any) -> Any:
         return resolve(self, value)
 
+    def active(self, logical_id: str) -> bool:
+        """False when the resource's Condition is known to be false for these parameters."""
+        condition = self.resources.get(logical_id, {}).get("Condition")
+        return condition is None or self.condition(condition) is not False
+
 
 def evaluate_condition(scope: Scope, expr: Any) -> bool | None:
     if isinstance(expr, dict) and len(expr) == 1:

@@ -1,0 +1,89 @@
+# Every target installs what it needs into .venv (and .venv-checkov) first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CHECKOV_VENV := .venv-checkov
+export AWS_DEFAULT_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
+# `sam build` needs python3.13 on PATH; pyenv keeps one here on the project's machines.
+PY313 := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin))
+
+.PHONY: demo plan check timing test test-fast lint format mypy validate build bench package-sar ci clean
+
+$(BIN)/.installed: requirements-dev.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -e .
+	touch $@
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+venv: $(BIN)/.installed $(CHECKOV_VENV)/.installed
+
+## The main job, offline: what a deployment will do, then a healthy and a faulty release rehearsed.
+demo: $(BIN)/.installed
+	$(BIN)/safedeploy plan --config-env prod
+	$(BIN)/safedeploy rehearse --fault none
+	$(BIN)/safedeploy rehearse --fault error --fault-rate 5
+	$(BIN)/safedeploy rehearse --fault bad-response
+
+plan: $(BIN)/.installed
+	$(BIN)/safedeploy plan --config-env prod
+
+check: $(BIN)/.installed
+	$(BIN)/safedeploy check
+
+timing: $(BIN)/.installed
+	$(BIN)/safedeploy timing
+
+## The test suite: unit, template (translated), validation (sam/cfn-lint/checkov) and rehearsals.
+test: $(BIN)/.installed $(CHECKOV_VENV)/.installed
+	$(BIN)/pytest
+
+test-fast: $(BIN)/.installed
+	$(BIN)/pytest -m "not slow"
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(BIN)/.installed
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+mypy: $(BIN)/.installed
+	$(BIN)/mypy
+
+validate: $(BIN)/.installed $(CHECKOV_VENV)/.installed
+	$(BIN)/python -m safedeploy.validate
+
+build: $(BIN)/.installed
+	@if [ -z "$(PY313)" ] && ! command -v python3.13 >/dev/null 2>&1; then \
+		echo "sam build skipped: no python3.13 on this machine"; \
+	else \
+		PATH="$(if $(PY313),$(PY313):)$$PATH" $(BIN)/sam build --parallel; \
+		for app in hooks alarms; do \
+			PATH="$(if $(PY313),$(PY313):)$$PATH" $(BIN)/sam build -t $$app/template.yaml -b .aws-sam/$$app || exit 1; \
+		done; \
+	fi
+
+bench: $(BIN)/.installed
+	$(BIN)/python benchmarks/hooks_bench.py
+	$(BIN)/python benchmarks/judge_bench.py
+	$(BIN)/python benchmarks/cli_bench.py
+	$(BIN)/safedeploy timing
+
+## Publishing the nested apps to SAR needs an S3 bucket and AWS credentials (see hooks/README.md).
+package-sar: build
+	@test -n "$(SAR_BUCKET)" || (echo "set SAR_BUCKET=<an S3 bucket SAR can read>" && exit 2)
+	for app in hooks alarms; do \
+		$(BIN)/sam package -t .aws-sam/$$app/template.yaml --s3-bucket $(SAR_BUCKET) --output-template-file packaged-$$app.yaml || exit 1; \
+	done
+
+ci: lint mypy test build
+
+clean:
+	rm -rf .aws-sam build .pytest_cache .mypy_cache .ruff_cache packaged-*.yaml
