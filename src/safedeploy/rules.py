@@ -117,25 +117,7 @@ def _hook_findings(dep: FunctionDeployment, ref: Any, phase: str) -> Iterator[Fi
     hook = where.qualified(hook_id)
     props = where.resources[hook_id].get("Properties", {})
     name = where.resolve(props.get("FunctionName"))
-    role = dep.scope.resolve(dep.role) if dep.role else None
-    if role is None:
-        if not isinstance(name, str) or not name.startswith(HOOK_PREFIX):
-            yield Finding("SD201", "error", hook,
-                          f"the generated CodeDeploy role may only invoke functions named {HOOK_PREFIX}*: name this "
-                          f"hook {HOOK_PREFIX}... (<= 64 characters) or give DeploymentPreference.Role a role "
-                          "that may invoke it; otherwise the deployment fails at this hook")
-        elif len(name) > 64:
-            yield Finding("SD201", "error", hook, f"hook name {name!r} is longer than 64 characters")
-    else:
-        role_found = locate(dep.scope, dep.role)
-        if role_found:
-            rscope, role_id = role_found
-            statements, _complete = _role_policy_statements(rscope, role_id)
-            hook_arn = f"arn:aws:lambda:us-east-1:123456789012:function:<{hook_id}>"
-            if not (allows(statements, "lambda:InvokeFunction", hook_arn)
-                    or any(fnmatch.fnmatchcase(str(name), p) for p in _invoke_name_patterns(statements))):
-                yield Finding("SD201", "error", hook,
-                              f"DeploymentPreference.Role ({role_id}) may not invoke this hook")
+    yield from _invocable_by_codedeploy(dep, hook_id, hook, name)
     sam = where.sam.get("Resources", {}).get(hook_id, {})
     pref = {**where.sam.get("Globals", {}).get("Function", {}).get("DeploymentPreference", {}),
             **(sam.get("Properties", {}).get("DeploymentPreference") or {})}
@@ -156,23 +138,37 @@ def _hook_findings(dep: FunctionDeployment, ref: Any, phase: str) -> Iterator[Fi
     yield from _lambda_invoke_policy(where, hook_id, hook)
 
 
-def _role_policy_statements(scope: Scope, role_id: str) -> tuple[list[dict[str, Any]], bool]:
-    role = scope.resources[role_id].get("Properties", {})
+# What AWSCodeDeployRoleForLambda (the policy of the role SAM generates) lets CodeDeploy invoke.
+CODEDEPLOY_MANAGED_INVOKE = {"Effect": "Allow", "Action": "lambda:InvokeFunction",
+                             "Resource": f"arn:aws:lambda:*:*:function:{HOOK_PREFIX}*"}
+
+
+def _invocable_by_codedeploy(dep: FunctionDeployment, hook_id: str, hook: str, name: Any) -> Iterator[Finding]:
+    """CodeDeploy invokes hooks with the deployment group's service role: it must allow this hook."""
+    role_found = locate(dep.scope, dep.role) if dep.role else None
+    if role_found is None:
+        yield Finding("SD201", "warning", hook,
+                      "DeploymentPreference.Role is not defined in this template: check that it may invoke this hook")
+        return
+    rscope, role_id = role_found
+    role = rscope.resources[role_id].get("Properties", {})
     statements = []
-    for policy in scope.resolve(role.get("Policies", [])) or []:
+    for policy in rscope.resolve(role.get("Policies", [])) or []:
         raw = (policy or {}).get("PolicyDocument", {}).get("Statement", [])
         statements.extend(s for s in (raw if isinstance(raw, list) else [raw]) if isinstance(s, dict))
-    return [s for s in statements if s.get("Effect") == "Allow"], not role.get("ManagedPolicyArns")
-
-
-def _invoke_name_patterns(statements: list[dict[str, Any]]) -> list[str]:
-    out = []
-    for st in statements:
-        resources = st.get("Resource", [])
-        for r in resources if isinstance(resources, list) else [resources]:
-            if isinstance(r, str) and ":function:" in r:
-                out.append(r.split(":function:", 1)[1])
-    return out
+    generated = any("AWSCodeDeployRoleForLambda" in str(m) for m in role.get("ManagedPolicyArns", []) or [])
+    if generated:
+        statements.append(CODEDEPLOY_MANAGED_INVOKE)
+    arns = [f"arn:aws:lambda:us-east-1:123456789012:function:<{hook_id}>"]
+    if isinstance(name, str) and "<" not in name:
+        arns.append(f"arn:aws:lambda:us-east-1:123456789012:function:{name}")
+    if not any(allows(statements, "lambda:InvokeFunction", arn) for arn in arns):
+        hint = (f"the generated CodeDeploy role may only invoke functions named {HOOK_PREFIX}*: name this hook "
+                f"{HOOK_PREFIX}... (<= 64 characters) or give DeploymentPreference.Role a role that may invoke it"
+                if generated else f"DeploymentPreference.Role ({role_id}) may not invoke this hook")
+        yield Finding("SD201", "error", hook, f"{hint}; otherwise the deployment fails at this hook")
+    if isinstance(name, str) and len(name) > 64:
+        yield Finding("SD201", "error", hook, f"hook name {name!r} is longer than 64 characters")
 
 
 def _lambda_invoke_policy(scope: Scope, hook_id: str, hook: str) -> Iterator[Finding]:

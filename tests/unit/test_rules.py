@@ -1,0 +1,229 @@
+"""`safedeploy check`: every rule has a template that triggers it and the base template that does not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from safedeploy.model import build_scope
+from safedeploy.rules import Finding, check
+
+BASE = """
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Runtime: python3.13
+    Handler: app.handler
+    CodeUri: src/
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      AutoPublishAlias: live
+      DeploymentPreference:
+        Type: {type}
+        Alarms: {alarms}
+        Hooks:
+          PreTraffic: !Ref PreHook
+  PreHook:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: {hook_name}
+      DeploymentPreference:
+        Enabled: false
+      Environment:
+        Variables:
+          TARGET: !Ref Fn
+      Policies:
+        - Version: "2012-10-17"
+          Statement:
+            - Effect: Allow
+              Action: codedeploy:PutLifecycleEventHookExecutionStatus
+              Resource: !Sub "arn:${{AWS::Partition}}:codedeploy:${{AWS::Region}}:${{AWS::AccountId}}:deploymentgroup:${{ServerlessDeploymentApplication}}/*"
+            - Effect: Allow
+              Action: lambda:InvokeFunction
+              Resource: !Sub "${{Fn.Arn}}:*"
+  Gate:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      ComparisonOperator: GreaterThanThreshold
+      Threshold: 2
+      EvaluationPeriods: {evaluations}
+      DatapointsToAlarm: {evaluations}
+      TreatMissingData: {missing}
+      Metrics:
+        - Id: errors
+          ReturnData: false
+          MetricStat:
+            Metric:
+              Namespace: AWS/Lambda
+              MetricName: Errors
+              Dimensions: {dimensions}
+            Period: {period}
+            Stat: Sum
+        - Id: invocations
+          ReturnData: false
+          MetricStat:
+            Metric:
+              Namespace: AWS/Lambda
+              MetricName: Invocations
+              Dimensions: {dimensions}
+            Period: {period}
+            Stat: Sum
+        - Id: rate
+          Expression: IF(invocations >= 20, 100 * errors / invocations, 0)
+"""
+GOOD_DIMS = ('[{Name: FunctionName, Value: !Ref Fn}, {Name: Resource, Value: !Sub "${Fn}:live"}, '
+             '{Name: ExecutedVersion, Value: !GetAtt Fn.Version.Version}]')
+DEFAULTS = {"type": "Canary10Percent5Minutes", "alarms": "[!Ref Gate]", "hook_name": "CodeDeployHook_pre",
+            "evaluations": 2, "missing": "notBreaching", "dimensions": GOOD_DIMS, "period": 60}
+
+
+def run(tmp_path: Path, text: str | None = None, **changes: object) -> list[Finding]:
+    path = tmp_path / "template.yaml"
+    path.write_text(text if text is not None else BASE.format(**{**DEFAULTS, **changes}))
+    return check(build_scope(path))
+
+
+def rules(found: list[Finding]) -> set[tuple[str, str, str]]:
+    return {(f.rule, f.severity, f.resource) for f in found if f.rule != "SD105"}
+
+
+def test_base_template_is_clean_apart_from_the_first_create_note(tmp_path: Path) -> None:
+    found = run(tmp_path)
+    assert rules(found) == set()
+    assert [(f.rule, f.severity, f.resource) for f in found] == [("SD105", "warning", "Fn")]
+
+
+def test_unknown_deployment_type(tmp_path: Path) -> None:
+    assert ("SD101", "error", "Fn") in rules(run(tmp_path, type="Canary10Percent7Minutes"))
+
+
+def test_all_at_once_with_alarms(tmp_path: Path) -> None:
+    assert ("SD102", "warning", "Fn") in rules(run(tmp_path, type="AllAtOnce"))
+
+
+def test_gradual_without_alarms_or_hooks(tmp_path: Path) -> None:
+    text = BASE.format(**DEFAULTS).replace("        Alarms: [!Ref Gate]\n", "").replace(
+        "        Hooks:\n          PreTraffic: !Ref PreHook\n", "")
+    assert ("SD103", "error", "Fn") in rules(run(tmp_path, text))
+
+
+def test_more_than_ten_alarms(tmp_path: Path) -> None:
+    assert ("SD104", "error", "Fn") in rules(run(tmp_path, alarms="[" + ", ".join(["!Ref Gate"] * 11) + "]"))
+
+
+def test_hook_the_generated_role_cannot_invoke(tmp_path: Path) -> None:
+    found = rules(run(tmp_path, hook_name="my-pre-hook"))
+    assert ("SD201", "error", "PreHook") in found
+
+
+def test_hook_invocable_through_a_role(tmp_path: Path) -> None:
+    text = BASE.format(**{**DEFAULTS, "hook_name": "my-pre-hook"}).replace(
+        "        Type: Canary10Percent5Minutes\n",
+        "        Type: Canary10Percent5Minutes\n        Role: !GetAtt DeployRole.Arn\n")
+    role = """
+  DeployRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument: {{Version: "2012-10-17", Statement: [{{Effect: Allow, Principal: {{Service: codedeploy.amazonaws.com}}, Action: sts:AssumeRole}}]}}
+      Policies:
+        - PolicyName: hooks
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+              - Effect: Allow
+                Action: lambda:InvokeFunction
+                Resource: {resource}
+"""
+    assert ("SD201", "error", "PreHook") not in rules(run(tmp_path, text + role.format(resource="!GetAtt PreHook.Arn")))
+    other = rules(run(tmp_path, text + role.format(resource='"arn:aws:lambda:*:*:function:other"')))
+    assert ("SD201", "error", "PreHook") in other
+
+
+def test_hook_deployed_through_codedeploy_itself(tmp_path: Path) -> None:
+    text = BASE.format(**DEFAULTS).replace("      DeploymentPreference:\n        Enabled: false\n", "").replace(
+        "    CodeUri: src/\n", "    CodeUri: src/\n    AutoPublishAlias: live\n    DeploymentPreference:\n"
+                              "      Type: AllAtOnce\n")
+    assert ("SD202", "error", "PreHook") in rules(run(tmp_path, text))
+
+
+def test_hook_without_the_status_permission(tmp_path: Path) -> None:
+    text = BASE.format(**DEFAULTS).replace("codedeploy:PutLifecycleEventHookExecutionStatus", "codedeploy:GetDeployment")
+    assert ("SD203", "error", "PreHook") in rules(run(tmp_path, text))
+
+
+def test_hook_that_may_not_invoke_the_target_versions(tmp_path: Path) -> None:
+    text = BASE.format(**DEFAULTS).replace('Resource: !Sub "${Fn.Arn}:*"', "Resource: !GetAtt Fn.Arn")
+    assert ("SD204", "error", "PreHook") in rules(run(tmp_path, text))
+
+
+def test_lambda_invoke_policy_given_a_version(tmp_path: Path) -> None:
+    text = BASE.format(**DEFAULTS).replace("      Policies:\n", "      Policies:\n        - LambdaInvokePolicy:\n"
+                                           "            FunctionName: !Ref Fn.Version\n")
+    assert ("SD205", "error", "PreHook") in rules(run(tmp_path, text))
+
+
+def test_cycle_through_the_implicit_api(tmp_path: Path) -> None:
+    text = BASE.format(**DEFAULTS).replace("          TARGET: !Ref Fn\n",
+                                           '          URL: !Sub "https://${ServerlessRestApi}.execute-api"\n').replace(
+        "      DeploymentPreference:\n        Type:",
+        "      Events:\n        Get:\n          Type: Api\n          Properties: {Path: /, Method: get}\n"
+        "      DeploymentPreference:\n        Type:")
+    found = rules(run(tmp_path, text))
+    assert ("SD206", "error", "PreHook") in found
+
+
+def test_alarm_on_a_version_resource_that_does_not_exist(tmp_path: Path) -> None:
+    dims = '[{Name: FunctionName, Value: !Ref Fn}, {Name: Resource, Value: !Sub "${Fn}:3"}]'
+    assert ("SD301", "error", "Gate") in rules(run(tmp_path, dimensions=dims))
+    no_resource = "[{Name: FunctionName, Value: !Ref Fn}, {Name: ExecutedVersion, Value: !GetAtt Fn.Version.Version}]"
+    assert ("SD301", "error", "Gate") in rules(run(tmp_path, dimensions=no_resource))
+
+
+def test_alarm_on_the_whole_function(tmp_path: Path) -> None:
+    assert ("SD302", "warning", "Gate") in rules(run(tmp_path, dimensions="[{Name: FunctionName, Value: !Ref Fn}]"))
+
+
+def test_gate_too_slow(tmp_path: Path) -> None:
+    assert ("SD303", "error", "Gate") in rules(run(tmp_path, period=300, evaluations=3))
+    assert ("SD303", "warning", "Gate") in rules(run(tmp_path, type="Linear10PercentEvery1Minute"))
+
+
+def test_missing_data_treatment(tmp_path: Path) -> None:
+    assert ("SD304", "warning", "Gate") in rules(run(tmp_path, missing="missing"))
+
+
+def test_count_gate(tmp_path: Path) -> None:
+    text = BASE.format(**DEFAULTS)
+    count = text[:text.index("  Gate:\n")] + """  Gate:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      Namespace: AWS/Lambda
+      MetricName: Errors
+      Dimensions: {dims}
+      Statistic: Sum
+      Period: 60
+      EvaluationPeriods: 1
+      Threshold: 0
+      ComparisonOperator: GreaterThanThreshold
+      TreatMissingData: notBreaching
+""".format(dims=GOOD_DIMS)
+    assert ("SD305", "warning", "Gate") in rules(run(tmp_path, count))
+
+
+def test_alarm_not_defined_in_the_template(tmp_path: Path) -> None:
+    assert ("SD306", "warning", "Fn") in rules(run(tmp_path, alarms="[some-external-alarm]"))
+
+
+def test_project_template_has_no_error_finding() -> None:
+    root = Path(__file__).resolve().parents[2]
+    assert [f for f in check(build_scope(root / "template.yaml")) if f.severity == "error"] == []
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_hooks_and_alarm_findings_name_nested_resources(env: str) -> None:
+    root = Path(__file__).resolve().parents[2]
+    found = check(build_scope(root / "template.yaml", {"DeploymentType": "Linear10PercentEvery1Minute"}))
+    assert {f.resource for f in found if f.rule == "SD303"} >= {"HelloWorldAlarms/ErrorRateGate"}
