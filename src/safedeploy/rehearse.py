@@ -111,9 +111,15 @@ def moto_server() -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    import requests
+
+    # moto's backends live in this process: start every rehearsal from an empty AWS
+    requests.post(f"{endpoint}/moto-api/reset", timeout=10)
     try:
-        yield f"http://{host}:{port}"
+        yield endpoint
     finally:
+        requests.post(f"{endpoint}/moto-api/reset", timeout=10)
         server.stop()
 
 

@@ -1,0 +1,50 @@
+"""Whole gradual deployments of this app, offline: moto server + in-process Lambda + the CodeDeploy engine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from safedeploy.rehearse import rehearse
+from tests.helpers import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def run(fault: str, rate: float = 100.0, type_name: str | None = None) -> dict[str, Any]:
+    return rehearse(ROOT / "template.yaml", "HelloWorldFunction", fault, rate, type_name, speed=2000, rps=20, seed=7)
+
+
+def test_healthy_release_succeeds_and_is_judged_after_the_shift() -> None:
+    report = run("none")
+    assert report["status"] == "Succeeded" and report["caught_by"] is None
+    assert report["requests"]["new_version"] > 0 and report["requests"]["faulty"] == 0
+    messages = [e["message"] for e in report["events"]]
+    assert any(m.startswith("BeforeAllowTraffic: Succeeded") for m in messages)
+    assert any(m.startswith("AfterAllowTraffic: Succeeded") for m in messages)
+    assert report["simulated_s"] >= 300  # the 5-minute canary really baked
+
+
+@pytest.mark.parametrize(("fault", "reason"), [("error", "function error"), ("bad-response", "$.message is missing"),
+                                               ("slow", "budget 1500 ms")])
+def test_smoke_visible_faults_never_reach_a_user(fault: str, reason: str) -> None:
+    report = run(fault)
+    assert report["status"] == "Failed" and report["caught_by"] == "pre-traffic hook"
+    assert report["requests"]["new_version"] == 0
+    assert any(reason in e["message"] for e in report["events"])
+
+
+@pytest.mark.parametrize("fault", ["error", "slow"])
+def test_faults_under_load_are_caught_during_the_canary(fault: str) -> None:
+    report = run(fault, rate=5)
+    assert report["status"] == "Stopped"
+    assert report["caught_by"] == "step judge" or report["caught_by"].startswith("alarm ")
+    assert report["detection_s"] is not None and report["detection_s"] <= 240
+    assert report["simulated_s"] < 300  # rolled back before the canary bake ended
+
+
+def test_linear_rehearsal_walks_every_step() -> None:
+    report = run("none", type_name="Linear10PercentEvery1Minute")
+    shifts = [e["message"] for e in report["events"] if e["kind"] == "shift"]
+    assert shifts[0].startswith("10 %") and shifts[-1].startswith("100 %") and len(shifts) == 10

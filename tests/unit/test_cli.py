@@ -1,0 +1,144 @@
+"""The CLI's offline commands: output shapes, exit codes, and one-line errors (never a traceback)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from safedeploy import cli
+from tests.helpers import EVENTS, ROOT
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = cli.main(args)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_check_json_on_the_project_template(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["check", str(ROOT / "template.yaml"), "--format", "json"], capsys)
+    findings = json.loads(out)
+    assert code == 0
+    assert {f["rule"] for f in findings} == {"SD105"}
+    assert all(set(f) == {"rule", "severity", "resource", "message"} for f in findings)
+
+
+def test_check_exits_1_on_an_error_finding(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    template = tmp_path / "t.yaml"
+    template.write_text("""
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.13
+      Handler: app.handler
+      CodeUri: src/
+      AutoPublishAlias: live
+      DeploymentPreference:
+        Type: Linear10PercentEvery1Minute
+""")
+    code, out, _ = run(["check", str(template), "--format", "json"], capsys)
+    assert code == 1 and any(f["rule"] == "SD103" for f in json.loads(out))
+
+
+def test_plan_json_per_environment(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["plan", str(ROOT / "template.yaml"), "--config-env", "staging", "--format", "json"], capsys)
+    plan = json.loads(out)
+    hello = next(f for f in plan["functions"] if f["function"] == "HelloWorldFunction")
+    assert code == 0 and hello["deployment_type"] == "Linear10PercentEvery1Minute"
+    assert [s["percent"] for s in hello["steps"]] == [10.0 * k for k in range(1, 11)]
+    assert hello["shift_s"] == 540 and hello["first_window_possible"] is False
+    assert hello["pre_traffic_hook"] == {"name": "Hooks/PreTrafficHook", "timeout_s": 120}
+    assert {a["resource"]: a["detection_s"] for a in hello["alarms"]}["HelloWorldAlarms/ErrorRateGate"] == 240
+
+
+def test_plan_text_mentions_every_step(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["plan", str(ROOT / "template.yaml"), "--config-env", "prod"], capsys)
+    assert code == 0 and "BeforeAllowTraffic" in out and "AfterAllowTraffic" in out and "100.0 %" in out
+
+
+@pytest.mark.parametrize(
+    ("document", "exit_code", "verdict"),
+    [
+        ({"baseline": {"invocations": 27000, "errors": 270}, "canary": {"invocations": 3000, "errors": 90}}, 1, "FAIL"),
+        ({"baseline": {"invocations": 27000, "errors": 270}, "canary": {"invocations": 3000, "errors": 30}}, 0, "PASS"),
+        ({"baseline": {"invocations": 27000, "errors": 270}, "canary": {"invocations": 10, "errors": 0}}, 3, "NODATA"),
+        ({"baseline": {"invocations": 27000, "errors": 270, "duration_p99_ms": [200, 210]},
+          "canary": {"invocations": 3000, "errors": 30, "duration_p99_ms": [200, 201]}}, 3, "INCONCLUSIVE"),
+    ],
+)
+def test_judge_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str], document: object, exit_code: int,
+                          verdict: str) -> None:
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps(document))
+    code, out, _ = run(["judge", "--input", str(path), "--format", "json"], capsys)
+    result = json.loads(out)
+    assert code == exit_code and result["verdict"] == verdict
+    if result["metrics"]:
+        assert set(result["metrics"][0]) == {"name", "baseline", "canary", "effect", "p_value", "result", "reason"}
+
+
+def test_judge_on_the_sample_input(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["judge", "--input", str(EVENTS / "judge_input.json")], capsys)
+    assert code == 1 and "FAIL" in out
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("not json", "is not JSON"),
+        ('{"canary": {"invocations": 1, "errors": 0}}', "lacks 'baseline'"),
+        ('{"baseline": {"invocations": 1, "errors": -1}, "canary": {"invocations": 1, "errors": 0}}',
+         "baseline.errors must not be negative"),
+        ('{"baseline": {"invocations": 1, "errors": 2}, "canary": {"invocations": 1, "errors": 0}}',
+         "exceeds baseline.invocations"),
+    ],
+)
+def test_judge_bad_input_is_exit_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str,
+                                                 message: str) -> None:
+    path = tmp_path / "in.json"
+    path.write_text(content)
+    code, out, err = run(["judge", "--input", str(path)], capsys)
+    assert code == 2 and out == "" and message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["check", "does-not-exist.yaml"], "template not found"),
+        (["plan", str(ROOT / "template.yaml"), "--config-env", "qa"], "samconfig has no environment 'qa'"),
+        (["plan", str(ROOT / "template.yaml"), "--parameter", "Nope=1"], "has no parameter(s) Nope"),
+        (["judge", "--input", "missing.json"], "cannot read missing.json"),
+    ],
+)
+def test_user_errors_are_one_line_exit_2(capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
+    code, _, err = run(args, capsys)
+    assert code == 2 and message in err and err.count("\n") == 1
+
+
+def test_not_a_template(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("key: [unclosed")
+    code, _, err = run(["check", str(bad)], capsys)
+    assert code == 2 and "not a valid YAML/JSON template" in err
+
+
+def test_no_region_is_exit_2(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    code, _, err = run(["watch", "--stack", "s"], capsys)
+    assert code == 2 and "no AWS region" in err
+
+
+def test_timing_report(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["timing", str(ROOT / "template.yaml"), "--format", "json"], capsys)
+    report = json.loads(out)
+    rows = {r["deployment_type"]: r for r in report["types"]}
+    assert code == 0 and report["fastest_1min_gate_s"] == 180
+    assert set(rows["Canary10Percent5Minutes"]["alarms"].values()) == {"first-step"}
+    assert rows["Linear10PercentEvery1Minute"]["fastest_1min_gate_fits_first_window"] is False
+    assert set(rows["AllAtOnce"]["alarms"].values()) == {"never"}
