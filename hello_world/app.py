@@ -42,7 +42,7 @@ def hello() -> dict[str, Any]:
 def validate_greeting(body: Any) -> tuple[str, str]:
     """Return (name, language) or raise BadRequestError with a message a client can act on."""
     if not isinstance(body, dict):
-        raise BadRequestError("body must be a JSON object like {\"name\": \"Ada\"}")
+        raise BadRequestError('body must be a JSON object like {"name": "Ada"}')
     unknown = sorted(set(body) - {"name", "language"})
     if unknown:
         raise BadRequestError(f"unknown field(s): {', '.join(unknown)}")

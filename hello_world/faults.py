@@ -9,7 +9,7 @@ import os
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import Literal
 
 FaultMode = Literal["none", "error", "slow", "bad-response"]
 FAULT_MODES: tuple[FaultMode, ...] = ("none", "error", "slow", "bad-response")
@@ -38,7 +38,7 @@ class FaultConfig:
             raise FaultConfigError(f"FAULT_RATE/FAULT_SLOW_MS must be numbers: {exc}") from exc
         if not 0 <= rate <= 100:
             raise FaultConfigError(f"FAULT_RATE must be within 0..100, got {rate}")
-        return cls(mode=cast(FaultMode, mode), rate_percent=rate, slow_ms=slow_ms)
+        return cls(mode=mode, rate_percent=rate, slow_ms=slow_ms)
 
     def fires(self, rng: random.Random | None = None) -> bool:
         if self.mode == "none":

@@ -39,15 +39,21 @@ def post_traffic_checks(cl: Clients, config: HookConfig, session_factory: Any = 
         else:
             # No API: end-to-end is the alias itself, which must now answer from the new version.
             results += run_invoke_cases(
-                cl.lambda_invoke, target.function_name, target.alias, cases, deadline,
-                config.max_workers, expected_version=target.target_version,
+                cl.lambda_invoke,
+                target.function_name,
+                target.alias,
+                cases,
+                deadline,
+                config.max_workers,
+                expected_version=target.target_version,
             )
         if config.judge_enabled:
             verdict = judge_deployment(cl.cloudwatch, deployment, Policy())
             logger.info("canary verdict", extra={"verdict": verdict.as_dict()})
             logger.info(verdict.markdown())
             sent = publish(
-                cl.sns, config.notification_topic_arn,
+                cl.sns,
+                config.notification_topic_arn,
                 f"Canary {verdict.verdict}: {target.function_name} v{target.target_version}",
                 verdict.markdown(),
             )

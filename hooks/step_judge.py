@@ -28,9 +28,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         )
         if action.action == "stopped":
             publish(
-                cl.sns, config.notification_topic_arn,
+                cl.sns,
+                config.notification_topic_arn,
                 f"Deployment {action.deployment_id} stopped by the canary judge",
                 action.verdict.markdown(),
             )
-    return {"actions": [{"deployment": a.deployment_id, "verdict": a.verdict.verdict, "action": a.action}
-                        for a in actions]}
+    return {
+        "actions": [
+            {"deployment": a.deployment_id, "verdict": a.verdict.verdict, "action": a.action} for a in actions
+        ]
+    }

@@ -42,14 +42,25 @@ class FakeContext:
 
 
 def appspec(function: str, current: str = "1", target: str = "2", alias: str = "live") -> str:
-    return json.dumps({
-        "version": 0.0,
-        "Resources": [{"HelloWorldFunction": {
-            "Type": "AWS::Lambda::Function",
-            "Properties": {"Name": function, "Alias": alias, "CurrentVersion": current, "TargetVersion": target},
-        }}],
-        "Hooks": [{"BeforeAllowTraffic": "pre-hook"}, {"AfterAllowTraffic": "post-hook"}],
-    })
+    return json.dumps(
+        {
+            "version": 0.0,
+            "Resources": [
+                {
+                    "HelloWorldFunction": {
+                        "Type": "AWS::Lambda::Function",
+                        "Properties": {
+                            "Name": function,
+                            "Alias": alias,
+                            "CurrentVersion": current,
+                            "TargetVersion": target,
+                        },
+                    }
+                }
+            ],
+            "Hooks": [{"BeforeAllowTraffic": "pre-hook"}, {"AfterAllowTraffic": "post-hook"}],
+        }
+    )
 
 
 REVISION = {"revisionType": "AppSpecContent", "appSpecContent": {"sha256": "abc"}}
@@ -66,33 +77,51 @@ class CodeDeployStub:
         self.stubber = Stubber(self.client)
         self.stubber.activate()
 
-    def deployment(self, function: str, current: str = "1", target: str = "2", deployment_id: str = "d-AB12CD34E",
-                   status: str = "InProgress") -> None:
+    def deployment(
+        self,
+        function: str,
+        current: str = "1",
+        target: str = "2",
+        deployment_id: str = "d-AB12CD34E",
+        status: str = "InProgress",
+    ) -> None:
         self.stubber.add_response(
             "get_deployment",
-            {"deploymentInfo": {
-                "deploymentId": deployment_id, "applicationName": APP, "deploymentGroupName": GROUP,
-                "status": status, "createTime": DEPLOYMENT_START, "revision": REVISION,
-                "computePlatform": "Lambda",
-            }},
+            {
+                "deploymentInfo": {
+                    "deploymentId": deployment_id,
+                    "applicationName": APP,
+                    "deploymentGroupName": GROUP,
+                    "status": status,
+                    "createTime": DEPLOYMENT_START,
+                    "revision": REVISION,
+                    "computePlatform": "Lambda",
+                }
+            },
             {"deploymentId": deployment_id},
         )
         self.stubber.add_response(
             "get_application_revision",
-            {"applicationName": APP, "revision": {
-                "revisionType": "AppSpecContent",
-                "appSpecContent": {"content": appspec(function, current, target), "sha256": "abc"},
-            }},
+            {
+                "applicationName": APP,
+                "revision": {
+                    "revisionType": "AppSpecContent",
+                    "appSpecContent": {"content": appspec(function, current, target), "sha256": "abc"},
+                },
+            },
             {"applicationName": APP, "revision": REVISION},
         )
 
     def deployment_group_alarms(self, names: list[str], enabled: bool = True) -> None:
         self.stubber.add_response(
             "get_deployment_group",
-            {"deploymentGroupInfo": {
-                "applicationName": APP, "deploymentGroupName": GROUP,
-                "alarmConfiguration": {"enabled": enabled, "alarms": [{"name": n} for n in names]},
-            }},
+            {
+                "deploymentGroupInfo": {
+                    "applicationName": APP,
+                    "deploymentGroupName": GROUP,
+                    "alarmConfiguration": {"enabled": enabled, "alarms": [{"name": n} for n in names]},
+                }
+            },
             {"applicationName": APP, "deploymentGroupName": GROUP},
         )
 
@@ -100,8 +129,11 @@ class CodeDeployStub:
         params = {"deploymentId": ANY, "lifecycleEventHookExecutionId": execution_id, "status": status}
         if error_code:
             self.stubber.add_client_error(
-                "put_lifecycle_event_hook_execution_status", service_error_code=error_code,
-                service_message=f"{error_code} (stubbed)", http_status_code=400, expected_params=params,
+                "put_lifecycle_event_hook_execution_status",
+                service_error_code=error_code,
+                service_message=f"{error_code} (stubbed)",
+                http_status_code=400,
+                expected_params=params,
             )
         else:
             self.stubber.add_response(
@@ -109,8 +141,9 @@ class CodeDeployStub:
             )
 
     def error(self, operation: str, code: str, status: int = 400) -> None:
-        self.stubber.add_client_error(operation, service_error_code=code, service_message=f"{code} (stubbed)",
-                                      http_status_code=status)
+        self.stubber.add_client_error(
+            operation, service_error_code=code, service_message=f"{code} (stubbed)", http_status_code=status
+        )
 
     def done(self) -> None:
         self.stubber.assert_no_pending_responses()
@@ -124,17 +157,33 @@ def code_zip() -> bytes:
 
 
 def lambda_role(iam: Any) -> str:
-    trust = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
     return str(iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"])
 
 
-def publish_versions(lambda_client: Any, role: str, name: str, envs: list[dict[str, str]],
-                     tags: dict[str, str] | None = None, timeout: int = 10) -> list[str]:
+def publish_versions(
+    lambda_client: Any,
+    role: str,
+    name: str,
+    envs: list[dict[str, str]],
+    tags: dict[str, str] | None = None,
+    timeout: int = 10,
+) -> list[str]:
     """Create `name`, publish one version per environment, point `live` at the first one."""
     lambda_client.create_function(
-        FunctionName=name, Runtime="python3.13", Role=role, Handler="app.lambda_handler",
-        Code={"ZipFile": code_zip()}, Timeout=timeout, Environment={"Variables": envs[0]}, Tags=tags or {},
+        FunctionName=name,
+        Runtime="python3.13",
+        Role=role,
+        Handler="app.lambda_handler",
+        Code={"ZipFile": code_zip()},
+        Timeout=timeout,
+        Environment={"Variables": envs[0]},
+        Tags=tags or {},
     )
     versions = []
     for env in envs:
@@ -146,15 +195,24 @@ def publish_versions(lambda_client: Any, role: str, name: str, envs: list[dict[s
 
 def metric_data_response(series: dict[str, list[float]]) -> dict[str, Any]:
     """A GetMetricData answer: {query id: values} (ids as built by safedeploy_core.metrics)."""
-    return {"MetricDataResults": [
-        {"Id": qid, "Label": qid, "Timestamps": [DEPLOYMENT_START] * len(values), "Values": values,
-         "StatusCode": "Complete"}
-        for qid, values in series.items()
-    ], "Messages": []}
+    return {
+        "MetricDataResults": [
+            {
+                "Id": qid,
+                "Label": qid,
+                "Timestamps": [DEPLOYMENT_START] * len(values),
+                "Values": values,
+                "StatusCode": "Complete",
+            }
+            for qid, values in series.items()
+        ],
+        "Messages": [],
+    }
 
 
-def version_series(baseline: tuple[int, int, list[float]], canary: tuple[int, int, list[float]],
-                   minutes: int = 5) -> dict[str, list[float]]:
+def version_series(
+    baseline: tuple[int, int, list[float]], canary: tuple[int, int, list[float]], minutes: int = 5
+) -> dict[str, list[float]]:
     """Per-minute series for both versions from totals (invocations, errors, p99 list)."""
     out: dict[str, list[float]] = {}
     for label, (inv, err, p99) in (("baseline", baseline), ("canary", canary)):

@@ -3,8 +3,10 @@
 Shape (CodeDeploy AppSpec 'resources' and 'hooks' sections for AWS Lambda):
 {"version": 0.0,
  "Resources": [{"<Logical>": {"Type": "AWS::Lambda::Function",
-                 "Properties": {"Name": "fn", "Alias": "live", "CurrentVersion": "1", "TargetVersion": "2"}}}],
- "Hooks": [{"BeforeAllowTraffic": "pre-hook"}, {"AfterAllowTraffic": "post-hook"}]}
+                 "Properties": {"Name": "fn", "Alias": "live",
+                                "CurrentVersion": "1", "TargetVersion": "2"}}}],
+ "Hooks": [{"BeforeAllowTraffic": "pre-hook"},
+           {"AfterAllowTraffic": "post-hook"}]}
 """
 
 from __future__ import annotations

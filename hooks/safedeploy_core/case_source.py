@@ -50,6 +50,8 @@ def read_case_document(location: str, key: str, s3: Any = None, base_dir: Path =
         raise SmokeCaseError(f"{source} is not JSON: {exc}") from exc
 
 
-def load_function_cases(lambda_client: Any, location: str, function_name: str, s3: Any = None) -> list[SmokeCase]:
+def load_function_cases(
+    lambda_client: Any, location: str, function_name: str, s3: Any = None
+) -> list[SmokeCase]:
     key = smoke_case_key(lambda_client, function_name)
     return load_cases(read_case_document(location, key, s3), source=f"smoke cases {key!r}")

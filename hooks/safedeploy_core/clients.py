@@ -15,7 +15,8 @@ def make_client(service: str, **config: Any) -> Any:
     from botocore.config import Config
 
     retries = config.pop("retries", CONTROL_PLANE)
-    return boto3.client(service, config=Config(retries=retries, connect_timeout=3, **config))
+    factory: Any = boto3.client  # a plain name, not one of boto3-stubs' per-service overloads
+    return factory(service, config=Config(retries=retries, connect_timeout=3, **config))
 
 
 @dataclass

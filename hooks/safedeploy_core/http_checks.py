@@ -33,7 +33,9 @@ def make_session() -> Any:
     return session
 
 
-def run_http_cases(session: Any, base_url: str, cases: list[SmokeCase], deadline: Deadline) -> list[CheckResult]:
+def run_http_cases(
+    session: Any, base_url: str, cases: list[SmokeCase], deadline: Deadline
+) -> list[CheckResult]:
     import requests
 
     base = check_base_url(base_url)
@@ -58,7 +60,9 @@ def run_http_cases(session: Any, base_url: str, cases: list[SmokeCase], deadline
             )
         except requests.RequestException as exc:
             latency = (time.perf_counter() - started) * 1000
-            results.append(failed_result(case, f"HTTP {request.method} {request.path} failed: {exc}", latency))
+            results.append(
+                failed_result(case, f"HTTP {request.method} {request.path} failed: {exc}", latency)
+            )
             continue
         latency = (time.perf_counter() - started) * 1000
         try:

@@ -42,7 +42,9 @@ def _invoke_one(
     latency_ms = (time.perf_counter() - started) * 1000
     executed = response.get("ExecutedVersion")
     if executed is not None and str(executed) != expected_version:
-        return failed_result(case, f"version {executed} answered, not the target {expected_version}", latency_ms)
+        return failed_result(
+            case, f"version {executed} answered, not the target {expected_version}", latency_ms
+        )
     try:
         result = json.loads(raw) if raw else None
     except ValueError:
@@ -71,7 +73,10 @@ def run_invoke_cases(
     expected = expected_version or qualifier
     pool = ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(cases))), thread_name_prefix="smoke")
     started = deadline.clock()
-    futures = [(case, pool.submit(_invoke_one, lambda_client, function_name, qualifier, expected, case)) for case in cases]
+    futures = [
+        (case, pool.submit(_invoke_one, lambda_client, function_name, qualifier, expected, case))
+        for case in cases
+    ]
     results: list[CheckResult] = []
     try:
         for case, future in futures:
@@ -81,7 +86,9 @@ def run_invoke_cases(
             except FuturesTimeout:
                 limit = "the hook's deadline" if deadline.at < started + case.timeout_s else "its timeout"
                 elapsed = (deadline.clock() - started) * 1000
-                results.append(failed_result(case, f"no answer within {limit} ({case.timeout_s:g} s)", elapsed))
+                results.append(
+                    failed_result(case, f"no answer within {limit} ({case.timeout_s:g} s)", elapsed)
+                )
     finally:
         # Never wait for a hung invocation: the report must go out before the Lambda timeout.
         pool.shutdown(wait=False, cancel_futures=True)

@@ -87,7 +87,9 @@ class VersionSample:
             if value < 0:
                 raise JudgeInputError(f"{side}.{key} must not be negative")
         if raw["errors"] > raw["invocations"]:
-            raise JudgeInputError(f"{side}.errors ({raw['errors']}) exceeds {side}.invocations ({raw['invocations']})")
+            raise JudgeInputError(
+                f"{side}.errors ({raw['errors']}) exceeds {side}.invocations ({raw['invocations']})"
+            )
         series = {}
         for key in ("duration_p99_ms", "duration_p50_ms"):
             values = raw.get(key, [])
@@ -144,54 +146,118 @@ def judge_error_rate(baseline: VersionSample, canary: VersionSample, policy: Pol
         p = binom_greater(canary.errors, canary.invocations, policy.slo_error_rate_pct / 100)
         effect = c_rate - policy.slo_error_rate_pct
         if p < policy.alpha and effect > 0:
-            return MetricJudgement("error_rate", None, c_rate, effect, p, "FAIL",
-                                   f"no baseline; {c_rate:.2f} % is above the {policy.slo_error_rate_pct:g} % SLO")
-        return MetricJudgement("error_rate", None, c_rate, effect, p, "PASS",
-                               f"no baseline; within the {policy.slo_error_rate_pct:g} % SLO")
+            return MetricJudgement(
+                "error_rate",
+                None,
+                c_rate,
+                effect,
+                p,
+                "FAIL",
+                f"no baseline; {c_rate:.2f} % is above the {policy.slo_error_rate_pct:g} % SLO",
+            )
+        return MetricJudgement(
+            "error_rate",
+            None,
+            c_rate,
+            effect,
+            p,
+            "PASS",
+            f"no baseline; within the {policy.slo_error_rate_pct:g} % SLO",
+        )
     b_rate = baseline.error_rate_pct
     effect = c_rate - b_rate
-    p = fisher_greater(canary.errors, canary.invocations - canary.errors,
-                       baseline.errors, baseline.invocations - baseline.errors)
+    p = fisher_greater(
+        canary.errors,
+        canary.invocations - canary.errors,
+        baseline.errors,
+        baseline.invocations - baseline.errors,
+    )
     if p < policy.alpha and effect >= policy.error_min_increase_pp:
-        return MetricJudgement("error_rate", b_rate, c_rate, effect, p, "FAIL",
-                               f"errors {b_rate:.2f} % -> {c_rate:.2f} % (+{effect:.2f} pp, p={p:.2g})")
+        return MetricJudgement(
+            "error_rate",
+            b_rate,
+            c_rate,
+            effect,
+            p,
+            "FAIL",
+            f"errors {b_rate:.2f} % -> {c_rate:.2f} % (+{effect:.2f} pp, p={p:.2g})",
+        )
     if p < policy.alpha:
-        return MetricJudgement("error_rate", b_rate, c_rate, effect, p, "PASS",
-                               f"significant but below the {policy.error_min_increase_pp:g} pp minimum effect")
+        return MetricJudgement(
+            "error_rate",
+            b_rate,
+            c_rate,
+            effect,
+            p,
+            "PASS",
+            f"significant but below the {policy.error_min_increase_pp:g} pp minimum effect",
+        )
     return MetricJudgement("error_rate", b_rate, c_rate, effect, p, "PASS", "no significant increase")
 
 
-def judge_latency(name: str, base: tuple[float, ...], can: tuple[float, ...], policy: Policy) -> MetricJudgement:
+def judge_latency(
+    name: str, base: tuple[float, ...], can: tuple[float, ...], policy: Policy
+) -> MetricJudgement:
     if not can:
         return MetricJudgement(name, None, None, None, None, "SKIPPED", "no canary latency series")
     c_med = statistics.median(can)
     if not base:
         if policy.slo_p99_ms is not None and name == "latency_p99":
-            effect = c_med / policy.slo_p99_ms - 1
+            over = c_med / policy.slo_p99_ms - 1
             result: MetricResult = "FAIL" if c_med > policy.slo_p99_ms else "PASS"
-            return MetricJudgement(name, None, c_med, effect, None, result,
-                                   f"no baseline; median {c_med:.0f} ms vs SLO {policy.slo_p99_ms:g} ms")
+            return MetricJudgement(
+                name,
+                None,
+                c_med,
+                over,
+                None,
+                result,
+                f"no baseline; median {c_med:.0f} ms vs SLO {policy.slo_p99_ms:g} ms",
+            )
         return MetricJudgement(name, None, c_med, None, None, "SKIPPED", "no baseline series and no SLO")
     b_med = statistics.median(base)
-    effect = (c_med / b_med - 1) if b_med > 0 else None
+    effect: float | None = (c_med / b_med - 1) if b_med > 0 else None
     if len(base) < policy.min_latency_points or len(can) < policy.min_latency_points:
-        return MetricJudgement(name, b_med, c_med, effect, None, "INCONCLUSIVE",
-                               f"need {policy.min_latency_points} per-minute values per version")
+        return MetricJudgement(
+            name,
+            b_med,
+            c_med,
+            effect,
+            None,
+            "INCONCLUSIVE",
+            f"need {policy.min_latency_points} per-minute values per version",
+        )
     _, p, _ = mann_whitney_greater(list(can), list(base))
     slower = effect is not None and effect >= policy.latency_min_relative
     if p < policy.alpha and slower:
-        return MetricJudgement(name, b_med, c_med, effect, p, "FAIL",
-                               f"median {b_med:.0f} -> {c_med:.0f} ms (+{100 * (effect or 0):.0f} %, p={p:.2g})")
+        return MetricJudgement(
+            name,
+            b_med,
+            c_med,
+            effect,
+            p,
+            "FAIL",
+            f"median {b_med:.0f} -> {c_med:.0f} ms (+{100 * (effect or 0):.0f} %, p={p:.2g})",
+        )
     if p < policy.alpha:
-        return MetricJudgement(name, b_med, c_med, effect, p, "PASS",
-                               f"significant but below the {100 * policy.latency_min_relative:.0f} % minimum effect")
+        return MetricJudgement(
+            name,
+            b_med,
+            c_med,
+            effect,
+            p,
+            "PASS",
+            f"significant but below the {100 * policy.latency_min_relative:.0f} % minimum effect",
+        )
     return MetricJudgement(name, b_med, c_med, effect, p, "PASS", "no significant slowdown")
 
 
 def judge(baseline: VersionSample, canary: VersionSample, policy: Policy | None = None) -> Verdict:
     policy = policy or Policy()
     if canary.invocations < policy.min_canary_invocations:
-        return Verdict("NODATA", (), f"{canary.invocations} canary invocations, need {policy.min_canary_invocations}")
+        return Verdict(
+            "NODATA", (), f"{canary.invocations} canary invocations, need {policy.min_canary_invocations}"
+        )
     metrics = (
         judge_error_rate(baseline, canary, policy),
         judge_latency("latency_p99", baseline.duration_p99_ms, canary.duration_p99_ms, policy),

@@ -18,7 +18,13 @@ def judge_deployment(
     end = now or datetime.now(UTC)
     start = deployment.create_time or end
     baseline, canary = collect_pair(
-        cloudwatch, target.function_name, target.alias, target.current_version, target.target_version, start, end
+        cloudwatch,
+        target.function_name,
+        target.alias,
+        target.current_version,
+        target.target_version,
+        start,
+        end,
     )
     return judge(baseline, canary, policy)
 

@@ -27,30 +27,39 @@ def version_dimensions(function_name: str, alias: str, version: str) -> list[dic
     ]
 
 
-def metric_queries(function_name: str, alias: str, versions: dict[str, str], period: int = 60) -> list[dict[str, Any]]:
+def metric_queries(
+    function_name: str, alias: str, versions: dict[str, str], period: int = 60
+) -> list[dict[str, Any]]:
     queries = []
     for label, version in versions.items():
         for qid, metric, stat in _QUERIES:
-            queries.append({
-                "Id": f"{qid}_{label}",
-                "MetricStat": {
-                    "Metric": {
-                        "Namespace": "AWS/Lambda",
-                        "MetricName": metric,
-                        "Dimensions": version_dimensions(function_name, alias, version),
+            queries.append(
+                {
+                    "Id": f"{qid}_{label}",
+                    "MetricStat": {
+                        "Metric": {
+                            "Namespace": "AWS/Lambda",
+                            "MetricName": metric,
+                            "Dimensions": version_dimensions(function_name, alias, version),
+                        },
+                        "Period": period,
+                        "Stat": stat,
                     },
-                    "Period": period,
-                    "Stat": stat,
-                },
-                "ReturnData": True,
-            })
+                    "ReturnData": True,
+                }
+            )
     return queries
 
 
-def fetch_series(cloudwatch: Any, queries: list[dict[str, Any]], start: datetime, end: datetime) -> dict[str, list[float]]:
+def fetch_series(
+    cloudwatch: Any, queries: list[dict[str, Any]], start: datetime, end: datetime
+) -> dict[str, list[float]]:
     series: dict[str, list[float]] = {q["Id"]: [] for q in queries}
     kwargs: dict[str, Any] = {
-        "MetricDataQueries": queries, "StartTime": start, "EndTime": end, "ScanBy": "TimestampAscending"
+        "MetricDataQueries": queries,
+        "StartTime": start,
+        "EndTime": end,
+        "ScanBy": "TimestampAscending",
     }
     while True:
         page = cloudwatch.get_metric_data(**kwargs)
@@ -63,8 +72,14 @@ def fetch_series(cloudwatch: Any, queries: list[dict[str, Any]], start: datetime
 
 
 def collect_pair(
-    cloudwatch: Any, function_name: str, alias: str, baseline_version: str, canary_version: str,
-    start: datetime, end: datetime, period: int = 60,
+    cloudwatch: Any,
+    function_name: str,
+    alias: str,
+    baseline_version: str,
+    canary_version: str,
+    start: datetime,
+    end: datetime,
+    period: int = 60,
 ) -> tuple[VersionSample, VersionSample]:
     """(baseline, canary) samples over [start, end): counts summed, latency as per-minute series."""
     versions = {"baseline": baseline_version, "canary": canary_version}
@@ -73,6 +88,8 @@ def collect_pair(
     def sample(label: str) -> VersionSample:
         invocations = round(sum(series[f"inv_{label}"]))
         errors = min(round(sum(series[f"err_{label}"])), invocations)
-        return VersionSample(invocations, errors, tuple(series[f"p99_{label}"]), tuple(series[f"p50_{label}"]))
+        return VersionSample(
+            invocations, errors, tuple(series[f"p99_{label}"]), tuple(series[f"p50_{label}"])
+        )
 
     return sample("baseline"), sample("canary")

@@ -51,7 +51,11 @@ class HookOutcome:
     def summary(self) -> str:
         """One human-readable line for the log and the notification."""
         passed = sum(r.passed for r in self.results)
-        where = f"{self.function_name} v{self.current_version}->v{self.target_version}" if self.function_name else "?"
+        where = (
+            f"{self.function_name} v{self.current_version}->v{self.target_version}"
+            if self.function_name
+            else "?"
+        )
         return (
             f"{self.phase} {self.status}: {where}, {passed}/{len(self.results)} checks passed "
             f"in {self.elapsed_ms:.0f} ms ({self.reason}); report {self.report}"
@@ -75,9 +79,14 @@ class HookOutcome:
 
 def ensure_allowed(function_name: str, allowed: frozenset[str]) -> None:
     if function_name not in allowed:
-        raise NotAllowed(
-            f"function {function_name} is not in this hook's allow-list ({', '.join(sorted(allowed))}); not invoked"
-        )
+        names = ", ".join(sorted(allowed))
+        raise NotAllowed(f"function {function_name} is not in this hook's allow-list ({names}); not invoked")
+
+
+def _configured(config: HookConfig | None, error: str | None) -> HookConfig:
+    if config is None:
+        raise HookError(f"hook misconfigured: {error}")
+    return config
 
 
 def _verdict(results: list[CheckResult]) -> tuple[Status, str]:
@@ -111,8 +120,7 @@ def run_hook(
 
     outcome = HookOutcome(phase, "Failed", "", "", deployment_id=hook.deployment_id)
     try:
-        if config is None:
-            raise HookError(f"hook misconfigured: {config_error}")
+        config = _configured(config, config_error)
         deployment = get_deployment(codedeploy, hook.deployment_id)
         target = deployment.target
         outcome.function_name = target.function_name

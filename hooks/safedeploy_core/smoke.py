@@ -14,6 +14,7 @@ and invokes the new version directly; the post-traffic hook sends them through t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -118,7 +119,9 @@ def _parse_case(index: int, raw: Any) -> SmokeCase:
     if not exp:
         raise SmokeCaseError(f"{where}.expect must check something (status, json or latency_ms)")
     status = exp.get("status")
-    if status is not None and (not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599):
+    if status is not None and (
+        not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599
+    ):
         raise SmokeCaseError(f"{where}.expect.status must be an HTTP status code")
     latency = _positive(f"{where}.expect.latency_ms", exp["latency_ms"]) if "latency_ms" in exp else None
     timeout = _positive(f"{where}.timeout_s", data["timeout_s"]) if "timeout_s" in data else DEFAULT_TIMEOUT_S
@@ -224,10 +227,8 @@ def decode_proxy_response(payload: Any) -> tuple[int | None, Any]:
     if isinstance(payload, dict) and "statusCode" in payload:
         body = payload.get("body")
         if isinstance(body, str) and body:
-            try:
+            with contextlib.suppress(ValueError):
                 body = json.loads(body)
-            except ValueError:
-                pass
         status = payload.get("statusCode")
         return (int(status) if isinstance(status, int | str) and str(status).isdigit() else None), body
     return None, payload

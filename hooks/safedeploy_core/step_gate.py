@@ -34,7 +34,9 @@ def in_progress_deployments(codedeploy: Any, application: str) -> list[str]:
     groups = codedeploy.list_deployment_groups(applicationName=application).get("deploymentGroups", [])
     for group in groups:
         kwargs: dict[str, Any] = {
-            "applicationName": application, "deploymentGroupName": group, "includeOnlyStatuses": ["InProgress"]
+            "applicationName": application,
+            "deploymentGroupName": group,
+            "includeOnlyStatuses": ["InProgress"],
         }
         while True:
             page = codedeploy.list_deployments(**kwargs)
@@ -46,7 +48,11 @@ def in_progress_deployments(codedeploy: Any, application: str) -> list[str]:
 
 
 def run_step_gate(
-    codedeploy: Any, cloudwatch: Any, application: str, allowed: frozenset[str], policy: Policy,
+    codedeploy: Any,
+    cloudwatch: Any,
+    application: str,
+    allowed: frozenset[str],
+    policy: Policy,
     now: datetime | None = None,
 ) -> list[GateAction]:
     now = now or datetime.now(UTC)
@@ -55,11 +61,19 @@ def run_step_gate(
         deployment = get_deployment(codedeploy, deployment_id)
         target = deployment.target
         if target.function_name not in allowed:
-            actions.append(GateAction(deployment_id, target.function_name, Verdict("NODATA"), "skipped: not allowed"))
+            actions.append(
+                GateAction(deployment_id, target.function_name, Verdict("NODATA"), "skipped: not allowed")
+            )
             continue
         start = deployment.create_time or now
         baseline, canary = collect_pair(
-            cloudwatch, target.function_name, target.alias, target.current_version, target.target_version, start, now
+            cloudwatch,
+            target.function_name,
+            target.alias,
+            target.current_version,
+            target.target_version,
+            start,
+            now,
         )
         verdict = judge(baseline, canary, policy)
         action = "watching"

@@ -52,15 +52,21 @@ _CANARY = re.compile(r"^Canary(\d+)Percent(\d+)Minutes?$")
 _LINEAR = re.compile(r"^Linear(\d+)PercentEvery(\d+)Minutes?$")
 
 PREDEFINED = (
-    "Canary10Percent5Minutes", "Canary10Percent10Minutes", "Canary10Percent15Minutes", "Canary10Percent30Minutes",
-    "Linear10PercentEvery1Minute", "Linear10PercentEvery2Minutes", "Linear10PercentEvery3Minutes",
-    "Linear10PercentEvery10Minutes", "AllAtOnce",
+    "Canary10Percent5Minutes",
+    "Canary10Percent10Minutes",
+    "Canary10Percent15Minutes",
+    "Canary10Percent30Minutes",
+    "Linear10PercentEvery1Minute",
+    "Linear10PercentEvery2Minutes",
+    "Linear10PercentEvery3Minutes",
+    "Linear10PercentEvery10Minutes",
+    "AllAtOnce",
 )
 
 
 def deployment_config(name: str) -> DeploymentConfig | None:
     """The config for a SAM `Type` or CodeDeploy name; None for a name that is not predefined."""
-    short = name[len(PREFIX):] if name.startswith(PREFIX) else name
+    short = name[len(PREFIX) :] if name.startswith(PREFIX) else name
     if short not in PREDEFINED:
         return None
     if short == "AllAtOnce":
@@ -68,7 +74,9 @@ def deployment_config(name: str) -> DeploymentConfig | None:
     canary = _CANARY.match(short)
     if canary:
         pct, minutes = int(canary.group(1)), int(canary.group(2))
-        return DeploymentConfig(short, "canary", (TrafficStep(0, float(pct)), TrafficStep(minutes * 60, 100.0)))
+        return DeploymentConfig(
+            short, "canary", (TrafficStep(0, float(pct)), TrafficStep(minutes * 60, 100.0))
+        )
     linear = _LINEAR.match(short)
     assert linear is not None
     pct, minutes = int(linear.group(1)), int(linear.group(2))

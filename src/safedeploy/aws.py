@@ -16,7 +16,8 @@ def client(service: str, region: str | None) -> Any:
     import boto3
     from botocore.config import Config
 
-    return boto3.client(service, region_name=region, config=Config(retries={"mode": "standard"}))
+    factory: Any = boto3.client  # a plain name, not one of boto3-stubs' per-service overloads
+    return factory(service, region_name=region, config=Config(retries={"mode": "standard"}))
 
 
 @dataclass(frozen=True)
@@ -41,18 +42,32 @@ def stack_deployment(cloudformation: Any, stack: str) -> StackDeployment:
         if exc.response.get("Error", {}).get("Code") == "ValidationError":
             raise UserError(f"stack {stack!r} not found: {exc.response['Error'].get('Message', '')}") from exc
         raise
-    application = next((r["PhysicalResourceId"] for r in resources
-                        if r["ResourceType"] == "AWS::CodeDeploy::Application"), None)
-    groups = {r["LogicalResourceId"].removesuffix("DeploymentGroup"): r["PhysicalResourceId"]
-              for r in resources if r["ResourceType"] == "AWS::CodeDeploy::DeploymentGroup"}
-    functions = {r["LogicalResourceId"]: r["PhysicalResourceId"]
-                 for r in resources if r["ResourceType"] == "AWS::Lambda::Function"}
+    application = next(
+        (r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::CodeDeploy::Application"),
+        None,
+    )
+    groups = {
+        r["LogicalResourceId"].removesuffix("DeploymentGroup"): r["PhysicalResourceId"]
+        for r in resources
+        if r["ResourceType"] == "AWS::CodeDeploy::DeploymentGroup"
+    }
+    functions = {
+        r["LogicalResourceId"]: r["PhysicalResourceId"]
+        for r in resources
+        if r["ResourceType"] == "AWS::Lambda::Function"
+    }
     if application is None:
-        raise UserError(f"stack {stack!r} has no CodeDeploy application (no function with DeploymentPreference)")
+        raise UserError(
+            f"stack {stack!r} has no CodeDeploy application (no function with DeploymentPreference)"
+        )
     return StackDeployment(stack, application, groups, functions)
 
 
 def active_deployments(codedeploy: Any, application: str, group: str) -> list[str]:
-    return list(codedeploy.list_deployments(
-        applicationName=application, deploymentGroupName=group, includeOnlyStatuses=IN_PROGRESS,
-    ).get("deployments", []))
+    return list(
+        codedeploy.list_deployments(
+            applicationName=application,
+            deploymentGroupName=group,
+            includeOnlyStatuses=IN_PROGRESS,
+        ).get("deployments", [])
+    )

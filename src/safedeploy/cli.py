@@ -59,9 +59,15 @@ def cmd_plan(args: argparse.Namespace) -> int:
     params = _parameters(template, args.config_env, args.parameter)
     plans = build_plan(build_scope(template, params))
     if args.format == "json":
-        print(json.dumps({"template": str(template), "config_env": args.config_env, "functions": plans}, indent=2))
+        print(
+            json.dumps(
+                {"template": str(template), "config_env": args.config_env, "functions": plans}, indent=2
+            )
+        )
     else:
-        output.plan(_console(), plans, f"plan for {template}" + (f" ({args.config_env})" if args.config_env else ""))
+        output.plan(
+            _console(), plans, f"plan for {template}" + (f" ({args.config_env})" if args.config_env else "")
+        )
     return 0
 
 
@@ -77,8 +83,9 @@ def cmd_timing(args: argparse.Namespace) -> int:
 
 
 def cmd_judge(args: argparse.Namespace) -> int:
-    from safedeploy import output
     from safedeploy_core.judge import JudgeInputError, judge, parse_judge_input
+
+    from safedeploy import output
 
     try:
         raw = sys.stdin.read() if args.input == "-" else Path(args.input).read_text(encoding="utf-8")
@@ -136,8 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
     def template_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("template", nargs="?", default="template.yaml")
         p.add_argument("--config-env", help="environment in samconfig.toml next to the template")
-        p.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE",
-                       help="template parameter override (repeatable)")
+        p.add_argument(
+            "--parameter",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="template parameter override (repeatable)",
+        )
 
     p = sub.add_parser("check", help="lint a SAM template for unsafe deployment settings")
     template_args(p)
@@ -177,8 +189,11 @@ def build_parser() -> argparse.ArgumentParser:
     action.add_argument("--weight", type=float, help="percent of traffic for --version (0-100)")
     action.add_argument("--reset", action="store_true", help="all traffic to one version")
     action.add_argument("--show", action="store_true")
-    p.add_argument("--version", help="version that gets --weight (default: the newest); with --reset the one that "
-                                     "gets all traffic (default: the alias's primary version)")
+    p.add_argument(
+        "--version",
+        help="version that gets --weight (default: the newest); with --reset the one that "
+        "gets all traffic (default: the alias's primary version)",
+    )
     fmt(p)
     p.set_defaults(func=cmd_route)
 
@@ -224,7 +239,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except ClientError as exc:
         err = exc.response.get("Error", {})
-        print(f"safedeploy: error: {exc.operation_name}: {err.get('Code')}: {err.get('Message')}", file=sys.stderr)
+        print(
+            f"safedeploy: error: {exc.operation_name}: {err.get('Code')}: {err.get('Message')}",
+            file=sys.stderr,
+        )
         return 2
     except BotoCoreError as exc:
         print(f"safedeploy: error: {exc}", file=sys.stderr)

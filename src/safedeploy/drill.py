@@ -18,12 +18,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from rich.console import Console
+from safedeploy_core.appspec import parse_appspec
+from safedeploy_core.codedeploy import appspec_content
 
 from safedeploy.aws import active_deployments, client, stack_deployment
 from safedeploy.errors import UserError
 from safedeploy.live import Snapshot, follow, snapshot
-from safedeploy_core.appspec import parse_appspec
-from safedeploy_core.codedeploy import appspec_content
 
 
 @dataclass
@@ -56,10 +56,13 @@ def stack_environment(cloudformation: Any, stack: str) -> str | None:
 def last_hooks(codedeploy: Any, application: str, group: str) -> dict[str, str]:
     """The hooks of the group's latest deployment (the AppSpec CloudFormation wrote)."""
     previous = codedeploy.list_deployments(applicationName=application, deploymentGroupName=group).get(
-        "deployments", [])
+        "deployments", []
+    )
     if not previous:
-        raise UserError("the deployment group has no earlier deployment to take its hooks from: deploy a code "
-                        "change once (the first create runs no deployment), then drill")
+        raise UserError(
+            "the deployment group has no earlier deployment to take its hooks from: deploy a code "
+            "change once (the first create runs no deployment), then drill"
+        )
     info = codedeploy.get_deployment(deploymentId=previous[0])["deploymentInfo"]
     revision = codedeploy.get_application_revision(applicationName=application, revision=info["revision"])
     target = parse_appspec(appspec_content(revision["revision"]))
@@ -72,23 +75,53 @@ def last_hooks(codedeploy: Any, application: str, group: str) -> dict[str, str]:
 
 
 def appspec_for(function: str, alias: str, current: str, target: str, hooks: dict[str, str]) -> str:
-    return json.dumps({
-        "version": 0.0,
-        "Resources": [{function: {"Type": "AWS::Lambda::Function", "Properties": {
-            "Name": function, "Alias": alias, "CurrentVersion": current, "TargetVersion": target}}}],
-        "Hooks": [{k: v} for k, v in hooks.items()],
-    })
+    return json.dumps(
+        {
+            "version": 0.0,
+            "Resources": [
+                {
+                    function: {
+                        "Type": "AWS::Lambda::Function",
+                        "Properties": {
+                            "Name": function,
+                            "Alias": alias,
+                            "CurrentVersion": current,
+                            "TargetVersion": target,
+                        },
+                    }
+                }
+            ],
+            "Hooks": [{k: v} for k, v in hooks.items()],
+        }
+    )
 
 
-def drill(clients: dict[str, Any], stack_name: str, function: str, fault: str, fault_rate: float, *,
-          i_know: bool = False, timeout: float = 3600.0, interval: float = 10.0, alias: str = "live",
-          on_update: Callable[[Snapshot], None] = lambda s: None,
-          sleep: Callable[[float], None] = time.sleep) -> DrillResult:
-    cfn, lam, cd, cw = clients["cloudformation"], clients["lambda"], clients["codedeploy"], clients["cloudwatch"]
+def drill(
+    clients: dict[str, Any],
+    stack_name: str,
+    function: str,
+    fault: str,
+    fault_rate: float,
+    *,
+    i_know: bool = False,
+    timeout: float = 3600.0,
+    interval: float = 10.0,
+    alias: str = "live",
+    on_update: Callable[[Snapshot], None] = lambda s: None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DrillResult:
+    cfn, lam, cd, cw = (
+        clients["cloudformation"],
+        clients["lambda"],
+        clients["codedeploy"],
+        clients["cloudwatch"],
+    )
     environment = stack_environment(cfn, stack_name)
     if environment == "prod" and not i_know:
-        raise UserError(f"stack {stack_name!r} is a prod environment: a drill ships a broken version to real "
-                        "users until rollback; pass --i-know to do it anyway")
+        raise UserError(
+            f"stack {stack_name!r} is a prod environment: a drill ships a broken version to real "
+            "users until rollback; pass --i-know to do it anyway"
+        )
     stack = stack_deployment(cfn, stack_name)
     if function not in stack.functions or function not in stack.groups:
         raise UserError(f"stack {stack_name!r} has no function {function!r} with a DeploymentPreference")
@@ -100,17 +133,26 @@ def drill(clients: dict[str, Any], stack_name: str, function: str, fault: str, f
         raise UserError(f"{name}:{alias} has manual weights; `safedeploy route --reset` first")
     primary = str(current["FunctionVersion"])
     hooks = last_hooks(cd, stack.application, group)
-    original_env = lam.get_function_configuration(FunctionName=name).get("Environment", {}).get("Variables", {})
+    original_env = (
+        lam.get_function_configuration(FunctionName=name).get("Environment", {}).get("Variables", {})
+    )
     faulty_env = {**original_env, "FAULT_MODE": fault, "FAULT_RATE": f"{fault_rate:g}"}
     try:
         lam.update_function_configuration(FunctionName=name, Environment={"Variables": faulty_env})
         lam.get_waiter("function_updated_v2").wait(FunctionName=name)
-        faulty = str(lam.publish_version(FunctionName=name, Description=f"safedeploy drill: FAULT_MODE={fault}")
-                     ["Version"])
+        faulty = str(
+            lam.publish_version(FunctionName=name, Description=f"safedeploy drill: FAULT_MODE={fault}")[
+                "Version"
+            ]
+        )
         deployment_id = cd.create_deployment(
-            applicationName=stack.application, deploymentGroupName=group, description="safedeploy drill",
-            revision={"revisionType": "AppSpecContent",
-                      "appSpecContent": {"content": appspec_for(name, alias, primary, faulty, hooks)}},
+            applicationName=stack.application,
+            deploymentGroupName=group,
+            description="safedeploy drill",
+            revision={
+                "revisionType": "AppSpecContent",
+                "appSpecContent": {"content": appspec_for(name, alias, primary, faulty, hooks)},
+            },
         )["deploymentId"]
         final = follow(lambda: snapshot(cd, cw, deployment_id), on_update, interval, timeout, sleep)
     finally:
@@ -118,10 +160,15 @@ def drill(clients: dict[str, Any], stack_name: str, function: str, fault: str, f
     now_on = str(lam.get_alias(FunctionName=name, Name=alias)["FunctionVersion"])
     rolled_back = final.status in ("Failed", "Stopped") and now_on == primary
     if now_on != primary:  # the faulty version went live: put the known-good one back
-        lam.update_alias(FunctionName=name, Name=alias, FunctionVersion=primary,
-                         RoutingConfig={"AdditionalVersionWeights": {}})
-    return DrillResult(deployment_id, name, fault, faulty, primary, final.status, rolled_back, final.elapsed_s,
-                       final.reason)
+        lam.update_alias(
+            FunctionName=name,
+            Name=alias,
+            FunctionVersion=primary,
+            RoutingConfig={"AdditionalVersionWeights": {}},
+        )
+    return DrillResult(
+        deployment_id, name, fault, faulty, primary, final.status, rolled_back, final.elapsed_s, final.reason
+    )
 
 
 def drill_command(args: argparse.Namespace) -> int:
@@ -130,17 +177,31 @@ def drill_command(args: argparse.Namespace) -> int:
 
     def show(s: Snapshot) -> None:
         if args.format == "text":
-            console.print(f"  {s.status:<10} traffic on v{s.target_version}: {s.traffic_pct:5.1f} %  "
-                          f"{' '.join(f'{k}:{v}' for k, v in s.hooks.items())}")
+            console.print(
+                f"  {s.status:<10} traffic on v{s.target_version}: {s.traffic_pct:5.1f} %  "
+                f"{' '.join(f'{k}:{v}' for k, v in s.hooks.items())}"
+            )
 
-    result = drill(clients, args.stack, args.function, args.fault, args.fault_rate, i_know=args.i_know,
-                   timeout=args.timeout, on_update=show)
+    result = drill(
+        clients,
+        args.stack,
+        args.function,
+        args.fault,
+        args.fault_rate,
+        i_know=args.i_know,
+        timeout=args.timeout,
+        on_update=show,
+    )
     if args.format == "json":
         print(json.dumps(result.as_dict()))
     elif result.rolled_back:
-        console.print(f"[green]rollback proven[/]: {result.deployment_id} {result.status.lower()} after "
-                      f"{result.detection_s:.0f} s ({result.reason}); alias back on v{result.restored_version}")
+        console.print(
+            f"[green]rollback proven[/]: {result.deployment_id} {result.status.lower()} after "
+            f"{result.detection_s:.0f} s ({result.reason}); alias back on v{result.restored_version}"
+        )
     else:
-        console.print(f"[bold red]NO ROLLBACK[/]: deployment {result.deployment_id} {result.status}; the faulty "
-                      f"v{result.faulty_version} was live; alias restored to v{result.restored_version}")
+        console.print(
+            f"[bold red]NO ROLLBACK[/]: deployment {result.deployment_id} {result.status}; the faulty "
+            f"v{result.faulty_version} was live; alias restored to v{result.restored_version}"
+        )
     return 0 if result.rolled_back else 1

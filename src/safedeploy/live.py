@@ -12,10 +12,10 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
+from safedeploy_core.timing import deployment_config
 
 from safedeploy.aws import StackDeployment, active_deployments, client, stack_deployment
 from safedeploy.errors import UserError
-from safedeploy_core.timing import deployment_config
 
 FINAL = {"Succeeded", "Failed", "Stopped"}
 
@@ -53,10 +53,15 @@ def find_deployment(codedeploy: Any, stack: StackDeployment, deployment_id: str 
             return active[0]
     latest = []
     for group in stack.groups.values():
-        latest.extend(codedeploy.list_deployments(applicationName=stack.application,
-                                                  deploymentGroupName=group).get("deployments", [])[:1])
+        latest.extend(
+            codedeploy.list_deployments(applicationName=stack.application, deploymentGroupName=group).get(
+                "deployments", []
+            )[:1]
+        )
     if not latest:
-        raise UserError(f"stack {stack.stack!r} has no CodeDeploy deployment yet (the first create runs none)")
+        raise UserError(
+            f"stack {stack.stack!r} has no CodeDeploy deployment yet (the first create runs none)"
+        )
     infos = [codedeploy.get_deployment(deploymentId=d)["deploymentInfo"] for d in latest]
     return str(max(infos, key=lambda i: i["createTime"])["deploymentId"])
 
@@ -71,15 +76,20 @@ def snapshot(codedeploy: Any, cloudwatch: Any, deployment_id: str, now: datetime
         snap.elapsed_s = max((end - created).total_seconds(), 0.0)
     targets = codedeploy.list_deployment_targets(deploymentId=deployment_id).get("targetIds", [])
     if targets:
-        target = codedeploy.get_deployment_target(deploymentId=deployment_id, targetId=targets[0])["deploymentTarget"]
+        target = codedeploy.get_deployment_target(deploymentId=deployment_id, targetId=targets[0])[
+            "deploymentTarget"
+        ]
         lam = target.get("lambdaTarget", {})
         fn = lam.get("lambdaFunctionInfo", {})
         snap.function = fn.get("functionName")
         snap.current_version, snap.target_version = fn.get("currentVersion"), fn.get("targetVersion")
         snap.traffic_pct = 100 * float(fn.get("targetVersionWeight") or 0)
-        snap.hooks = {e["lifecycleEventName"]: e.get("status", "Pending") for e in lam.get("lifecycleEvents", [])}
-    group = codedeploy.get_deployment_group(applicationName=info["applicationName"],
-                                            deploymentGroupName=info["deploymentGroupName"])["deploymentGroupInfo"]
+        snap.hooks = {
+            e["lifecycleEventName"]: e.get("status", "Pending") for e in lam.get("lifecycleEvents", [])
+        }
+    group = codedeploy.get_deployment_group(
+        applicationName=info["applicationName"], deploymentGroupName=info["deploymentGroupName"]
+    )["deploymentGroupInfo"]
     names = [a["name"] for a in (group.get("alarmConfiguration") or {}).get("alarms", [])]
     if names:
         page = cloudwatch.describe_alarms(AlarmNames=names)
@@ -111,8 +121,14 @@ def explain_failure(info: dict[str, Any], snap: Snapshot) -> str:
     return "; ".join(parts) or f"deployment {snap.status.lower()}"
 
 
-def follow(poll: Callable[[], Snapshot], on_update: Callable[[Snapshot], None], interval: float, timeout: float,
-           sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> Snapshot:
+def follow(
+    poll: Callable[[], Snapshot],
+    on_update: Callable[[Snapshot], None],
+    interval: float,
+    timeout: float,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> Snapshot:
     started = clock()
     while True:
         snap = poll()
@@ -130,25 +146,44 @@ def watch_command(args: argparse.Namespace, sleep: Callable[[float], None] = tim
     deployment_id = find_deployment(cd, stack, args.deployment_id)
     console = Console(highlight=False)
     if args.format == "json":
-        final = follow(lambda: snapshot(cd, cw, deployment_id), lambda s: print(json.dumps(s.as_dict())),
-                       args.interval, args.timeout, sleep)
+        final = follow(
+            lambda: snapshot(cd, cw, deployment_id),
+            lambda s: print(json.dumps(s.as_dict())),
+            args.interval,
+            args.timeout,
+            sleep,
+        )
     else:
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>5.1f} %"),
-                      TextColumn("{task.fields[detail]}"), console=console) as progress:
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>5.1f} %"),
+            TextColumn("{task.fields[detail]}"),
+            console=console,
+        ) as progress:
             task = progress.add_task(f"{deployment_id}", total=100, detail="")
 
             def show(s: Snapshot) -> None:
                 hooks = " ".join(f"{k}:{v}" for k, v in s.hooks.items() if k != "AllowTraffic")
                 alarms = sum(v == "ALARM" for v in s.alarms.values())
                 left = f"~{s.left_s / 60:.1f} min left" if s.left_s is not None else ""
-                progress.update(task, completed=s.traffic_pct, description=f"{s.function or deployment_id} "
-                                f"v{s.current_version}→v{s.target_version} {s.status}",
-                                detail=f"{hooks} alarms in ALARM: {alarms}/{len(s.alarms)} {left}")
+                progress.update(
+                    task,
+                    completed=s.traffic_pct,
+                    description=f"{s.function or deployment_id} "
+                    f"v{s.current_version}→v{s.target_version} {s.status}",
+                    detail=f"{hooks} alarms in ALARM: {alarms}/{len(s.alarms)} {left}",
+                )
 
             final = follow(lambda: snapshot(cd, cw, deployment_id), show, args.interval, args.timeout, sleep)
-        verdict = "[green]succeeded[/]" if final.status == "Succeeded" else f"[bold red]{final.status.lower()}[/]"
-        console.print(f"deployment {deployment_id} {verdict}" + (f": {final.reason}" if final.reason else "")
-                      + (" — traffic rolled back to the previous version" if final.rolled_back else ""))
+        verdict = (
+            "[green]succeeded[/]" if final.status == "Succeeded" else f"[bold red]{final.status.lower()}[/]"
+        )
+        console.print(
+            f"deployment {deployment_id} {verdict}"
+            + (f": {final.reason}" if final.reason else "")
+            + (" — traffic rolled back to the previous version" if final.rolled_back else "")
+        )
     return 0 if final.status == "Succeeded" else 1
 
 
@@ -181,8 +216,17 @@ def newest_version(lambda_client: Any, name: str) -> str:
     return str(max(versions))
 
 
-def route(lambda_client: Any, codedeploy: Any, stack: StackDeployment, function: str, alias: str, *,
-          weight: float | None = None, version: str | None = None, reset: bool = False) -> dict[str, Any]:
+def route(
+    lambda_client: Any,
+    codedeploy: Any,
+    stack: StackDeployment,
+    function: str,
+    alias: str,
+    *,
+    weight: float | None = None,
+    version: str | None = None,
+    reset: bool = False,
+) -> dict[str, Any]:
     """Show or change the alias weights; refuses while CodeDeploy is shifting this function."""
     name = _function(stack, function)
     current = lambda_client.get_alias(FunctionName=name, Name=alias)
@@ -192,30 +236,50 @@ def route(lambda_client: Any, codedeploy: Any, stack: StackDeployment, function:
     if group:
         active = active_deployments(codedeploy, stack.application, group)
         if active:
-            raise UserError(f"deployment {active[0]} is in progress for {function}: CodeDeploy owns the alias "
-                            "until it ends; a manual change now would leave it inconsistent")
+            raise UserError(
+                f"deployment {active[0]} is in progress for {function}: CodeDeploy owns the alias "
+                "until it ends; a manual change now would leave it inconsistent"
+            )
     primary = str(current["FunctionVersion"])
     if reset:
         target = version or primary
-        updated = lambda_client.update_alias(FunctionName=name, Name=alias, FunctionVersion=target,
-                                             RoutingConfig={"AdditionalVersionWeights": {}})
+        updated = lambda_client.update_alias(
+            FunctionName=name,
+            Name=alias,
+            FunctionVersion=target,
+            RoutingConfig={"AdditionalVersionWeights": {}},
+        )
     else:
         assert weight is not None
         if not 0 <= weight < 100:
-            raise UserError("--weight must be within 0 and 100 (exclusive); use --reset --version N for 100 %")
+            raise UserError(
+                "--weight must be within 0 and 100 (exclusive); use --reset --version N for 100 %"
+            )
         other = version or newest_version(lambda_client, name)
         if other == primary:
             raise UserError(f"version {other} already is the alias's primary version; pass --version")
         routing = {other: weight / 100} if weight > 0 else {}
-        updated = lambda_client.update_alias(FunctionName=name, Name=alias, FunctionVersion=primary,
-                                             RoutingConfig={"AdditionalVersionWeights": routing})
+        updated = lambda_client.update_alias(
+            FunctionName=name,
+            Name=alias,
+            FunctionVersion=primary,
+            RoutingConfig={"AdditionalVersionWeights": routing},
+        )
     return {"function": name, "alias": alias, "weights": weights(updated), "changed": True}
 
 
 def route_command(args: argparse.Namespace) -> int:
     stack = stack_deployment(client("cloudformation", args.region), args.stack)
-    result = route(client("lambda", args.region), client("codedeploy", args.region), stack, args.function,
-                   args.alias, weight=args.weight, version=args.version, reset=args.reset)
+    result = route(
+        client("lambda", args.region),
+        client("codedeploy", args.region),
+        stack,
+        args.function,
+        args.alias,
+        weight=args.weight,
+        version=args.version,
+        reset=args.reset,
+    )
     if args.format == "json":
         print(json.dumps(result))
     else:

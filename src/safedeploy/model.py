@@ -12,13 +12,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from safedeploy.errors import UserError
-from safedeploy.templates import PLACEHOLDER_BUCKET, load_template, translate
 from safedeploy_core.timing import DeploymentConfig, deployment_config
 
+from safedeploy.errors import UserError
+from safedeploy.templates import PLACEHOLDER_BUCKET, load_template, translate
+
 PSEUDO = {
-    "AWS::Region": "us-east-1", "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com",
-    "AWS::AccountId": "123456789012", "AWS::StackName": "<stack>",
+    "AWS::Region": "us-east-1",
+    "AWS::Partition": "aws",
+    "AWS::URLSuffix": "amazonaws.com",
+    "AWS::AccountId": "123456789012",
+    "AWS::StackName": "<stack>",
 }
 _NESTED_PREFIX = f"https://{PLACEHOLDER_BUCKET}.s3.amazonaws.com/"
 
@@ -58,7 +62,7 @@ class Scope:
 
 def evaluate_condition(scope: Scope, expr: Any) -> bool | None:
     if isinstance(expr, dict) and len(expr) == 1:
-        (fn, args), = expr.items()
+        ((fn, args),) = expr.items()
         if fn == "Fn::Equals":
             a, b = (scope.resolve(x) for x in args)
             return None if isinstance(a, dict) or isinstance(b, dict) else str(a) == str(b)
@@ -91,7 +95,7 @@ def _placeholder(scope: Scope, logical: str, attr: str | None = None) -> str:
     return f"<{logical}.{attr}>"
 
 
-def resolve(scope: Scope, value: Any) -> Any:  # noqa: PLR0911, PLR0912
+def resolve(scope: Scope, value: Any) -> Any:  # noqa: PLR0912
     """Evaluate intrinsics as far as the template allows; unknown values become placeholders."""
     if isinstance(value, list):
         return [resolve(scope, v) for v in value]
@@ -99,7 +103,7 @@ def resolve(scope: Scope, value: Any) -> Any:  # noqa: PLR0911, PLR0912
         return value
     if len(value) != 1:
         return {k: resolve(scope, v) for k, v in value.items()}
-    (fn, args), = value.items()
+    ((fn, args),) = value.items()
     if fn == "Ref":
         if args in scope.params:
             return scope.params[args]
@@ -137,7 +141,7 @@ def resolve(scope: Scope, value: Any) -> Any:  # noqa: PLR0911, PLR0912
         items = resolve(scope, args[1])
         return items[int(args[0])] if isinstance(items, list) else None
     if fn == "Fn::GetAtt":
-        logical, attr = (args.split(".", 1) if isinstance(args, str) else args)
+        logical, attr = args.split(".", 1) if isinstance(args, str) else args
         if attr.startswith("Outputs.") and logical in scope.children:
             child = scope.children[logical]
             output = child.cfn.get("Outputs", {}).get(attr.split(".", 1)[1])
@@ -153,7 +157,7 @@ def locate(scope: Scope, ref: Any) -> tuple[Scope, str] | None:
         return scope, str(ref["Ref"])
     if isinstance(ref, dict) and "Fn::GetAtt" in ref:
         args = ref["Fn::GetAtt"]
-        logical, attr = (args.split(".", 1) if isinstance(args, str) else args)
+        logical, attr = args.split(".", 1) if isinstance(args, str) else args
         if attr.startswith("Outputs.") and logical in scope.children:
             child = scope.children[logical]
             output = child.cfn.get("Outputs", {}).get(attr.split(".", 1)[1])
@@ -183,8 +187,8 @@ class AlarmSpec:
     def period_s(self) -> int | None:
         if "Period" in self.props:
             return _int(self.props["Period"])
-        periods = [_int(m.get("MetricStat", {}).get("Period")) for m in self.props.get("Metrics", [])]
-        periods = [p for p in periods if p]
+        found = (_int(m.get("MetricStat", {}).get("Period")) for m in self.props.get("Metrics", []))
+        periods = [p for p in found if p]
         return max(periods) if periods else None
 
     @property
@@ -200,16 +204,29 @@ class AlarmSpec:
         if "MetricName" in self.props:
             dims = {d["Name"]: d.get("Value") for d in self.props.get("Dimensions", []) or []}
             stat = self.props.get("Statistic") or self.props.get("ExtendedStatistic")
-            return [{"namespace": self.props.get("Namespace"), "metric": self.props["MetricName"],
-                     "dimensions": dims, "stat": stat}]
+            return [
+                {
+                    "namespace": self.props.get("Namespace"),
+                    "metric": self.props["MetricName"],
+                    "dimensions": dims,
+                    "stat": stat,
+                }
+            ]
         out = []
         for m in self.props.get("Metrics", []) or []:
             stat = m.get("MetricStat")
             if stat:
                 metric = stat.get("Metric", {})
                 dims = {d["Name"]: d.get("Value") for d in metric.get("Dimensions", []) or []}
-                out.append({"namespace": metric.get("Namespace"), "metric": metric.get("MetricName"),
-                            "dimensions": dims, "stat": stat.get("Stat"), "id": m.get("Id")})
+                out.append(
+                    {
+                        "namespace": metric.get("Namespace"),
+                        "metric": metric.get("MetricName"),
+                        "dimensions": dims,
+                        "stat": stat.get("Stat"),
+                        "id": m.get("Id"),
+                    }
+                )
         return out
 
     def expression(self) -> str | None:
@@ -245,16 +262,25 @@ class FunctionDeployment:
 
 def _nested_path(scope_path: Path, url: Any) -> Path | None:
     if isinstance(url, str) and url.startswith(_NESTED_PREFIX):
-        return (scope_path.parent / url[len(_NESTED_PREFIX):]).resolve()
+        return (scope_path.parent / url[len(_NESTED_PREFIX) :]).resolve()
     return None
 
 
 def _declared_defaults(cfn: dict[str, Any]) -> dict[str, Any]:
-    return {k: v["Default"] for k, v in cfn.get("Parameters", {}).items() if isinstance(v, dict) and "Default" in v}
+    return {
+        k: v["Default"]
+        for k, v in cfn.get("Parameters", {}).items()
+        if isinstance(v, dict) and "Default" in v
+    }
 
 
-def build_scope(path: Path, overrides: dict[str, Any] | None = None, parent: Scope | None = None,
-                depth: int = 0, name: str = "") -> Scope:
+def build_scope(
+    path: Path,
+    overrides: dict[str, Any] | None = None,
+    parent: Scope | None = None,
+    depth: int = 0,
+    name: str = "",
+) -> Scope:
     sam = load_template(path)
     plain = {k: v for k, v in (overrides or {}).items() if isinstance(v, str | int | float)}
     declared = set(sam.get("Parameters", {}))
@@ -272,8 +298,12 @@ def build_scope(path: Path, overrides: dict[str, Any] | None = None, parent: Sco
             if res.get("Type") == "AWS::CloudFormation::Stack":
                 child_path = _nested_path(path, res.get("Properties", {}).get("TemplateURL"))
                 if child_path and child_path.is_file():
-                    child_params = {k: scope.resolve(v) for k, v in res["Properties"].get("Parameters", {}).items()}
-                    scope.children[logical_id] = build_scope(child_path, child_params, scope, depth + 1, logical_id)
+                    child_params = {
+                        k: scope.resolve(v) for k, v in res["Properties"].get("Parameters", {}).items()
+                    }
+                    scope.children[logical_id] = build_scope(
+                        child_path, child_params, scope, depth + 1, logical_id
+                    )
     return scope
 
 
@@ -311,22 +341,41 @@ def deployments(scope: Scope) -> list[FunctionDeployment]:
         if res.get("Type") != "AWS::Serverless::Function":
             continue
         group = resources.get(f"{logical_id}DeploymentGroup")
-        alias_id = next((k for k, r in resources.items() if r.get("Type") == "AWS::Lambda::Alias"
-                         and r.get("Properties", {}).get("FunctionName") == {"Ref": logical_id}), None)
+        alias_id = next(
+            (
+                k
+                for k, r in resources.items()
+                if r.get("Type") == "AWS::Lambda::Alias"
+                and r.get("Properties", {}).get("FunctionName") == {"Ref": logical_id}
+            ),
+            None,
+        )
         if group is None:
             continue
         gprops = group.get("Properties", {})
         type_name = _config_name(gprops.get("DeploymentConfigName"))
-        policy = resources[alias_id].get("UpdatePolicy", {}).get("CodeDeployLambdaAliasUpdate", {}) if alias_id else {}
-        alarms = [_alarm_spec(scope, a.get("Name")) for a in
-                  (gprops.get("AlarmConfiguration") or {}).get("Alarms", []) or []]
-        out.append(FunctionDeployment(
-            logical_id=logical_id, scope=scope, type_name=type_name,
-            config=deployment_config(type_name) if type_name else None, alarms=alarms,
-            pre_hook=policy.get("BeforeAllowTrafficHook"), post_hook=policy.get("AfterAllowTrafficHook"),
-            role=gprops.get("ServiceRoleArn"),
-            alias=resources[alias_id]["Properties"].get("Name") if alias_id else None,
-        ))
+        policy = (
+            resources[alias_id].get("UpdatePolicy", {}).get("CodeDeployLambdaAliasUpdate", {})
+            if alias_id
+            else {}
+        )
+        alarms = [
+            _alarm_spec(scope, a.get("Name"))
+            for a in (gprops.get("AlarmConfiguration") or {}).get("Alarms", []) or []
+        ]
+        out.append(
+            FunctionDeployment(
+                logical_id=logical_id,
+                scope=scope,
+                type_name=type_name,
+                config=deployment_config(type_name) if type_name else None,
+                alarms=alarms,
+                pre_hook=policy.get("BeforeAllowTrafficHook"),
+                post_hook=policy.get("AfterAllowTrafficHook"),
+                role=gprops.get("ServiceRoleArn"),
+                alias=resources[alias_id]["Properties"].get("Name") if alias_id else None,
+            )
+        )
     return out
 
 
@@ -349,7 +398,9 @@ def hook_logical_id(scope: Scope, ref: Any) -> tuple[Scope, str] | None:
     value = scope.resolve(ref)
     if isinstance(value, str):
         for logical_id, res in scope.resources.items():
-            if res.get("Type") == "AWS::Lambda::Function" and \
-                    scope.resolve(res.get("Properties", {}).get("FunctionName")) == value:
+            if (
+                res.get("Type") == "AWS::Lambda::Function"
+                and scope.resolve(res.get("Properties", {}).get("FunctionName")) == value
+            ):
                 return scope, logical_id
     return None

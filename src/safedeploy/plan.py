@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from safedeploy.model import FunctionDeployment, Scope, deployments, hook_logical_id
 from safedeploy_core.timing import detection_seconds, fastest_gate_s, first_window_possible, fit
+
+from safedeploy.model import FunctionDeployment, Scope, deployments, hook_logical_id
 
 
 def _hook(dep: FunctionDeployment, ref: Any) -> dict[str, Any] | None:
@@ -23,21 +24,34 @@ def function_plan(dep: FunctionDeployment) -> dict[str, Any]:
     config = dep.config
     alarms = []
     for alarm in dep.alarms:
-        short = alarm.scope.qualified(alarm.logical_id) if alarm.scope and alarm.logical_id else alarm.reference
+        short = (
+            alarm.scope.qualified(alarm.logical_id) if alarm.scope and alarm.logical_id else alarm.reference
+        )
         entry: dict[str, Any] = {"alarm": alarm.name, "resource": short, "known": alarm.known}
         if alarm.period_s and alarm.evaluation_periods:
             detect = detection_seconds(alarm.period_s, alarm.evaluation_periods, alarm.datapoints_to_alarm)
-            entry.update(period_s=alarm.period_s, evaluation_periods=alarm.evaluation_periods,
-                         datapoints_to_alarm=alarm.datapoints_to_alarm, detection_s=detect,
-                         fits=fit(detect, config) if config else None)
+            entry.update(
+                period_s=alarm.period_s,
+                evaluation_periods=alarm.evaluation_periods,
+                datapoints_to_alarm=alarm.datapoints_to_alarm,
+                detection_s=detect,
+                fits=fit(detect, config) if config else None,
+            )
         alarms.append(entry)
     steps = []
     if config:
         for index, step in enumerate(config.steps):
             end = config.steps[index + 1].at_s if index + 1 < len(config.steps) else None
-            watched = [a["resource"] for a in alarms if end is not None and a.get("detection_s") is not None
-                       and step.at_s + a["detection_s"] <= config.shift_s]
-            steps.append({"at_s": step.at_s, "percent": step.percent, "until_s": end, "can_stop_here": watched})
+            watched = [
+                a["resource"]
+                for a in alarms
+                if end is not None
+                and a.get("detection_s") is not None
+                and step.at_s + a["detection_s"] <= config.shift_s
+            ]
+            steps.append(
+                {"at_s": step.at_s, "percent": step.percent, "until_s": end, "can_stop_here": watched}
+            )
     pre, post = _hook(dep, dep.pre_hook), _hook(dep, dep.post_hook)
     hooks_max = sum(h["timeout_s"] or 0 for h in (pre, post) if h)
     return {

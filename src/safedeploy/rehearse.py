@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from safedeploy_core.smoke import Request
+from safedeploy_core.timing import deployment_config
 
 from safedeploy.errors import UserError
 from safedeploy.model import Scope, build_scope, deployments, hook_logical_id
@@ -31,8 +33,6 @@ from safedeploy.offline.api_gateway import serve_api
 from safedeploy.offline.engine import Engine, HookRun, TimelineEvent
 from safedeploy.offline.inprocess_lambda import InProcessLambda
 from safedeploy.offline.service_overlay import overlay
-from safedeploy_core.smoke import Request
-from safedeploy_core.timing import deployment_config
 
 REGION = "us-east-1"
 STACK = "rehearsal"
@@ -60,9 +60,23 @@ def _number(value: Any) -> Any:
 
 
 ALARM_NUMBERS = {"Threshold", "EvaluationPeriods", "DatapointsToAlarm", "Period"}
-ALARM_KEYS = {"AlarmName", "AlarmDescription", "ComparisonOperator", "Threshold", "EvaluationPeriods",
-              "DatapointsToAlarm", "TreatMissingData", "Metrics", "Namespace", "MetricName", "Dimensions",
-              "Statistic", "ExtendedStatistic", "Period", "Unit"}
+ALARM_KEYS = {
+    "AlarmName",
+    "AlarmDescription",
+    "ComparisonOperator",
+    "Threshold",
+    "EvaluationPeriods",
+    "DatapointsToAlarm",
+    "TreatMissingData",
+    "Metrics",
+    "Namespace",
+    "MetricName",
+    "Dimensions",
+    "Statistic",
+    "ExtendedStatistic",
+    "Period",
+    "Unit",
+}
 
 
 def alarm_arguments(props: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any]:
@@ -126,21 +140,34 @@ def moto_server() -> Iterator[str]:
 def _quiet_loggers() -> None:
     """Powertools loggers write JSON to stdout; the rehearsal shows its own timeline instead."""
     sink = io.StringIO()
-    for logger in [logging.getLogger(), *[v for v in logging.root.manager.loggerDict.values()
-                                          if isinstance(v, logging.Logger)]]:
+    for logger in [
+        logging.getLogger(),
+        *[v for v in logging.root.manager.loggerDict.values() if isinstance(v, logging.Logger)],
+    ]:
         for handler in logger.handlers:
             if isinstance(handler, logging.StreamHandler) and handler.stream in (sys.stdout, sys.stderr):
                 handler.setStream(sink)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 
-def rehearse(template: Path, function_logical: str, fault: str, fault_rate: float, type_name: str | None,
-             speed: float, rps: float, seed: int, on_event: Any = lambda e: None) -> dict[str, Any]:
+def rehearse(
+    template: Path,
+    function_logical: str,
+    fault: str,
+    fault_rate: float,
+    type_name: str | None,
+    speed: float,
+    rps: float,
+    seed: int,
+    on_event: Any = lambda e: None,
+) -> dict[str, Any]:
     import boto3
     from moto.backends import get_backend
 
     params = {"DeploymentType": type_name} if type_name else {}
-    scope = build_scope(template, params if type_name and "DeploymentType" in build_scope(template).params else {})
+    scope = build_scope(
+        template, params if type_name and "DeploymentType" in build_scope(template).params else {}
+    )
     dep = next((d for d in deployments(scope) if d.logical_id == function_logical), None)
     if dep is None:
         raise UserError(f"{template} has no function {function_logical!r} with a DeploymentPreference")
@@ -150,14 +177,25 @@ def rehearse(template: Path, function_logical: str, fault: str, fault_rate: floa
     functions = [k for k, r in scope.sam["Resources"].items() if r.get("Type") == "AWS::Serverless::Function"]
     physical = {k: f"{STACK}-{k}" for k in functions}
     app, group = f"{STACK}-app", f"{STACK}-{function_logical}-group"
-    mapping = {**physical, "stack": STACK, "ServerlessDeploymentApplication": app,
-               f"{function_logical}.Version": "2"}
+    mapping = {
+        **physical,
+        "stack": STACK,
+        "ServerlessDeploymentApplication": app,
+        f"{function_logical}.Version": "2",
+    }
 
     runtime = InProcessLambda(random.Random(seed))
     with runtime.installed(), moto_server() as endpoint:
-        kwargs = {"endpoint_url": endpoint, "region_name": REGION, "aws_access_key_id": "rehearsal",
-                  "aws_secret_access_key": "rehearsal"}
-        lam, cw, cd, ssm, iam = (boto3.client(s, **kwargs) for s in ("lambda", "cloudwatch", "codedeploy", "ssm", "iam"))
+        kwargs = {
+            "endpoint_url": endpoint,
+            "region_name": REGION,
+            "aws_access_key_id": "rehearsal",
+            "aws_secret_access_key": "rehearsal",
+        }
+        factory: Any = boto3.client  # a plain name, not one of boto3-stubs' per-service overloads
+        lam, cw, cd, ssm, iam = (
+            factory(s, **kwargs) for s in ("lambda", "cloudwatch", "codedeploy", "ssm", "iam")
+        )
         role = iam.create_role(RoleName="rehearsal", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
 
         # the function: v1 healthy, v2 with the fault switch; `live` on v1
@@ -167,13 +205,24 @@ def rehearse(template: Path, function_logical: str, fault: str, fault_rate: floa
             module, entry = load_handler(code_dir, handler)
         runtime.register(physical[function_logical], entry)
         name = physical[function_logical]
-        lam.create_function(FunctionName=name, Runtime="python3.13", Role=role, Handler=handler,
-                            Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18}, Environment={"Variables": env},
-                            Timeout=int(scope.resolve(scope.resources[function_logical]["Properties"].get("Timeout", 3))),
-                            Tags={str(k): str(v) for k, v in (sam_props.get("Tags") or {}).items()})
+        lam.create_function(
+            FunctionName=name,
+            Runtime="python3.13",
+            Role=role,
+            Handler=handler,
+            Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+            Environment={"Variables": env},
+            Timeout=int(scope.resolve(scope.resources[function_logical]["Properties"].get("Timeout", 3))),
+            Tags={str(k): str(v) for k, v in (sam_props.get("Tags") or {}).items()},
+        )
         old = lam.publish_version(FunctionName=name)["Version"]
         lam.create_alias(FunctionName=name, Name=dep.alias or "live", FunctionVersion=old)
-        faulty_env = {**env, "FAULT_MODE": fault, "FAULT_RATE": f"{fault_rate:g}", "FAULT_SLOW_MS": FAULT_SLOW_MS}
+        faulty_env = {
+            **env,
+            "FAULT_MODE": fault,
+            "FAULT_RATE": f"{fault_rate:g}",
+            "FAULT_SLOW_MS": FAULT_SLOW_MS,
+        }
         lam.update_function_configuration(FunctionName=name, Environment={"Variables": faulty_env})
         new = lam.publish_version(FunctionName=name)["Version"]
         mapping[f"{function_logical}.Version"] = new
@@ -220,25 +269,53 @@ def rehearse(template: Path, function_logical: str, fault: str, fault_rate: floa
 
         import hook_support
 
-        cd_hooks = overlay(boto3.client("codedeploy", **kwargs), {})
-        cw_hooks = boto3.client("cloudwatch", **kwargs)
-        hook_support.use_clients({"codedeploy": cd_hooks, "lambda": lam, "lambda-invoke": lam, "cloudwatch": cw_hooks,
-                                  "ssm": ssm, "sns": boto3.client("sns", **kwargs)})
+        cd_hooks = overlay(factory("codedeploy", **kwargs), {})
+        cw_hooks = factory("cloudwatch", **kwargs)
+        hook_support.use_clients(
+            {
+                "codedeploy": cd_hooks,
+                "lambda": lam,
+                "lambda-invoke": lam,
+                "cloudwatch": cw_hooks,
+                "ssm": ssm,
+                "sns": factory("sns", **kwargs),
+            }
+        )
         cd.create_application(applicationName=app, computePlatform="Lambda")
         cd.create_deployment_group(
-            applicationName=app, deploymentGroupName=group, serviceRoleArn=role,
+            applicationName=app,
+            deploymentGroupName=group,
+            serviceRoleArn=role,
             deploymentConfigName=config.codedeploy_name,
             alarmConfiguration={"enabled": True, "alarms": [{"name": a.name} for a in alarms]},
-            autoRollbackConfiguration={"enabled": True, "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM",
-                                                                    "DEPLOYMENT_STOP_ON_REQUEST"]},
+            autoRollbackConfiguration={
+                "enabled": True,
+                "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM", "DEPLOYMENT_STOP_ON_REQUEST"],
+            },
             deploymentStyle={"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
         )
         engine = Engine(
-            runtime=runtime, lambda_backend=get_backend("lambda")["123456789012"][REGION], lambda_client=lam,
-            cloudwatch_client=cw, codedeploy_backend=get_backend("codedeploy")["123456789012"][REGION],
-            function=name, alias=dep.alias or "live", old_version=old, new_version=new, config=config,
-            alarms=alarms, pre_hook=pre, post_hook=post, step_judge=judge_run, function_module=module,
-            application=app, group=group, speed=speed, rps=rps, rng=random.Random(seed), on_event=on_event,
+            runtime=runtime,
+            lambda_backend=get_backend("lambda")["123456789012"][REGION],
+            lambda_client=lam,
+            cloudwatch_client=cw,
+            codedeploy_backend=get_backend("codedeploy")["123456789012"][REGION],
+            function=name,
+            alias=dep.alias or "live",
+            old_version=old,
+            new_version=new,
+            config=config,
+            alarms=alarms,
+            pre_hook=pre,
+            post_hook=post,
+            step_judge=judge_run,
+            function_module=module,
+            application=app,
+            group=group,
+            speed=speed,
+            rps=rps,
+            rng=random.Random(seed),
+            on_event=on_event,
             routes=requests or [Request("GET", "/")],
         )
         overlay(cd_hooks, engine.codedeploy_operations())
@@ -246,8 +323,16 @@ def rehearse(template: Path, function_logical: str, fault: str, fault_rate: floa
         api_param = (post.env if post else {}).get("API_URL_PARAMETER")
 
         def create() -> str:
-            return str(cd.create_deployment(applicationName=app, deploymentGroupName=group, revision={
-                "revisionType": "AppSpecContent", "appSpecContent": {"content": engine.appspec()}})["deploymentId"])
+            return str(
+                cd.create_deployment(
+                    applicationName=app,
+                    deploymentGroupName=group,
+                    revision={
+                        "revisionType": "AppSpecContent",
+                        "appSpecContent": {"content": engine.appspec()},
+                    },
+                )["deploymentId"]
+            )
 
         with serve_api(lam, routes) as api_url:
             if api_param:
@@ -256,8 +341,15 @@ def rehearse(template: Path, function_logical: str, fault: str, fault_rate: floa
             engine.run(create)
             wall = time.monotonic() - started
         hook_support.use_clients(None)
-    return {**engine.summary(), "fault": fault, "fault_rate": fault_rate, "speed": speed, "rps": rps,
-            "wall_s": round(wall, 2), "events": [e.__dict__ for e in engine.events]}
+    return {
+        **engine.summary(),
+        "fault": fault,
+        "fault_rate": fault_rate,
+        "speed": speed,
+        "rps": rps,
+        "wall_s": round(wall, 2),
+        "events": [e.__dict__ for e in engine.events],
+    }
 
 
 @contextlib.contextmanager
@@ -285,19 +377,40 @@ def rehearse_command(args: argparse.Namespace) -> int:
     console = Console(highlight=False)
     if args.speed <= 0 or args.rps <= 0 or not 0 <= args.fault_rate <= 100:
         raise UserError("--speed and --rps must be positive and --fault-rate within 0..100")
-    style = {"deploy": "bold", "hook": "cyan", "shift": "blue", "alarm": "yellow", "judge": "magenta",
-             "rollback": "bold red", "traffic": "red", "done": "bold green"}
+    style = {
+        "deploy": "bold",
+        "hook": "cyan",
+        "shift": "blue",
+        "alarm": "yellow",
+        "judge": "magenta",
+        "rollback": "bold red",
+        "traffic": "red",
+        "done": "bold green",
+    }
 
     def show(event: TimelineEvent) -> None:
         if args.format == "text":
             minutes, seconds = divmod(int(event.t_s), 60)
-            console.print(f"  [dim]t+{minutes:02d}:{seconds:02d}[/] [{style.get(event.kind, '')}]{event.message}[/]")
+            console.print(
+                f"  [dim]t+{minutes:02d}:{seconds:02d}[/] [{style.get(event.kind, '')}]{event.message}[/]"
+            )
 
     if args.format == "text":
-        console.print(f"[bold]rehearsal[/] of {args.function} in {args.template}: fault={args.fault} "
-                      f"rate={args.fault_rate:g} % speed={args.speed:g}x")
-    report = rehearse(Path(args.template), args.function, args.fault, args.fault_rate, args.type, args.speed,
-                      args.rps, args.seed, show)
+        console.print(
+            f"[bold]rehearsal[/] of {args.function} in {args.template}: fault={args.fault} "
+            f"rate={args.fault_rate:g} % speed={args.speed:g}x"
+        )
+    report = rehearse(
+        Path(args.template),
+        args.function,
+        args.fault,
+        args.fault_rate,
+        args.type,
+        args.speed,
+        args.rps,
+        args.seed,
+        show,
+    )
     outcome = "Succeeded" if report["status"] == "Succeeded" else "rolled back"
     report["outcome"], report["expected"] = outcome, expected_outcome(args.fault)
     report["as_expected"] = outcome == report["expected"]
@@ -305,13 +418,19 @@ def rehearse_command(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=2, default=str))
     else:
         req = report["requests"]
-        console.print(f"[bold]outcome:[/] {outcome} (expected: {report['expected']})"
-                      + (f"; caught by {report['caught_by']}" if report["caught_by"] else ""))
+        console.print(
+            f"[bold]outcome:[/] {outcome} (expected: {report['expected']})"
+            + (f"; caught by {report['caught_by']}" if report["caught_by"] else "")
+        )
         if report["caught_by"] == "pre-traffic hook":
             console.print("  caught before any user traffic: 0 requests reached the bad version")
         elif report["detection_s"] is not None:
-            console.print(f"  detection: {report['detection_s']:.0f} s (simulated) from the first faulty answer to "
-                          f"rollback; {req['faulty']} faulty answers out of {req['new_version']} requests on "
-                          f"v{report['new_version']}")
-        console.print(f"  {req['total']} requests in {report['simulated_s']:.0f} simulated s, {report['wall_s']} s wall")
+            console.print(
+                f"  detection: {report['detection_s']:.0f} s (simulated) from the first faulty answer to "
+                f"rollback; {req['faulty']} faulty answers out of {req['new_version']} requests on "
+                f"v{report['new_version']}"
+            )
+        console.print(
+            f"  {req['total']} requests in {report['simulated_s']:.0f} simulated s, {report['wall_s']} s wall"
+        )
     return 0 if report["as_expected"] else 1

@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from safedeploy.model import AlarmSpec, FunctionDeployment, Scope, deployments, hook_logical_id, locate
 from safedeploy_core.timing import PREDEFINED, fit
+
+from safedeploy.model import AlarmSpec, FunctionDeployment, Scope, deployments, hook_logical_id, locate
 
 Severity = Literal["error", "warning"]
 HOOK_PREFIX = "CodeDeployHook_"
@@ -53,8 +54,11 @@ def role_statements(scope: Scope, function_logical: str) -> tuple[list[dict[str,
                 doc = where.resolve(res["Properties"].get("PolicyDocument", {}))
                 raw = doc.get("Statement", [])
                 statements.extend(s for s in (raw if isinstance(raw, list) else [raw]) if isinstance(s, dict))
-    managed = [m for m in role.get("ManagedPolicyArns", []) or []
-               if "AWSLambdaBasicExecutionRole" not in str(m) and "AWSLambdaVPCAccessExecutionRole" not in str(m)]
+    managed = [
+        m
+        for m in role.get("ManagedPolicyArns", []) or []
+        if "AWSLambdaBasicExecutionRole" not in str(m) and "AWSLambdaVPCAccessExecutionRole" not in str(m)
+    ]
     return [s for s in statements if s.get("Effect") == "Allow"], not managed
 
 
@@ -80,38 +84,65 @@ def rule_deployment_type(dep: FunctionDeployment) -> Iterator[Finding]:
     name = dep.type_name
     if name is None or dep.config is not None:
         return
-    custom = {dep.scope.resolve(r.get("Properties", {}).get("DeploymentConfigName"))
-              for r in dep.scope.resources.values() if r.get("Type") == "AWS::CodeDeploy::DeploymentConfig"}
+    custom = {
+        dep.scope.resolve(r.get("Properties", {}).get("DeploymentConfigName"))
+        for r in dep.scope.resources.values()
+        if r.get("Type") == "AWS::CodeDeploy::DeploymentConfig"
+    }
     if f"CodeDeployDefault.Lambda{name}" not in custom and name not in custom:
-        yield Finding("SD101", "error", dep.logical_id,
-                      f"unknown deployment type {name!r}: use one of {', '.join(PREDEFINED)} "
-                      "or define the custom config in this template")
+        yield Finding(
+            "SD101",
+            "error",
+            dep.logical_id,
+            f"unknown deployment type {name!r}: use one of {', '.join(PREDEFINED)} "
+            "or define the custom config in this template",
+        )
 
 
 def rule_rollback_triggers(dep: FunctionDeployment) -> Iterator[Finding]:
     if dep.config is None:
         return
     if dep.config.kind == "all-at-once" and dep.alarms:
-        yield Finding("SD102", "warning", dep.logical_id,
-                      "AllAtOnce with alarms: all traffic moves at once, so an alarm can only roll back "
-                      "after every user already saw the new version; use Canary or Linear")
+        yield Finding(
+            "SD102",
+            "warning",
+            dep.logical_id,
+            "AllAtOnce with alarms: all traffic moves at once, so an alarm can only roll back "
+            "after every user already saw the new version; use Canary or Linear",
+        )
     if dep.config.kind != "all-at-once" and not dep.alarms and not dep.pre_hook and not dep.post_hook:
-        yield Finding("SD103", "error", dep.logical_id,
-                      f"{dep.type_name} with neither alarms nor hooks: nothing can ever roll this deployment back")
+        yield Finding(
+            "SD103",
+            "error",
+            dep.logical_id,
+            f"{dep.type_name} with neither alarms nor hooks: nothing can ever roll this deployment back",
+        )
     if len(dep.alarms) > MAX_ALARMS:
-        yield Finding("SD104", "error", dep.logical_id,
-                      f"{len(dep.alarms)} alarms: CodeDeploy accepts at most {MAX_ALARMS} per deployment group")
-    yield Finding("SD105", "warning", dep.logical_id,
-                  "note: the first create of the stack runs no hooks and shifts no traffic; "
-                  "protection starts with the second deployment")
+        yield Finding(
+            "SD104",
+            "error",
+            dep.logical_id,
+            f"{len(dep.alarms)} alarms: CodeDeploy accepts at most {MAX_ALARMS} per deployment group",
+        )
+    yield Finding(
+        "SD105",
+        "warning",
+        dep.logical_id,
+        "note: the first create of the stack runs no hooks and shifts no traffic; "
+        "protection starts with the second deployment",
+    )
 
 
 # ---------------------------------------------------------------- rules per hook
 def _hook_findings(dep: FunctionDeployment, ref: Any, phase: str) -> Iterator[Finding]:
     located = hook_logical_id(dep.scope, ref)
     if located is None:
-        yield Finding("SD201", "warning", dep.logical_id,
-                      f"{phase} hook {dep.scope.resolve(ref)!r} is not defined in this template: not verified")
+        yield Finding(
+            "SD201",
+            "warning",
+            dep.logical_id,
+            f"{phase} hook {dep.scope.resolve(ref)!r} is not defined in this template: not verified",
+        )
         return
     where, hook_id = located
     hook = where.qualified(hook_id)
@@ -119,40 +150,68 @@ def _hook_findings(dep: FunctionDeployment, ref: Any, phase: str) -> Iterator[Fi
     name = where.resolve(props.get("FunctionName"))
     yield from _invocable_by_codedeploy(dep, hook_id, hook, name)
     sam = where.sam.get("Resources", {}).get(hook_id, {})
-    pref = {**where.sam.get("Globals", {}).get("Function", {}).get("DeploymentPreference", {}),
-            **(sam.get("Properties", {}).get("DeploymentPreference") or {})}
+    pref = {
+        **where.sam.get("Globals", {}).get("Function", {}).get("DeploymentPreference", {}),
+        **(sam.get("Properties", {}).get("DeploymentPreference") or {}),
+    }
     if pref and pref.get("Enabled", True) is not False:
-        yield Finding("SD202", "error", hook,
-                      "a hook must not be deployed through CodeDeploy itself: set DeploymentPreference: Enabled: false")
+        yield Finding(
+            "SD202",
+            "error",
+            hook,
+            "a hook must not be deployed through CodeDeploy itself: set DeploymentPreference: Enabled: false",
+        )
     statements, complete = role_statements(where, hook_id)
-    if not allows(statements, "codedeploy:PutLifecycleEventHookExecutionStatus",
-                  "arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:<ServerlessDeploymentApplication>/g"):
+    if not allows(
+        statements,
+        "codedeploy:PutLifecycleEventHookExecutionStatus",
+        "arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:<ServerlessDeploymentApplication>/g",
+    ):
         severity: Severity = "error" if complete else "warning"
-        yield Finding("SD203", severity, hook,
-                      "the hook's role lacks codedeploy:PutLifecycleEventHookExecutionStatus: CodeDeploy would wait "
-                      "an hour for a status that can never arrive")
-    if phase == "PreTraffic" and not allows(statements, "lambda:InvokeFunction", _version_arn(dep.logical_id)):
-        yield Finding("SD204", "error" if complete else "warning", hook,
-                      f"the hook's role may not invoke versions of {dep.logical_id} "
-                      f"(arn:...:function:{dep.logical_id}:N), so it cannot test the new version")
+        yield Finding(
+            "SD203",
+            severity,
+            hook,
+            "the hook's role lacks codedeploy:PutLifecycleEventHookExecutionStatus: CodeDeploy would wait "
+            "an hour for a status that can never arrive",
+        )
+    if phase == "PreTraffic" and not allows(
+        statements, "lambda:InvokeFunction", _version_arn(dep.logical_id)
+    ):
+        yield Finding(
+            "SD204",
+            "error" if complete else "warning",
+            hook,
+            f"the hook's role may not invoke versions of {dep.logical_id} "
+            f"(arn:...:function:{dep.logical_id}:N), so it cannot test the new version",
+        )
     yield from _lambda_invoke_policy(where, hook_id, hook)
 
 
 # What AWSCodeDeployRoleForLambda (the policy of the role SAM generates) lets CodeDeploy invoke.
-CODEDEPLOY_MANAGED_INVOKE = {"Effect": "Allow", "Action": "lambda:InvokeFunction",
-                             "Resource": f"arn:aws:lambda:*:*:function:{HOOK_PREFIX}*"}
+CODEDEPLOY_MANAGED_INVOKE = {
+    "Effect": "Allow",
+    "Action": "lambda:InvokeFunction",
+    "Resource": f"arn:aws:lambda:*:*:function:{HOOK_PREFIX}*",
+}
 
 
-def _invocable_by_codedeploy(dep: FunctionDeployment, hook_id: str, hook: str, name: Any) -> Iterator[Finding]:
+def _invocable_by_codedeploy(
+    dep: FunctionDeployment, hook_id: str, hook: str, name: Any
+) -> Iterator[Finding]:
     """CodeDeploy invokes hooks with the deployment group's service role: it must allow this hook."""
     role_found = locate(dep.scope, dep.role) if dep.role else None
     if role_found is None:
-        yield Finding("SD201", "warning", hook,
-                      "DeploymentPreference.Role is not defined in this template: check that it may invoke this hook")
+        yield Finding(
+            "SD201",
+            "warning",
+            hook,
+            "DeploymentPreference.Role is not defined in this template: check that it may invoke this hook",
+        )
         return
     rscope, role_id = role_found
     role = rscope.resources[role_id].get("Properties", {})
-    statements = []
+    statements: list[dict[str, Any]] = []
     for policy in rscope.resolve(role.get("Policies", [])) or []:
         raw = (policy or {}).get("PolicyDocument", {}).get("Statement", [])
         statements.extend(s for s in (raw if isinstance(raw, list) else [raw]) if isinstance(s, dict))
@@ -163,9 +222,12 @@ def _invocable_by_codedeploy(dep: FunctionDeployment, hook_id: str, hook: str, n
     if isinstance(name, str) and "<" not in name:
         arns.append(f"arn:aws:lambda:us-east-1:123456789012:function:{name}")
     if not any(allows(statements, "lambda:InvokeFunction", arn) for arn in arns):
-        hint = (f"the generated CodeDeploy role may only invoke functions named {HOOK_PREFIX}*: name this hook "
-                f"{HOOK_PREFIX}... (<= 64 characters) or give DeploymentPreference.Role a role that may invoke it"
-                if generated else f"DeploymentPreference.Role ({role_id}) may not invoke this hook")
+        hint = (
+            f"the generated CodeDeploy role may only invoke functions named {HOOK_PREFIX}*: name this hook "
+            f"{HOOK_PREFIX}... (<= 64 characters) or give DeploymentPreference.Role a role that may invoke it"
+            if generated
+            else f"DeploymentPreference.Role ({role_id}) may not invoke this hook"
+        )
         yield Finding("SD201", "error", hook, f"{hint}; otherwise the deployment fails at this hook")
     if isinstance(name, str) and len(name) > 64:
         yield Finding("SD201", "error", hook, f"hook name {name!r} is longer than 64 characters")
@@ -178,11 +240,18 @@ def _lambda_invoke_policy(scope: Scope, hook_id: str, hook: str) -> Iterator[Fin
             target = (policy["LambdaInvokePolicy"] or {}).get("FunctionName")
             ref = target.get("Ref") if isinstance(target, dict) else None
             getatt = target.get("Fn::GetAtt") if isinstance(target, dict) else None
-            if (isinstance(ref, str) and ref.endswith((".Version", ".Alias"))) or getatt or \
-                    (isinstance(target, str) and ":" in target):
-                yield Finding("SD205", "error", hook,
-                              "LambdaInvokePolicy builds arn:...:function:${FunctionName}, so a version or alias "
-                              "there yields a wrong ARN: write a statement on arn:...:function:NAME:* instead")
+            if (
+                (isinstance(ref, str) and ref.endswith((".Version", ".Alias")))
+                or getatt
+                or (isinstance(target, str) and ":" in target)
+            ):
+                yield Finding(
+                    "SD205",
+                    "error",
+                    hook,
+                    "LambdaInvokePolicy builds arn:...:function:${FunctionName}, so a version or alias "
+                    "there yields a wrong ARN: write a statement on arn:...:function:NAME:* instead",
+                )
 
 
 def rule_hooks(dep: FunctionDeployment) -> Iterator[Finding]:
@@ -195,30 +264,44 @@ def rule_hooks(dep: FunctionDeployment) -> Iterator[Finding]:
 # ---------------------------------------------------------------- rules per gate alarm
 def _alarm_findings(dep: FunctionDeployment, alarm: AlarmSpec) -> Iterator[Finding]:
     if not alarm.known:
-        yield Finding("SD306", "warning", dep.logical_id,
-                      f"gate alarm {alarm.reference!r} is not defined here: its dimensions and timing are not verified")
+        yield Finding(
+            "SD306",
+            "warning",
+            dep.logical_id,
+            f"gate alarm {alarm.reference!r} is not defined here: its dimensions and timing are not verified",
+        )
         return
     rid = alarm.scope.qualified(alarm.logical_id) if alarm.scope and alarm.logical_id else alarm.reference
     if alarm.props and "AlarmRule" in alarm.props:
-        yield Finding("SD306", "warning", rid, "composite alarm as a gate: CodeDeploy's support is undocumented")
+        yield Finding(
+            "SD306", "warning", rid, "composite alarm as a gate: CodeDeploy's support is undocumented"
+        )
         return
     yield from _dimension_findings(dep, alarm, rid)
     yield from _timing_findings(dep, alarm, rid)
     if alarm.props.get("TreatMissingData") != "notBreaching":
-        yield Finding("SD304", "warning", rid,
-                      f"TreatMissingData is {alarm.props.get('TreatMissingData', 'missing')!r}: a new version with "
-                      "no traffic yet reads as INSUFFICIENT_DATA or breaching; use notBreaching for gates")
+        yield Finding(
+            "SD304",
+            "warning",
+            rid,
+            f"TreatMissingData is {alarm.props.get('TreatMissingData', 'missing')!r}: a new version with "
+            "no traffic yet reads as INSUFFICIENT_DATA or breaching; use notBreaching for gates",
+        )
     stats = alarm.metric_stats()
     if alarm.expression() is None and len(stats) == 1 and stats[0]["metric"] == "Errors":
         threshold = alarm.props.get("Threshold")
         try:
-            count_gate = float(threshold) < 1
+            count_gate = float(str(threshold)) < 1
         except (TypeError, ValueError):
             count_gate = False
         if count_gate:
-            yield Finding("SD305", "warning", rid,
-                          "an 'Errors > 0' count gate fires in healthy minutes at scale (0.1 % errors over 600 calls "
-                          "a minute breaches 45 % of minutes): gate on a rate with a minimum-invocations guard")
+            yield Finding(
+                "SD305",
+                "warning",
+                rid,
+                "an 'Errors > 0' count gate fires in healthy minutes at scale (0.1 % errors over 600 calls "
+                "a minute breaches 45 % of minutes): gate on a rate with a minimum-invocations guard",
+            )
 
 
 def _dimension_findings(dep: FunctionDeployment, alarm: AlarmSpec, rid: str) -> Iterator[Finding]:
@@ -230,38 +313,63 @@ def _dimension_findings(dep: FunctionDeployment, alarm: AlarmSpec, rid: str) -> 
         if resource is not None:
             qualifier = str(resource).rsplit(":", 1)[-1] if ":" in str(resource) else ""
             if qualifier.isdigit() or qualifier.endswith(".Version>") or qualifier == "$LATEST":
-                yield Finding("SD301", "error", rid,
-                              f"{stat['metric']} with Resource={resource}: Lambda publishes no per-version "
-                              "Resource series behind an alias, so this alarm stays INSUFFICIENT_DATA and never "
-                              "rolls back; use Resource=fn:alias plus ExecutedVersion")
+                yield Finding(
+                    "SD301",
+                    "error",
+                    rid,
+                    f"{stat['metric']} with Resource={resource}: Lambda publishes no per-version "
+                    "Resource series behind an alias, so this alarm stays INSUFFICIENT_DATA and never "
+                    "rolls back; use Resource=fn:alias plus ExecutedVersion",
+                )
                 continue
         if "ExecutedVersion" in dims and resource is None:
-            yield Finding("SD301", "error", rid,
-                          f"{stat['metric']} with ExecutedVersion but no Resource: that series does not exist; "
-                          "add Resource=fn:alias")
+            yield Finding(
+                "SD301",
+                "error",
+                rid,
+                f"{stat['metric']} with ExecutedVersion but no Resource: that series does not exist; "
+                "add Resource=fn:alias",
+            )
             continue
         if stat["metric"] in VERSION_SCOPED and "ExecutedVersion" not in dims:
-            yield Finding("SD302", "warning", rid,
-                          f"{stat['metric']} on the whole function/alias blends the old and the new version during "
-                          "the shift; add Resource=fn:alias and ExecutedVersion=!GetAtt Fn.Version.Version")
+            yield Finding(
+                "SD302",
+                "warning",
+                rid,
+                f"{stat['metric']} on the whole function/alias blends the old and the new version during "
+                "the shift; add Resource=fn:alias and ExecutedVersion=!GetAtt Fn.Version.Version",
+            )
 
 
 def _timing_findings(dep: FunctionDeployment, alarm: AlarmSpec, rid: str) -> Iterator[Finding]:
     config = dep.config
-    if config is None or config.kind == "all-at-once" or alarm.period_s is None or alarm.evaluation_periods is None:
+    if (
+        config is None
+        or config.kind == "all-at-once"
+        or alarm.period_s is None
+        or alarm.evaluation_periods is None
+    ):
         return
     from safedeploy_core.timing import detection_seconds
 
     detect = detection_seconds(alarm.period_s, alarm.evaluation_periods, alarm.datapoints_to_alarm)
     where = fit(detect, config)
     if where == "never":
-        yield Finding("SD303", "error", rid,
-                      f"worst-case {detect} s to ALARM exceeds the whole {config.shift_s} s shift of "
-                      f"{config.name}: it can never roll back during the deployment")
+        yield Finding(
+            "SD303",
+            "error",
+            rid,
+            f"worst-case {detect} s to ALARM exceeds the whole {config.shift_s} s shift of "
+            f"{config.name}: it can never roll back during the deployment",
+        )
     elif where == "whole-shift":
-        yield Finding("SD303", "warning", rid,
-                      f"worst-case {detect} s to ALARM is slower than the first {config.first_window_s} s step of "
-                      f"{config.name}: more traffic moves before it can fire")
+        yield Finding(
+            "SD303",
+            "warning",
+            rid,
+            f"worst-case {detect} s to ALARM is slower than the first {config.first_window_s} s step of "
+            f"{config.name}: more traffic moves before it can fire",
+        )
 
 
 def rule_alarms(dep: FunctionDeployment) -> Iterator[Finding]:
@@ -285,9 +393,13 @@ def rule_cycles(scope: Scope) -> Iterator[Finding]:
         if culprit in seen:
             continue
         seen.add(culprit)
-        yield Finding("SD206", "error", culprit,
-                      f"circular dependency {' -> '.join(members)}: a hook (or the app that holds it) refers to "
-                      "the alias or the implicit API; discover the URL at run time (SSM parameter, stack output)")
+        yield Finding(
+            "SD206",
+            "error",
+            culprit,
+            f"circular dependency {' -> '.join(members)}: a hook (or the app that holds it) refers to "
+            "the alias or the implicit API; discover the URL at run time (SSM parameter, stack output)",
+        )
 
 
 def _hook_ids(scope: Scope) -> set[str]:
@@ -302,7 +414,10 @@ def _hook_ids(scope: Scope) -> set[str]:
 
 
 FUNCTION_RULES: tuple[Callable[[FunctionDeployment], Iterator[Finding]], ...] = (
-    rule_deployment_type, rule_rollback_triggers, rule_hooks, rule_alarms,
+    rule_deployment_type,
+    rule_rollback_triggers,
+    rule_hooks,
+    rule_alarms,
 )
 
 

@@ -24,7 +24,7 @@ def environment_settings(config: dict[str, Any], env: str, command: str = "deplo
     if env not in config:
         if env == "default":
             return {}
-        raise UserError(f"samconfig has no environment {env!r} (have: {', '.join(sorted(k for k in config if k != 'version'))})")
+        raise UserError(f"samconfig has no environment {env!r} (have: {', '.join(environments(config))})")
     section = config[env]
     merged = dict(section.get("global", {}).get("parameters", {}))
     merged.update(section.get(command, {}).get("parameters", {}))

@@ -23,12 +23,13 @@ def load_template(path: str | Path) -> dict[str, Any]:
         raise UserError(f"template not found: {p}")
     text = p.read_text(encoding="utf-8")
     try:
-        doc = json.loads(text) if text.lstrip().startswith("{") else cfn_yaml.loads(text, str(p))
+        doc: Any = json.loads(text) if text.lstrip().startswith("{") else cfn_yaml.loads(text, str(p))
     except Exception as exc:
         raise UserError(f"{p}: not a valid YAML/JSON template: {str(exc).splitlines()[0]}") from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("Resources"), dict):
         raise UserError(f"{p}: not a CloudFormation/SAM template (no Resources)")
-    return _plain(doc)
+    plain: dict[str, Any] = _plain(doc)
+    return plain
 
 
 def _plain(value: Any) -> Any:
@@ -59,8 +60,12 @@ def _offline_locations(template: dict[str, Any]) -> dict[str, Any]:
             key = "CodeUri" if kind.endswith("Function") else "ContentUri"
             if isinstance(props.get(key), str) and not props[key].startswith("s3://"):
                 props[key] = f"s3://{PLACEHOLDER_BUCKET}/{logical_id}.zip"
-            if kind.endswith("Function") and key not in props and "InlineCode" not in props \
-                    and props.get("PackageType") != "Image":
+            if (
+                kind.endswith("Function")
+                and key not in props
+                and "InlineCode" not in props
+                and props.get("PackageType") != "Image"
+            ):
                 props[key] = f"s3://{PLACEHOLDER_BUCKET}/{logical_id}.zip"
         if kind == "AWS::Serverless::Application":
             loc = props.get("Location")
@@ -83,7 +88,10 @@ def translate(
     from samtranslator.model.exceptions import InvalidDocumentException
     from samtranslator.parser.parser import Parser
     from samtranslator.translator.translator import Translator
-    from samtranslator.utils.py27hash_fix import to_py27_compatible_template, undo_mark_unicode_str_in_template
+    from samtranslator.utils.py27hash_fix import (
+        to_py27_compatible_template,
+        undo_mark_unicode_str_in_template,
+    )
 
     logging.getLogger("samtranslator").setLevel(logging.ERROR)  # feature-toggle and metrics chatter
     fragment = _offline_locations(template)
@@ -92,7 +100,9 @@ def translate(
     # An explicit session: the translator needs a region for pseudo parameters, and none is configured here.
     translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=region))
     try:
-        out = translator.translate(fragment, parameter_values=values, get_managed_policy_map=_NoManagedPolicies().load)
+        out = translator.translate(
+            fragment, parameter_values=values, get_managed_policy_map=_NoManagedPolicies().load
+        )
         return undo_mark_unicode_str_in_template(out)  # type: ignore[no-any-return]
     except InvalidDocumentException as exc:
         messages = "; ".join(str(c) for c in exc.causes) or str(exc)

@@ -25,8 +25,11 @@ CFN_LINT_IGNORE = "W2001"
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-            "SAM_CLI_TELEMETRY": "0"}
+    return {
+        **os.environ,
+        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        "SAM_CLI_TELEMETRY": "0",
+    }
 
 
 def _tool(name: str) -> str:
@@ -64,8 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     failures = 0
     for template in TEMPLATES:
-        for label, (code, out) in (("sam validate --lint", sam_validate(template)),
-                                   ("cfn-lint (translated)", cfn_lint(translate_to_file(template)))):
+        for label, (code, out) in (
+            ("sam validate --lint", sam_validate(template)),
+            ("cfn-lint (translated)", cfn_lint(translate_to_file(template))),
+        ):
             print(f"{'ok ' if code == 0 else 'FAIL'} {label:<22} {template}")
             if code:
                 failures += 1

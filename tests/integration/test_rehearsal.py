@@ -13,7 +13,9 @@ pytestmark = pytest.mark.slow
 
 
 def run(fault: str, rate: float = 100.0, type_name: str | None = None) -> dict[str, Any]:
-    return rehearse(ROOT / "template.yaml", "HelloWorldFunction", fault, rate, type_name, speed=2000, rps=20, seed=7)
+    return rehearse(
+        ROOT / "template.yaml", "HelloWorldFunction", fault, rate, type_name, speed=2000, rps=20, seed=7
+    )
 
 
 def test_healthy_release_succeeds_and_is_judged_after_the_shift() -> None:
@@ -26,8 +28,10 @@ def test_healthy_release_succeeds_and_is_judged_after_the_shift() -> None:
     assert report["simulated_s"] >= 300  # the 5-minute canary really baked
 
 
-@pytest.mark.parametrize(("fault", "reason"), [("error", "function error"), ("bad-response", "$.message is missing"),
-                                               ("slow", "budget 1500 ms")])
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [("error", "function error"), ("bad-response", "$.message is missing"), ("slow", "budget 1500 ms")],
+)
 def test_smoke_visible_faults_never_reach_a_user(fault: str, reason: str) -> None:
     report = run(fault)
     assert report["status"] == "Failed" and report["caught_by"] == "pre-traffic hook"

@@ -11,15 +11,36 @@ from tests.template.conftest import ROOT
 
 # The SAR developer guide's "List of Supported AWS Resources" (types this project uses, all on it).
 SAR_SUPPORTED = {
-    "AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard", "AWS::Events::Rule", "AWS::IAM::Role",
-    "AWS::Lambda::Function", "AWS::Lambda::Permission", "AWS::Lambda::Version", "AWS::Lambda::Alias",
-    "AWS::Logs::LogGroup", "AWS::SNS::Topic", "AWS::SNS::Subscription", "AWS::SNS::TopicPolicy",
-    "AWS::SSM::Parameter", "AWS::Serverless::Function", "AWS::Serverless::Application",
+    "AWS::CloudWatch::Alarm",
+    "AWS::CloudWatch::Dashboard",
+    "AWS::Events::Rule",
+    "AWS::IAM::Role",
+    "AWS::Lambda::Function",
+    "AWS::Lambda::Permission",
+    "AWS::Lambda::Version",
+    "AWS::Lambda::Alias",
+    "AWS::Logs::LogGroup",
+    "AWS::SNS::Topic",
+    "AWS::SNS::Subscription",
+    "AWS::SNS::TopicPolicy",
+    "AWS::SSM::Parameter",
+    "AWS::Serverless::Function",
+    "AWS::Serverless::Application",
 }
 # Newer than the list we could check offline; named here so nobody adds more without looking.
 UNVERIFIED = {"AWS::CloudWatch::CompositeAlarm"}
-REQUIRED = ("Name", "Description", "Author", "SpdxLicenseId", "LicenseUrl", "ReadmeUrl", "Labels",
-            "HomePageUrl", "SemanticVersion", "SourceCodeUrl")
+REQUIRED = (
+    "Name",
+    "Description",
+    "Author",
+    "SpdxLicenseId",
+    "LicenseUrl",
+    "ReadmeUrl",
+    "Labels",
+    "HomePageUrl",
+    "SemanticVersion",
+    "SourceCodeUrl",
+)
 NESTED = ("hooks/template.yaml", "alarms/template.yaml")
 
 

@@ -8,11 +8,11 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from safedeploy_core.timing import deployment_config, detection_seconds, fit
 
 from safedeploy.model import Scope, deployments
 from safedeploy.rehearse import alarm_arguments
 from safedeploy.samconfig import environment_settings, parameter_overrides
-from safedeploy_core.timing import deployment_config, detection_seconds, fit
 from tests.template.conftest import ROOT
 
 GATES = ["ErrorRateGateAlarm", "LatencyGateAlarm", "TimeoutGateAlarm", "ThrottleGateAlarm"]
@@ -33,14 +33,19 @@ def test_alias_update_policy_names_both_hooks(root_cfn: dict[str, Any]) -> None:
 def test_deployment_groups_gate_on_the_gate_outputs_only_and_roll_back(root_cfn: dict[str, Any]) -> None:
     hello = root_cfn["Resources"]["HelloWorldFunctionDeploymentGroup"]["Properties"]
     names = [a["Name"] for a in hello["AlarmConfiguration"]["Alarms"]]
-    assert names == [{"Fn::GetAtt": ["HelloWorldAlarms", f"Outputs.{o}"]} for o in [*GATES, "EmfErrorRateGateAlarm"]]
+    assert names == [
+        {"Fn::GetAtt": ["HelloWorldAlarms", f"Outputs.{o}"]} for o in [*GATES, "EmfErrorRateGateAlarm"]
+    ]
     echo = root_cfn["Resources"]["EchoFunctionDeploymentGroup"]["Properties"]
     assert [a["Name"] for a in echo["AlarmConfiguration"]["Alarms"]] == [
-        {"Fn::GetAtt": ["EchoAlarms", f"Outputs.{o}"]} for o in GATES]
+        {"Fn::GetAtt": ["EchoAlarms", f"Outputs.{o}"]} for o in GATES
+    ]
     for group in (hello, echo):
         assert group["AlarmConfiguration"]["Enabled"] is True
-        assert group["AutoRollbackConfiguration"] == {"Enabled": True, "Events": [
-            "DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM", "DEPLOYMENT_STOP_ON_REQUEST"]}
+        assert group["AutoRollbackConfiguration"] == {
+            "Enabled": True,
+            "Events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM", "DEPLOYMENT_STOP_ON_REQUEST"],
+        }
         assert group["ServiceRoleArn"] == {"Fn::GetAtt": ["Hooks", "Outputs.CodeDeployRoleArn"]}
         assert group["TriggerConfigurations"][0]["TriggerTargetArn"] == {"Ref": "NotificationTopic"}
     assert "CodeDeployServiceRole" not in root_cfn["Resources"]  # every preference brings its Role
@@ -76,14 +81,17 @@ def test_error_rate_gate_is_a_rate_not_a_count(alarms_cfn: dict[str, Any]) -> No
     props = alarms_cfn["Resources"]["ErrorRateGate"]["Properties"]
     expression = next(m for m in props["Metrics"] if m.get("ReturnData"))["Expression"]["Fn::Sub"]
     assert expression == "IF(invocations >= ${MinInvocations}, 100 * errors / invocations, 0)"
-    assert {m["Id"]: m["MetricStat"]["Metric"]["MetricName"] for m in props["Metrics"] if "MetricStat" in m} == {
-        "errors": "Errors", "invocations": "Invocations"}
+    assert {
+        m["Id"]: m["MetricStat"]["Metric"]["MetricName"] for m in props["Metrics"] if "MetricStat" in m
+    } == {"errors": "Errors", "invocations": "Invocations"}
 
 
 def test_throttle_gate_is_on_the_alias(alarms_cfn: dict[str, Any]) -> None:
     props = alarms_cfn["Resources"]["ThrottleGate"]["Properties"]
-    assert props["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "FunctionName"}},
-                                   {"Name": "Resource", "Value": {"Fn::Sub": "${FunctionName}:${AliasName}"}}]
+    assert props["Dimensions"] == [
+        {"Name": "FunctionName", "Value": {"Ref": "FunctionName"}},
+        {"Name": "Resource", "Value": {"Fn::Sub": "${FunctionName}:${AliasName}"}},
+    ]
 
 
 def test_emf_gate_is_high_resolution_m_of_n(alarms_cfn: dict[str, Any]) -> None:
@@ -95,19 +103,36 @@ def test_emf_gate_is_high_resolution_m_of_n(alarms_cfn: dict[str, Any]) -> None:
 
 def test_ops_tier_follows_the_recommended_periods(alarms_cfn: dict[str, Any]) -> None:
     res = alarms_cfn["Resources"]
-    expected = {"OpsErrors": (60, 3, 3), "OpsThrottles": (60, 5, 5), "OpsDuration": (60, 15, 15),
-                "OpsApi5xx": (60, 3, 3), "OpsApi4xx": (60, 5, 5), "OpsApiLatency": (60, 5, 5)}
+    expected = {
+        "OpsErrors": (60, 3, 3),
+        "OpsThrottles": (60, 5, 5),
+        "OpsDuration": (60, 15, 15),
+        "OpsApi5xx": (60, 3, 3),
+        "OpsApi4xx": (60, 5, 5),
+        "OpsApiLatency": (60, 5, 5),
+    }
     for name, (period, evaluations, datapoints) in expected.items():
         p = res[name]["Properties"]
-        assert (p["Period"], p["EvaluationPeriods"], p["DatapointsToAlarm"]) == (period, evaluations, datapoints)
-    assert res["OpsApi5xx"]["Properties"]["Statistic"] == "Average" and res["OpsApi5xx"]["Properties"]["Threshold"] == 0.05
+        assert (p["Period"], p["EvaluationPeriods"], p["DatapointsToAlarm"]) == (
+            period,
+            evaluations,
+            datapoints,
+        )
+    assert (
+        res["OpsApi5xx"]["Properties"]["Statistic"] == "Average"
+        and res["OpsApi5xx"]["Properties"]["Threshold"] == 0.05
+    )
     assert res["OpsDuration"]["Properties"]["ExtendedStatistic"] == "p90"
     assert res["ServiceHealth"]["Type"] == "AWS::CloudWatch::CompositeAlarm"
 
 
 def _statements(cfn: dict[str, Any], role: str) -> list[dict[str, Any]]:
-    return [s for p in cfn["Resources"][role]["Properties"]["Policies"]
-            for s in p["PolicyDocument"]["Statement"] if isinstance(s, dict) and "Effect" in s]
+    return [
+        s
+        for p in cfn["Resources"][role]["Properties"]["Policies"]
+        for s in p["PolicyDocument"]["Statement"]
+        if isinstance(s, dict) and "Effect" in s
+    ]
 
 
 def test_hook_iam_is_scoped(hooks_cfn: dict[str, Any]) -> None:
@@ -115,12 +140,18 @@ def test_hook_iam_is_scoped(hooks_cfn: dict[str, Any]) -> None:
         statements = {s["Sid"]: s for s in _statements(hooks_cfn, role)}
         report = statements["ReportOwnDeploymentsOnly"]
         assert "codedeploy:PutLifecycleEventHookExecutionStatus" in report["Action"]
-        assert report["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:codedeploy:${AWS::Region}:${AWS::AccountId}"
-                                      ":deploymentgroup:${DeploymentApplicationName}/*"}
+        assert report["Resource"] == {
+            "Fn::Sub": "arn:${AWS::Partition}:codedeploy:${AWS::Region}:${AWS::AccountId}"
+            ":deploymentgroup:${DeploymentApplicationName}/*"
+        }
         invoke = statements["InvokeTargetVersionsOnly"]
         assert invoke["Action"] == "lambda:InvokeFunction"
-        assert invoke["Resource"] == {"Fn::Split": [",", {"Fn::Sub": ["${Arns}:*", {
-            "Arns": {"Fn::Join": [":*,", {"Ref": "TargetFunctionArns"}]}}]}]}
+        assert invoke["Resource"] == {
+            "Fn::Split": [
+                ",",
+                {"Fn::Sub": ["${Arns}:*", {"Arns": {"Fn::Join": [":*,", {"Ref": "TargetFunctionArns"}]}}]},
+            ]
+        }
         wildcard = [s["Sid"] for s in statements.values() if s.get("Resource") == "*"]
         assert wildcard in ([], ["ReadVersionMetrics"])  # GetMetricData has no resource-level permissions
 
@@ -128,7 +159,9 @@ def test_hook_iam_is_scoped(hooks_cfn: dict[str, Any]) -> None:
 def test_hook_iam_resolves_to_the_target_versions(root_scope: Scope) -> None:
     hooks = root_scope.children["Hooks"]
     policy = hooks.resolve(hooks.resources["PreTrafficHookRole"]["Properties"]["Policies"])[0]
-    invoke = next(s for s in policy["PolicyDocument"]["Statement"] if s.get("Sid") == "InvokeTargetVersionsOnly")
+    invoke = next(
+        s for s in policy["PolicyDocument"]["Statement"] if s.get("Sid") == "InvokeTargetVersionsOnly"
+    )
     assert invoke["Resource"] == [
         "arn:aws:lambda:us-east-1:123456789012:function:<HelloWorldFunction>:*",
         "arn:aws:lambda:us-east-1:123456789012:function:<EchoFunction>:*",
@@ -138,7 +171,9 @@ def test_hook_iam_resolves_to_the_target_versions(root_scope: Scope) -> None:
 def test_codedeploy_role_invokes_exactly_the_two_hooks(hooks_cfn: dict[str, Any]) -> None:
     statements = {s["Sid"]: s for s in _statements(hooks_cfn, "CodeDeployRole")}
     assert statements["InvokeTheseHooksOnly"]["Resource"] == [
-        {"Fn::GetAtt": ["PreTrafficHook", "Arn"]}, {"Fn::GetAtt": ["PostTrafficHook", "Arn"]}]
+        {"Fn::GetAtt": ["PreTrafficHook", "Arn"]},
+        {"Fn::GetAtt": ["PostTrafficHook", "Arn"]},
+    ]
     trust = hooks_cfn["Resources"]["CodeDeployRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
     assert trust["Principal"] == {"Service": "codedeploy.amazonaws.com"}
 
@@ -163,8 +198,12 @@ def test_no_cycle_through_the_api(root_cfn: dict[str, Any]) -> None:
 
 
 def test_every_alarm_definition_is_accepted_by_moto(root_scope: Scope) -> None:
-    mapping = {"HelloWorldFunction": "hello-fn", "EchoFunction": "echo-fn",
-               "HelloWorldFunction.Version": "2", "EchoFunction.Version": "2"}
+    mapping = {
+        "HelloWorldFunction": "hello-fn",
+        "EchoFunction": "echo-fn",
+        "HelloWorldFunction.Version": "2",
+        "EchoFunction.Version": "2",
+    }
     with mock_aws():
         cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
         for dep in deployments(root_scope):

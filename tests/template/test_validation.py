@@ -40,8 +40,10 @@ def test_checkov_on_the_translated_templates() -> None:
 def test_cfn_lint_on_the_translated_template_catches_the_api_cycle(tmp_path: Path) -> None:
     # A hook that names the implicit API: fine for `sam validate --lint`, a cycle once translated.
     source = (validate.ROOT / "template.yaml").read_text()
-    broken = source.replace('ApiUrlParameterName: !Sub "/${AWS::StackName}/api-url"',
-                            'ApiUrlParameterName: !Sub "/${ServerlessRestApi}/api-url"')
+    broken = source.replace(
+        'ApiUrlParameterName: !Sub "/${AWS::StackName}/api-url"',
+        'ApiUrlParameterName: !Sub "/${ServerlessRestApi}/api-url"',
+    )
     assert broken != source
     path = tmp_path / "template.yaml"
     path.write_text(broken)

@@ -10,8 +10,16 @@ from safedeploy.offline.alarm_eval import AlarmModel, ExpressionError, evaluate_
 
 
 def alarm(**props: Any) -> AlarmModel:
-    base = {"Namespace": "X", "MetricName": "M", "Statistic": "Sum", "Period": 60, "EvaluationPeriods": 3,
-            "Threshold": 5, "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "missing"}
+    base = {
+        "Namespace": "X",
+        "MetricName": "M",
+        "Statistic": "Sum",
+        "Period": 60,
+        "EvaluationPeriods": 3,
+        "Threshold": 5,
+        "ComparisonOperator": "GreaterThanThreshold",
+        "TreatMissingData": "missing",
+    }
     return AlarmModel("a", {**base, **props})
 
 
@@ -22,8 +30,8 @@ def fetch_from(points: dict[int, float | None]) -> Any:
 @pytest.mark.parametrize(
     ("points", "m", "treat", "expected"),
     [
-        ({0: 9, 60: 9, 120: 1}, 2, "missing", "ALARM"),          # 2 of 3 breach
-        ({0: 9, 60: 1, 120: 1}, 2, "missing", "OK"),             # 1 of 3
+        ({0: 9, 60: 9, 120: 1}, 2, "missing", "ALARM"),  # 2 of 3 breach
+        ({0: 9, 60: 1, 120: 1}, 2, "missing", "OK"),  # 1 of 3
         ({0: 9, 60: None, 120: 9}, 2, "notBreaching", "ALARM"),  # missing counts as good, still 2
         ({0: 9, 60: None, 120: None}, 2, "notBreaching", "OK"),
         ({0: 9, 60: None, 120: None}, 2, "breaching", "ALARM"),  # missing counts as bad
@@ -52,33 +60,46 @@ def test_metric_delay_shifts_the_window() -> None:
 
 
 def test_metric_math_with_the_invocation_guard() -> None:
-    props = {"Metrics": [
-        {"Id": "errors", "ReturnData": False, "MetricStat": {"Metric": {"MetricName": "Errors"}, "Period": 60,
-                                                             "Stat": "Sum"}},
-        {"Id": "invocations", "ReturnData": False, "MetricStat": {"Metric": {"MetricName": "Invocations"},
-                                                                  "Period": 60, "Stat": "Sum"}},
-        {"Id": "rate", "Expression": "IF(invocations >= 20, 100 * errors / invocations, 0)"}],
-        "EvaluationPeriods": 1, "Threshold": 2, "ComparisonOperator": "GreaterThanThreshold",
-        "TreatMissingData": "notBreaching"}
+    props = {
+        "Metrics": [
+            {
+                "Id": "errors",
+                "ReturnData": False,
+                "MetricStat": {"Metric": {"MetricName": "Errors"}, "Period": 60, "Stat": "Sum"},
+            },
+            {
+                "Id": "invocations",
+                "ReturnData": False,
+                "MetricStat": {"Metric": {"MetricName": "Invocations"}, "Period": 60, "Stat": "Sum"},
+            },
+            {"Id": "rate", "Expression": "IF(invocations >= 20, 100 * errors / invocations, 0)"},
+        ],
+        "EvaluationPeriods": 1,
+        "Threshold": 2,
+        "ComparisonOperator": "GreaterThanThreshold",
+        "TreatMissingData": "notBreaching",
+    }
     a = AlarmModel("rate", props)
     data = {"Errors": 3.0, "Invocations": 10.0}
     fetch = lambda stat, start, period: data[stat["MetricName"]]  # noqa: E731
-    assert a.evaluate(fetch, 60) == "OK"        # 30 % but only 10 invocations: guard reads 0
+    assert a.evaluate(fetch, 60) == "OK"  # 30 % but only 10 invocations: guard reads 0
     data["Invocations"] = 100.0
-    assert a.evaluate(fetch, 60) == "ALARM"     # 3 % > 2 %
+    assert a.evaluate(fetch, 60) == "ALARM"  # 3 % > 2 %
     data["Errors"] = 1.0
-    assert a.evaluate(fetch, 60) == "OK"        # 1 %
+    assert a.evaluate(fetch, 60) == "OK"  # 1 %
 
 
 @pytest.mark.parametrize(
     ("expression", "values", "expected"),
-    [("IF(a >= 20, 100 * b / a, 0)", {"a": 40.0, "b": 2.0}, 5.0),
-     ("IF(a >= 20, 100 * b / a, 0)", {"a": 4.0, "b": 2.0}, 0.0),
-     ("a + b * 2", {"a": 1.0, "b": 3.0}, 7.0),
-     ("(a + b) * 2", {"a": 1.0, "b": 3.0}, 8.0),
-     ("a / b", {"a": 1.0, "b": 0.0}, None),
-     ("a + b", {"a": 1.0, "b": None}, None),
-     ("IF(a > 1 AND b < 1, 1, 0)", {"a": 2.0, "b": 0.0}, 1.0)],
+    [
+        ("IF(a >= 20, 100 * b / a, 0)", {"a": 40.0, "b": 2.0}, 5.0),
+        ("IF(a >= 20, 100 * b / a, 0)", {"a": 4.0, "b": 2.0}, 0.0),
+        ("a + b * 2", {"a": 1.0, "b": 3.0}, 7.0),
+        ("(a + b) * 2", {"a": 1.0, "b": 3.0}, 8.0),
+        ("a / b", {"a": 1.0, "b": 0.0}, None),
+        ("a + b", {"a": 1.0, "b": None}, None),
+        ("IF(a > 1 AND b < 1, 1, 0)", {"a": 2.0, "b": 0.0}, 1.0),
+    ],
 )
 def test_expressions(expression: str, values: dict[str, float | None], expected: float | None) -> None:
     assert evaluate_expression(expression, values) == expected

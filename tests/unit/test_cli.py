@@ -45,7 +45,9 @@ Resources:
 
 
 def test_plan_json_per_environment(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(["plan", str(ROOT / "template.yaml"), "--config-env", "staging", "--format", "json"], capsys)
+    code, out, _ = run(
+        ["plan", str(ROOT / "template.yaml"), "--config-env", "staging", "--format", "json"], capsys
+    )
     plan = json.loads(out)
     hello = next(f for f in plan["functions"] if f["function"] == "HelloWorldFunction")
     assert code == 0 and hello["deployment_type"] == "Linear10PercentEvery1Minute"
@@ -63,22 +65,55 @@ def test_plan_text_mentions_every_step(capsys: pytest.CaptureFixture[str]) -> No
 @pytest.mark.parametrize(
     ("document", "exit_code", "verdict"),
     [
-        ({"baseline": {"invocations": 27000, "errors": 270}, "canary": {"invocations": 3000, "errors": 90}}, 1, "FAIL"),
-        ({"baseline": {"invocations": 27000, "errors": 270}, "canary": {"invocations": 3000, "errors": 30}}, 0, "PASS"),
-        ({"baseline": {"invocations": 27000, "errors": 270}, "canary": {"invocations": 10, "errors": 0}}, 3, "NODATA"),
-        ({"baseline": {"invocations": 27000, "errors": 270, "duration_p99_ms": [200, 210]},
-          "canary": {"invocations": 3000, "errors": 30, "duration_p99_ms": [200, 201]}}, 3, "INCONCLUSIVE"),
+        (
+            {
+                "baseline": {"invocations": 27000, "errors": 270},
+                "canary": {"invocations": 3000, "errors": 90},
+            },
+            1,
+            "FAIL",
+        ),
+        (
+            {
+                "baseline": {"invocations": 27000, "errors": 270},
+                "canary": {"invocations": 3000, "errors": 30},
+            },
+            0,
+            "PASS",
+        ),
+        (
+            {"baseline": {"invocations": 27000, "errors": 270}, "canary": {"invocations": 10, "errors": 0}},
+            3,
+            "NODATA",
+        ),
+        (
+            {
+                "baseline": {"invocations": 27000, "errors": 270, "duration_p99_ms": [200, 210]},
+                "canary": {"invocations": 3000, "errors": 30, "duration_p99_ms": [200, 201]},
+            },
+            3,
+            "INCONCLUSIVE",
+        ),
     ],
 )
-def test_judge_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str], document: object, exit_code: int,
-                          verdict: str) -> None:
+def test_judge_exit_codes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], document: object, exit_code: int, verdict: str
+) -> None:
     path = tmp_path / "in.json"
     path.write_text(json.dumps(document))
     code, out, _ = run(["judge", "--input", str(path), "--format", "json"], capsys)
     result = json.loads(out)
     assert code == exit_code and result["verdict"] == verdict
     if result["metrics"]:
-        assert set(result["metrics"][0]) == {"name", "baseline", "canary", "effect", "p_value", "result", "reason"}
+        assert set(result["metrics"][0]) == {
+            "name",
+            "baseline",
+            "canary",
+            "effect",
+            "p_value",
+            "result",
+            "reason",
+        }
 
 
 def test_judge_on_the_sample_input(capsys: pytest.CaptureFixture[str]) -> None:
@@ -91,14 +126,19 @@ def test_judge_on_the_sample_input(capsys: pytest.CaptureFixture[str]) -> None:
     [
         ("not json", "is not JSON"),
         ('{"canary": {"invocations": 1, "errors": 0}}', "lacks 'baseline'"),
-        ('{"baseline": {"invocations": 1, "errors": -1}, "canary": {"invocations": 1, "errors": 0}}',
-         "baseline.errors must not be negative"),
-        ('{"baseline": {"invocations": 1, "errors": 2}, "canary": {"invocations": 1, "errors": 0}}',
-         "exceeds baseline.invocations"),
+        (
+            '{"baseline": {"invocations": 1, "errors": -1}, "canary": {"invocations": 1, "errors": 0}}',
+            "baseline.errors must not be negative",
+        ),
+        (
+            '{"baseline": {"invocations": 1, "errors": 2}, "canary": {"invocations": 1, "errors": 0}}',
+            "exceeds baseline.invocations",
+        ),
     ],
 )
-def test_judge_bad_input_is_exit_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str,
-                                                 message: str) -> None:
+def test_judge_bad_input_is_exit_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, message: str
+) -> None:
     path = tmp_path / "in.json"
     path.write_text(content)
     code, out, err = run(["judge", "--input", str(path)], capsys)
@@ -114,7 +154,9 @@ def test_judge_bad_input_is_exit_2_with_one_line(tmp_path: Path, capsys: pytest.
         (["judge", "--input", "missing.json"], "cannot read missing.json"),
     ],
 )
-def test_user_errors_are_one_line_exit_2(capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
+def test_user_errors_are_one_line_exit_2(
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
     code, _, err = run(args, capsys)
     assert code == 2 and message in err and err.count("\n") == 1
 

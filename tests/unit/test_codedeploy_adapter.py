@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSResponse
-
 from safedeploy_core.appspec import parse_appspec
 from safedeploy_core.clients import make_client
 from safedeploy_core.codedeploy import HookEvent, appspec_content, report_status
 from safedeploy_core.errors import AppSpecError
+
 from tests.helpers import appspec
 
 
@@ -63,11 +63,17 @@ def test_report_gives_up_after_four_tries(monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_appspec_is_read_from_either_revision_shape() -> None:
     content = appspec("fn", "3", "4")
-    for revision in ({"revisionType": "String", "string": {"content": content}},
-                     {"revisionType": "AppSpecContent", "appSpecContent": {"content": content}}):
+    for revision in (
+        {"revisionType": "String", "string": {"content": content}},
+        {"revisionType": "AppSpecContent", "appSpecContent": {"content": content}},
+    ):
         target = parse_appspec(appspec_content(revision))
         assert (target.function_name, target.alias, target.current_version, target.target_version) == (
-            "fn", "live", "3", "4")
+            "fn",
+            "live",
+            "3",
+            "4",
+        )
         assert target.before_allow_traffic == "pre-hook" and target.after_allow_traffic == "post-hook"
 
 
@@ -77,8 +83,10 @@ def test_appspec_is_read_from_either_revision_shape() -> None:
         ("not json", "AppSpec is not JSON"),
         ("[]", "must be a JSON object"),
         ('{"Resources": []}', "no Resources[0]"),
-        ('{"Resources": [{"F": {"Properties": {"Name": "fn", "Alias": "live", "CurrentVersion": "1"}}}]}',
-         "TargetVersion is missing"),
+        (
+            '{"Resources": [{"F": {"Properties": {"Name": "fn", "Alias": "live", "CurrentVersion": "1"}}}]}',
+            "TargetVersion is missing",
+        ),
     ],
 )
 def test_bad_appspec_names_the_problem(content: str, message: str) -> None:

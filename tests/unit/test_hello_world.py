@@ -7,8 +7,8 @@ from typing import Any
 
 import app
 import pytest
-
 from faults import FaultConfig, FaultConfigError
+
 from tests.helpers import FakeContext, load_event
 
 
@@ -70,24 +70,30 @@ def test_fault_rate_zero_never_fires(monkeypatch: pytest.MonkeyPatch) -> None:
     assert call("api_get_hello.json")[0] == 200
 
 
-def test_metrics_carry_the_version_and_an_error_flag(capsys: pytest.CaptureFixture[str],
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_metrics_carry_the_version_and_an_error_flag(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FAULT_MODE", "error")
     with pytest.raises(RuntimeError):
         call("api_get_hello.json")
     emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line][-1]
+
     def total(value: Any) -> float:
         return float(sum(value)) if isinstance(value, list) else float(value)
 
     assert emf["FunctionVersion"] == "7" and total(emf["Errors"]) == 1 and total(emf["Requests"]) == 1
-    assert {m["Name"]: m.get("StorageResolution") for m in emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]} == {
-        "Requests": 1, "Errors": 1}
+    assert {
+        m["Name"]: m.get("StorageResolution") for m in emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+    } == {"Requests": 1, "Errors": 1}
 
 
 @pytest.mark.parametrize(
     ("env", "message"),
-    [({"FAULT_MODE": "explode"}, "FAULT_MODE must be one of"), ({"FAULT_RATE": "200"}, "within 0..100"),
-     ({"FAULT_RATE": "x"}, "must be numbers")],
+    [
+        ({"FAULT_MODE": "explode"}, "FAULT_MODE must be one of"),
+        ({"FAULT_RATE": "200"}, "within 0..100"),
+        ({"FAULT_RATE": "x"}, "must be numbers"),
+    ],
 )
 def test_bad_fault_configuration_is_rejected(env: dict[str, str], message: str) -> None:
     with pytest.raises(FaultConfigError, match=message):

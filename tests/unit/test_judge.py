@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from safedeploy_core.judge import JudgeInputError, Policy, VersionSample, judge, parse_judge_input
 
 BASE = VersionSample(27000, 270, (200, 210, 205, 198, 202), (50, 52, 51, 49, 50))
@@ -13,7 +12,9 @@ def test_regression_from_1_to_3_percent_fails() -> None:
     verdict = judge(BASE, VersionSample(1000, 30, (201, 209, 204, 199, 203), (50,) * 5))
     assert verdict.verdict == "FAIL"
     err = verdict.metrics[0]
-    assert err.name == "error_rate" and err.result == "FAIL" and err.p_value is not None and err.p_value < 0.01
+    assert (
+        err.name == "error_rate" and err.result == "FAIL" and err.p_value is not None and err.p_value < 0.01
+    )
 
 
 def test_same_error_rate_passes() -> None:
@@ -38,8 +39,14 @@ def test_p50_is_not_critical_by_default() -> None:
     verdict = judge(BASE, VersionSample(3000, 30, (200,) * 5, (90, 95, 92, 91, 93)))
     assert verdict.verdict == "PASS" and verdict.metrics[2].result == "FAIL"
     assert "non-critical" in verdict.reason
-    assert judge(BASE, VersionSample(3000, 30, (200,) * 5, (90, 95, 92, 91, 93)),
-                 Policy(critical=("error_rate", "latency_p50"))).verdict == "FAIL"
+    assert (
+        judge(
+            BASE,
+            VersionSample(3000, 30, (200,) * 5, (90, 95, 92, 91, 93)),
+            Policy(critical=("error_rate", "latency_p50")),
+        ).verdict
+        == "FAIL"
+    )
 
 
 def test_too_few_canary_invocations_is_nodata() -> None:
@@ -71,19 +78,45 @@ def test_markdown_lists_every_metric() -> None:
     [
         ([], "must be a JSON object"),
         ({"canary": {}}, "lacks 'baseline'"),
-        ({"baseline": {"invocations": 1}, "canary": {"invocations": 1, "errors": 0}}, "baseline.errors is missing"),
-        ({"baseline": {"invocations": -1, "errors": 0}, "canary": {"invocations": 1, "errors": 0}},
-         "baseline.invocations must not be negative"),
-        ({"baseline": {"invocations": 5, "errors": 6}, "canary": {"invocations": 1, "errors": 0}},
-         "baseline.errors (6) exceeds baseline.invocations (5)"),
-        ({"baseline": {"invocations": 5, "errors": 0}, "canary": {"invocations": 1.5, "errors": 0}},
-         "canary.invocations must be an integer"),
-        ({"baseline": {"invocations": 5, "errors": 0, "duration_p99_ms": ["x"]},
-          "canary": {"invocations": 1, "errors": 0}}, "duration_p99_ms must be a list"),
-        ({"baseline": {"invocations": 5, "errors": 0}, "canary": {"invocations": 1, "errors": 0},
-          "policy": {"confidance": 0.9}}, "unknown key(s): confidance"),
-        ({"baseline": {"invocations": 5, "errors": 0}, "canary": {"invocations": 1, "errors": 0},
-          "policy": {"confidence": 1.5}}, "confidence must be within"),
+        (
+            {"baseline": {"invocations": 1}, "canary": {"invocations": 1, "errors": 0}},
+            "baseline.errors is missing",
+        ),
+        (
+            {"baseline": {"invocations": -1, "errors": 0}, "canary": {"invocations": 1, "errors": 0}},
+            "baseline.invocations must not be negative",
+        ),
+        (
+            {"baseline": {"invocations": 5, "errors": 6}, "canary": {"invocations": 1, "errors": 0}},
+            "baseline.errors (6) exceeds baseline.invocations (5)",
+        ),
+        (
+            {"baseline": {"invocations": 5, "errors": 0}, "canary": {"invocations": 1.5, "errors": 0}},
+            "canary.invocations must be an integer",
+        ),
+        (
+            {
+                "baseline": {"invocations": 5, "errors": 0, "duration_p99_ms": ["x"]},
+                "canary": {"invocations": 1, "errors": 0},
+            },
+            "duration_p99_ms must be a list",
+        ),
+        (
+            {
+                "baseline": {"invocations": 5, "errors": 0},
+                "canary": {"invocations": 1, "errors": 0},
+                "policy": {"confidance": 0.9},
+            },
+            "unknown key(s): confidance",
+        ),
+        (
+            {
+                "baseline": {"invocations": 5, "errors": 0},
+                "canary": {"invocations": 1, "errors": 0},
+                "policy": {"confidence": 1.5},
+            },
+            "confidence must be within",
+        ),
     ],
 )
 def test_bad_input_is_refused_with_a_clear_message(document: object, message: str) -> None:

@@ -46,40 +46,95 @@ class AWS:
             stub.assert_no_pending_responses()
 
     def stack(self) -> None:
-        self.add("cloudformation", "list_stack_resources", {"StackResourceSummaries": [
-            _res("ServerlessDeploymentApplication", APP, "AWS::CodeDeploy::Application"),
-            _res("HelloWorldFunctionDeploymentGroup", GROUP, "AWS::CodeDeploy::DeploymentGroup"),
-            _res("HelloWorldFunction", FN, "AWS::Lambda::Function"),
-        ]}, {"StackName": STACK})
+        self.add(
+            "cloudformation",
+            "list_stack_resources",
+            {
+                "StackResourceSummaries": [
+                    _res("ServerlessDeploymentApplication", APP, "AWS::CodeDeploy::Application"),
+                    _res("HelloWorldFunctionDeploymentGroup", GROUP, "AWS::CodeDeploy::DeploymentGroup"),
+                    _res("HelloWorldFunction", FN, "AWS::Lambda::Function"),
+                ]
+            },
+            {"StackName": STACK},
+        )
 
-    def poll(self, status: str, weight: float, events: dict[str, str], alarm: str = "OK",
-             extra: dict[str, Any] | None = None) -> None:
-        info = {"deploymentId": "d-1", "applicationName": APP, "deploymentGroupName": GROUP, "status": status,
-                "createTime": DEPLOYMENT_START, "deploymentConfigName": "CodeDeployDefault.LambdaCanary10Percent5Minutes",
-                **(extra or {})}
+    def poll(
+        self,
+        status: str,
+        weight: float,
+        events: dict[str, str],
+        alarm: str = "OK",
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        info = {
+            "deploymentId": "d-1",
+            "applicationName": APP,
+            "deploymentGroupName": GROUP,
+            "status": status,
+            "createTime": DEPLOYMENT_START,
+            "deploymentConfigName": "CodeDeployDefault.LambdaCanary10Percent5Minutes",
+            **(extra or {}),
+        }
         if status in ("Succeeded", "Failed", "Stopped"):
             info["completeTime"] = DEPLOYMENT_START + timedelta(minutes=4)
         self.add("codedeploy", "get_deployment", {"deploymentInfo": info}, {"deploymentId": "d-1"})
-        self.add("codedeploy", "list_deployment_targets", {"targetIds": [f"{FN}:live"]}, {"deploymentId": "d-1"})
-        self.add("codedeploy", "get_deployment_target", {"deploymentTarget": {
-            "deploymentTargetType": "LambdaTarget",
-            "lambdaTarget": {"deploymentId": "d-1", "targetId": f"{FN}:live", "status": status,
-                             "lifecycleEvents": [{"lifecycleEventName": k, "status": v} for k, v in events.items()],
-                             "lambdaFunctionInfo": {"functionName": FN, "functionAlias": "live", "currentVersion": "1",
-                                                    "targetVersion": "2", "targetVersionWeight": weight}}}},
-            {"deploymentId": "d-1", "targetId": f"{FN}:live"})
-        self.add("codedeploy", "get_deployment_group", {"deploymentGroupInfo": {
-            "applicationName": APP, "deploymentGroupName": GROUP,
-            "alarmConfiguration": {"enabled": True, "alarms": [{"name": "gate-error-rate"}]}}},
-            {"applicationName": APP, "deploymentGroupName": GROUP})
-        self.add("cloudwatch", "describe_alarms", {"MetricAlarms": [{"AlarmName": "gate-error-rate",
-                                                                     "StateValue": alarm}]},
-                 {"AlarmNames": ["gate-error-rate"]})
+        self.add(
+            "codedeploy", "list_deployment_targets", {"targetIds": [f"{FN}:live"]}, {"deploymentId": "d-1"}
+        )
+        self.add(
+            "codedeploy",
+            "get_deployment_target",
+            {
+                "deploymentTarget": {
+                    "deploymentTargetType": "LambdaTarget",
+                    "lambdaTarget": {
+                        "deploymentId": "d-1",
+                        "targetId": f"{FN}:live",
+                        "status": status,
+                        "lifecycleEvents": [
+                            {"lifecycleEventName": k, "status": v} for k, v in events.items()
+                        ],
+                        "lambdaFunctionInfo": {
+                            "functionName": FN,
+                            "functionAlias": "live",
+                            "currentVersion": "1",
+                            "targetVersion": "2",
+                            "targetVersionWeight": weight,
+                        },
+                    },
+                }
+            },
+            {"deploymentId": "d-1", "targetId": f"{FN}:live"},
+        )
+        self.add(
+            "codedeploy",
+            "get_deployment_group",
+            {
+                "deploymentGroupInfo": {
+                    "applicationName": APP,
+                    "deploymentGroupName": GROUP,
+                    "alarmConfiguration": {"enabled": True, "alarms": [{"name": "gate-error-rate"}]},
+                }
+            },
+            {"applicationName": APP, "deploymentGroupName": GROUP},
+        )
+        self.add(
+            "cloudwatch",
+            "describe_alarms",
+            {"MetricAlarms": [{"AlarmName": "gate-error-rate", "StateValue": alarm}]},
+            {"AlarmNames": ["gate-error-rate"]},
+        )
 
 
 def _res(logical: str, physical: str, kind: str) -> dict[str, Any]:
-    return {"LogicalResourceId": logical, "PhysicalResourceId": physical, "ResourceType": kind,
-            "LastUpdatedTimestamp": DEPLOYMENT_START, "ResourceStatus": "UPDATE_COMPLETE"}
+    return {
+        "LogicalResourceId": logical,
+        "PhysicalResourceId": physical,
+        "ResourceType": kind,
+        "LastUpdatedTimestamp": DEPLOYMENT_START,
+        "ResourceStatus": "UPDATE_COMPLETE",
+    }
 
 
 @pytest.fixture
@@ -88,8 +143,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> AWS:
 
 
 def active(aws: AWS, ids: list[str]) -> None:
-    aws.add("codedeploy", "list_deployments", {"deployments": ids},
-            {"applicationName": APP, "deploymentGroupName": GROUP, "includeOnlyStatuses": IN_PROGRESS})
+    aws.add(
+        "codedeploy",
+        "list_deployments",
+        {"deployments": ids},
+        {"applicationName": APP, "deploymentGroupName": GROUP, "includeOnlyStatuses": IN_PROGRESS},
+    )
 
 
 # ------------------------------------------------------------------ watch
@@ -97,8 +156,11 @@ def test_watch_follows_a_successful_deployment(aws: AWS, capsys: pytest.CaptureF
     aws.stack()
     active(aws, ["d-1"])
     aws.poll("InProgress", 0.1, {"BeforeAllowTraffic": "Succeeded", "AllowTraffic": "InProgress"})
-    aws.poll("Succeeded", 1.0, {"BeforeAllowTraffic": "Succeeded", "AllowTraffic": "Succeeded",
-                                "AfterAllowTraffic": "Succeeded"})
+    aws.poll(
+        "Succeeded",
+        1.0,
+        {"BeforeAllowTraffic": "Succeeded", "AllowTraffic": "Succeeded", "AfterAllowTraffic": "Succeeded"},
+    )
     assert cli.main(["watch", "--stack", STACK, "--format", "json", "--interval", "0"]) == 0
     aws.done()
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
@@ -109,9 +171,16 @@ def test_watch_follows_a_successful_deployment(aws: AWS, capsys: pytest.CaptureF
 def test_watch_reports_an_alarm_stop_and_the_rollback(aws: AWS, capsys: pytest.CaptureFixture[str]) -> None:
     aws.stack()
     active(aws, ["d-1"])
-    aws.poll("Stopped", 0.0, {"BeforeAllowTraffic": "Succeeded", "AllowTraffic": "Failed"}, alarm="ALARM", extra={
-        "errorInformation": {"code": "ALARM_ACTIVE", "message": "One or more alarms have been activated"},
-        "rollbackInfo": {"rollbackDeploymentId": "d-2", "rollbackMessage": "Rolled back by d-2"}})
+    aws.poll(
+        "Stopped",
+        0.0,
+        {"BeforeAllowTraffic": "Succeeded", "AllowTraffic": "Failed"},
+        alarm="ALARM",
+        extra={
+            "errorInformation": {"code": "ALARM_ACTIVE", "message": "One or more alarms have been activated"},
+            "rollbackInfo": {"rollbackDeploymentId": "d-2", "rollbackMessage": "Rolled back by d-2"},
+        },
+    )
     assert cli.main(["watch", "--stack", STACK, "--interval", "0"]) == 1
     aws.done()
     out = " ".join(capsys.readouterr().out.split())
@@ -121,34 +190,55 @@ def test_watch_reports_an_alarm_stop_and_the_rollback(aws: AWS, capsys: pytest.C
 
 def test_watch_reports_a_failed_hook(aws: AWS, capsys: pytest.CaptureFixture[str]) -> None:
     aws.stack()
-    aws.poll("Failed", 0.0, {"BeforeAllowTraffic": "Failed"}, extra={
-        "errorInformation": {"code": "HEALTH_CONSTRAINTS", "message": "lifecycle event failed"}})
-    assert cli.main(["watch", "--stack", STACK, "--deployment-id", "d-1", "--format", "json",
-                     "--interval", "0"]) == 1
+    aws.poll(
+        "Failed",
+        0.0,
+        {"BeforeAllowTraffic": "Failed"},
+        extra={"errorInformation": {"code": "HEALTH_CONSTRAINTS", "message": "lifecycle event failed"}},
+    )
+    assert (
+        cli.main(["watch", "--stack", STACK, "--deployment-id", "d-1", "--format", "json", "--interval", "0"])
+        == 1
+    )
     final = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert final["status"] == "Failed" and "BeforeAllowTraffic" in final["reason"]
 
 
 def test_watch_unknown_stack_is_one_line_and_exit_2(aws: AWS, capsys: pytest.CaptureFixture[str]) -> None:
-    aws.error("cloudformation", "list_stack_resources", "ValidationError", "Stack with id nope does not exist")
+    aws.error(
+        "cloudformation", "list_stack_resources", "ValidationError", "Stack with id nope does not exist"
+    )
     assert cli.main(["watch", "--stack", "nope"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("safedeploy: error: stack 'nope' not found") and "\n" not in err
 
 
 # ------------------------------------------------------------------ route
-def alias(aws: AWS, version: str, weights: dict[str, float] | None = None, op: str = "get_alias",
-          params: Any = None) -> None:
-    aws.add("lambda", op, {"AliasArn": f"arn:aws:lambda:us-east-1:123456789012:function:{FN}:live", "Name": "live",
-                           "FunctionVersion": version,
-                           **({"RoutingConfig": {"AdditionalVersionWeights": weights}} if weights else {})},
-            params if params is not None else {"FunctionName": FN, "Name": "live"})
+def alias(
+    aws: AWS, version: str, weights: dict[str, float] | None = None, op: str = "get_alias", params: Any = None
+) -> None:
+    aws.add(
+        "lambda",
+        op,
+        {
+            "AliasArn": f"arn:aws:lambda:us-east-1:123456789012:function:{FN}:live",
+            "Name": "live",
+            "FunctionVersion": version,
+            **({"RoutingConfig": {"AdditionalVersionWeights": weights}} if weights else {}),
+        },
+        params if params is not None else {"FunctionName": FN, "Name": "live"},
+    )
 
 
 def test_route_show(aws: AWS, capsys: pytest.CaptureFixture[str]) -> None:
     aws.stack()
     alias(aws, "3", {"4": 0.25})
-    assert cli.main(["route", "--stack", STACK, "--function", "HelloWorldFunction", "--show", "--format", "json"]) == 0
+    assert (
+        cli.main(
+            ["route", "--stack", STACK, "--function", "HelloWorldFunction", "--show", "--format", "json"]
+        )
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["weights"] == {"4": 25.0, "3": 75.0}
 
 
@@ -165,20 +255,72 @@ def test_route_sets_a_weight_and_resets(aws: AWS, capsys: pytest.CaptureFixture[
     aws.stack()
     alias(aws, "3")
     active(aws, [])
-    aws.add("lambda", "list_versions_by_function", {"Versions": [{"Version": "$LATEST"}, {"Version": "3"},
-                                                                {"Version": "4"}]}, {"FunctionName": FN})
-    alias(aws, "3", {"4": 0.1}, op="update_alias", params={"FunctionName": FN, "Name": "live", "FunctionVersion": "3",
-                                                          "RoutingConfig": {"AdditionalVersionWeights": {"4": 0.1}}})
-    assert cli.main(["route", "--stack", STACK, "--function", "HelloWorldFunction", "--weight", "10",
-                     "--format", "json"]) == 0
+    aws.add(
+        "lambda",
+        "list_versions_by_function",
+        {"Versions": [{"Version": "$LATEST"}, {"Version": "3"}, {"Version": "4"}]},
+        {"FunctionName": FN},
+    )
+    alias(
+        aws,
+        "3",
+        {"4": 0.1},
+        op="update_alias",
+        params={
+            "FunctionName": FN,
+            "Name": "live",
+            "FunctionVersion": "3",
+            "RoutingConfig": {"AdditionalVersionWeights": {"4": 0.1}},
+        },
+    )
+    assert (
+        cli.main(
+            [
+                "route",
+                "--stack",
+                STACK,
+                "--function",
+                "HelloWorldFunction",
+                "--weight",
+                "10",
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["weights"] == {"4": 10.0, "3": 90.0}
     aws.stack()
     alias(aws, "3", {"4": 0.1})
     active(aws, [])
-    alias(aws, "4", op="update_alias", params={"FunctionName": FN, "Name": "live", "FunctionVersion": "4",
-                                               "RoutingConfig": {"AdditionalVersionWeights": {}}})
-    assert cli.main(["route", "--stack", STACK, "--function", "HelloWorldFunction", "--reset", "--version", "4",
-                     "--format", "json"]) == 0
+    alias(
+        aws,
+        "4",
+        op="update_alias",
+        params={
+            "FunctionName": FN,
+            "Name": "live",
+            "FunctionVersion": "4",
+            "RoutingConfig": {"AdditionalVersionWeights": {}},
+        },
+    )
+    assert (
+        cli.main(
+            [
+                "route",
+                "--stack",
+                STACK,
+                "--function",
+                "HelloWorldFunction",
+                "--reset",
+                "--version",
+                "4",
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
     aws.done()
     assert json.loads(capsys.readouterr().out)["weights"] == {"4": 100.0}
 
@@ -200,7 +342,10 @@ def test_route_against_moto_aliases() -> None:
         stub.activate()
         stack = StackDeployment(STACK, APP, {"HelloWorldFunction": GROUP}, {"HelloWorldFunction": FN})
         assert route(lam, cd, stack, "HelloWorldFunction", "live")["weights"] == {"1": 100.0}
-        assert route(lam, cd, stack, "HelloWorldFunction", "live", weight=20)["weights"] == {"3": 20.0, "1": 80.0}
+        assert route(lam, cd, stack, "HelloWorldFunction", "live", weight=20)["weights"] == {
+            "3": 20.0,
+            "1": 80.0,
+        }
         stored = lam.get_alias(FunctionName=FN, Name="live")
         assert stored["RoutingConfig"]["AdditionalVersionWeights"] == {"3": 0.2}
         assert route(lam, cd, stack, "HelloWorldFunction", "live", reset=True)["weights"] == {"1": 100.0}
@@ -210,9 +355,21 @@ def test_route_against_moto_aliases() -> None:
 
 # ------------------------------------------------------------------ drill
 def drill_prelude(aws: AWS, environment: str) -> None:
-    aws.add("cloudformation", "describe_stacks", {"Stacks": [{
-        "StackName": STACK, "CreationTime": DEPLOYMENT_START, "StackStatus": "UPDATE_COMPLETE",
-        "Outputs": [{"OutputKey": "EnvironmentName", "OutputValue": environment}]}]}, {"StackName": STACK})
+    aws.add(
+        "cloudformation",
+        "describe_stacks",
+        {
+            "Stacks": [
+                {
+                    "StackName": STACK,
+                    "CreationTime": DEPLOYMENT_START,
+                    "StackStatus": "UPDATE_COMPLETE",
+                    "Outputs": [{"OutputKey": "EnvironmentName", "OutputValue": environment}],
+                }
+            ]
+        },
+        {"StackName": STACK},
+    )
 
 
 def test_drill_refuses_prod_without_i_know(aws: AWS, capsys: pytest.CaptureFixture[str]) -> None:
@@ -221,39 +378,96 @@ def test_drill_refuses_prod_without_i_know(aws: AWS, capsys: pytest.CaptureFixtu
     assert "is a prod environment" in capsys.readouterr().err
 
 
-def test_drill_proves_the_rollback_and_restores_the_configuration(aws: AWS,
-                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_drill_proves_the_rollback_and_restores_the_configuration(
+    aws: AWS, capsys: pytest.CaptureFixture[str]
+) -> None:
     env = {"FAULT_MODE": "none", "POWERTOOLS_SERVICE_NAME": "svc"}
     drill_prelude(aws, "dev")
     aws.stack()
     active(aws, [])
     alias(aws, "5")
-    aws.add("codedeploy", "list_deployments", {"deployments": ["d-0"]},
-            {"applicationName": APP, "deploymentGroupName": GROUP})
-    aws.add("codedeploy", "get_deployment", {"deploymentInfo": {"deploymentId": "d-0", "applicationName": APP,
-                                                                "revision": REVISION}}, {"deploymentId": "d-0"})
-    aws.add("codedeploy", "get_application_revision", {"applicationName": APP, "revision": {
-        "revisionType": "AppSpecContent", "appSpecContent": {"content": appspec(FN, "4", "5")}}},
-        {"applicationName": APP, "revision": REVISION})
-    aws.add("lambda", "get_function_configuration", {"FunctionName": FN, "Environment": {"Variables": env}},
-            {"FunctionName": FN})
+    aws.add(
+        "codedeploy",
+        "list_deployments",
+        {"deployments": ["d-0"]},
+        {"applicationName": APP, "deploymentGroupName": GROUP},
+    )
+    aws.add(
+        "codedeploy",
+        "get_deployment",
+        {"deploymentInfo": {"deploymentId": "d-0", "applicationName": APP, "revision": REVISION}},
+        {"deploymentId": "d-0"},
+    )
+    aws.add(
+        "codedeploy",
+        "get_application_revision",
+        {
+            "applicationName": APP,
+            "revision": {
+                "revisionType": "AppSpecContent",
+                "appSpecContent": {"content": appspec(FN, "4", "5")},
+            },
+        },
+        {"applicationName": APP, "revision": REVISION},
+    )
+    aws.add(
+        "lambda",
+        "get_function_configuration",
+        {"FunctionName": FN, "Environment": {"Variables": env}},
+        {"FunctionName": FN},
+    )
     faulty = {**env, "FAULT_MODE": "error", "FAULT_RATE": "100"}
-    aws.add("lambda", "update_function_configuration", {"FunctionName": FN},
-            {"FunctionName": FN, "Environment": {"Variables": faulty}})
-    aws.add("lambda", "get_function", {"Configuration": {"FunctionName": FN, "LastUpdateStatus": "Successful"}},
-            {"FunctionName": FN})  # the function_updated_v2 waiter
-    aws.add("lambda", "publish_version", {"FunctionName": FN, "Version": "6"}, {"FunctionName": FN, "Description": ANY})
-    aws.add("codedeploy", "create_deployment", {"deploymentId": "d-1"}, {
-        "applicationName": APP, "deploymentGroupName": GROUP, "description": "safedeploy drill",
-        "revision": {"revisionType": "AppSpecContent", "appSpecContent": {"content": ANY}}})
-    aws.poll("Failed", 0.0, {"BeforeAllowTraffic": "Failed"}, extra={
-        "errorInformation": {"code": "HEALTH_CONSTRAINTS", "message": "BeforeAllowTraffic failed"},
-        "rollbackInfo": {"rollbackMessage": "rolled back"}})
-    aws.add("lambda", "update_function_configuration", {"FunctionName": FN},
-            {"FunctionName": FN, "Environment": {"Variables": env}})
+    aws.add(
+        "lambda",
+        "update_function_configuration",
+        {"FunctionName": FN},
+        {"FunctionName": FN, "Environment": {"Variables": faulty}},
+    )
+    aws.add(
+        "lambda",
+        "get_function",
+        {"Configuration": {"FunctionName": FN, "LastUpdateStatus": "Successful"}},
+        {"FunctionName": FN},
+    )  # the function_updated_v2 waiter
+    aws.add(
+        "lambda",
+        "publish_version",
+        {"FunctionName": FN, "Version": "6"},
+        {"FunctionName": FN, "Description": ANY},
+    )
+    aws.add(
+        "codedeploy",
+        "create_deployment",
+        {"deploymentId": "d-1"},
+        {
+            "applicationName": APP,
+            "deploymentGroupName": GROUP,
+            "description": "safedeploy drill",
+            "revision": {"revisionType": "AppSpecContent", "appSpecContent": {"content": ANY}},
+        },
+    )
+    aws.poll(
+        "Failed",
+        0.0,
+        {"BeforeAllowTraffic": "Failed"},
+        extra={
+            "errorInformation": {"code": "HEALTH_CONSTRAINTS", "message": "BeforeAllowTraffic failed"},
+            "rollbackInfo": {"rollbackMessage": "rolled back"},
+        },
+    )
+    aws.add(
+        "lambda",
+        "update_function_configuration",
+        {"FunctionName": FN},
+        {"FunctionName": FN, "Environment": {"Variables": env}},
+    )
     alias(aws, "5")
     assert cli.main(["drill", "--stack", STACK, "--format", "json"]) == 0
     aws.done()
     result = json.loads(capsys.readouterr().out)
-    assert result["rolled_back"] is True and result["faulty_version"] == "6" and result["restored_version"] == "5"
+    assert (
+        result["rolled_back"] is True
+        and result["faulty_version"] == "6"
+        and result["restored_version"] == "5"
+    )
     assert result["detection_s"] == 240.0

@@ -7,13 +7,13 @@ from typing import Any
 
 import app as hello_world
 import boto3
-import echo as echo_fn
 import hook_support
 import post_traffic
 import pytest
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
+import echo as echo_fn
 from safedeploy.offline.api_gateway import serve_api
 from safedeploy.offline.inprocess_lambda import InProcessLambda
 from tests.helpers import (
@@ -49,15 +49,25 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         cw_stub = Stubber(cw)
         cw_stub.activate()
         cd = CodeDeployStub()
-        hook_support.use_clients({"codedeploy": cd.client, "lambda": lam, "lambda-invoke": lam,
-                                  "cloudwatch": cw, "ssm": ssm, "sns": boto3.client("sns", region_name=REGION)})
+        hook_support.use_clients(
+            {
+                "codedeploy": cd.client,
+                "lambda": lam,
+                "lambda-invoke": lam,
+                "cloudwatch": cw,
+                "ssm": ssm,
+                "sns": boto3.client("sns", region_name=REGION),
+            }
+        )
         with serve_api(lam, {"GET /hello": "hello-fn:live", "POST /greetings": "hello-fn:live"}) as url:
             ssm.put_parameter(Name=URL_PARAM, Value=url, Type="String")
             yield {"lambda": lam, "role": role, "runtime": runtime, "cd": cd, "cw": cw_stub, "ssm": ssm}
         hook_support.use_clients(None)
 
 
-def shifted(aws: dict[str, Any], new_env: dict[str, str], name: str = "hello-fn", cases: str = "hello_world") -> None:
+def shifted(
+    aws: dict[str, Any], new_env: dict[str, str], name: str = "hello-fn", cases: str = "hello_world"
+) -> None:
     """v1 -> v2 with the traffic shift complete: `live` points at v2."""
     publish_versions(aws["lambda"], aws["role"], name, [{}, new_env], {"safedeploy:smoke-cases": cases})
     aws["lambda"].update_alias(FunctionName=name, Name="live", FunctionVersion="2")
@@ -67,7 +77,10 @@ def alarms(aws: dict[str, Any], states: dict[str, str]) -> None:
     aws["cd"].deployment_group_alarms(list(states))
     aws["cw"].add_response(
         "describe_alarms",
-        {"MetricAlarms": [{"AlarmName": n, "StateValue": s} for n, s in states.items()], "CompositeAlarms": []},
+        {
+            "MetricAlarms": [{"AlarmName": n, "StateValue": s} for n, s in states.items()],
+            "CompositeAlarms": [],
+        },
         {"AlarmNames": list(states), "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]},
     )
 
@@ -168,7 +181,9 @@ def test_function_without_api_is_checked_through_its_alias(aws: dict[str, Any]) 
     assert {(i.qualifier, i.executed_version) for i in aws["runtime"].invocations} == {("live", "2")}
 
 
-def test_http_cases_without_a_url_parameter_fail(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_http_cases_without_a_url_parameter_fail(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("API_URL_PARAMETER")
     shifted(aws, {})
     aws["cd"].deployment("hello-fn")
@@ -180,7 +195,9 @@ def test_http_cases_without_a_url_parameter_fail(aws: dict[str, Any], monkeypatc
 
 
 def test_plain_http_to_a_public_host_is_refused(aws: dict[str, Any]) -> None:
-    aws["ssm"].put_parameter(Name=URL_PARAM, Value="http://api.example.com/Prod", Type="String", Overwrite=True)
+    aws["ssm"].put_parameter(
+        Name=URL_PARAM, Value="http://api.example.com/Prod", Type="String", Overwrite=True
+    )
     shifted(aws, {})
     aws["cd"].deployment("hello-fn")
     alarms(aws, {g: "OK" for g in GATES})

@@ -92,7 +92,9 @@ def test_faulty_target_fails(aws: dict[str, Any], env: dict[str, str], expected:
 
 
 def test_target_answering_500_fails(aws: dict[str, Any]) -> None:
-    aws["runtime"].register(FN, lambda event, ctx: {"statusCode": 500, "body": json.dumps({"message": "boom"})})
+    aws["runtime"].register(
+        FN, lambda event, ctx: {"statusCode": 500, "body": json.dumps({"message": "boom"})}
+    )
     deploy(aws, {})
     aws["cd"].deployment(FN)
     aws["cd"].report("Failed")
@@ -141,7 +143,9 @@ def test_access_denied_on_lambda_invoke_fails(aws: dict[str, Any]) -> None:
     for _ in range(3):
         stub.add_client_error("invoke", "AccessDeniedException", "not authorized", 403)
     stub.activate()
-    hook_support.use_clients({"codedeploy": aws["cd"].client, "lambda": aws["lambda"], "lambda-invoke": denied})
+    hook_support.use_clients(
+        {"codedeploy": aws["cd"].client, "lambda": aws["lambda"], "lambda-invoke": denied}
+    )
     aws["cd"].deployment(FN)
     aws["cd"].report("Failed")
     out = run()
@@ -205,9 +209,12 @@ def test_function_without_smoke_case_tag_fails(aws: dict[str, Any]) -> None:
     assert out["status"] == "Failed" and "has no tag 'safedeploy:smoke-cases'" in out["reason"]
 
 
-def test_invalid_smoke_case_file_fails(aws: dict[str, Any], tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "hello_world.json").write_text(json.dumps({"cases": [{"name": "x", "request": {"path": "nope"},
-                                                                       "expect": {"status": 200}}]}))
+def test_invalid_smoke_case_file_fails(
+    aws: dict[str, Any], tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "hello_world.json").write_text(
+        json.dumps({"cases": [{"name": "x", "request": {"path": "nope"}, "expect": {"status": 200}}]})
+    )
     monkeypatch.setenv("SMOKE_CASE_LOCATION", str(tmp_path))
     deploy(aws, {})
     aws["cd"].deployment(FN)
@@ -225,7 +232,9 @@ def test_misconfigured_hook_reports_failed(aws: dict[str, Any], monkeypatch: pyt
     assert out["status"] == "Failed" and "ALLOWED_FUNCTIONS is empty" in out["reason"]
 
 
-def test_a_bug_in_the_checks_still_reports_failed(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_bug_in_the_checks_still_reports_failed(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise ZeroDivisionError("bug")
 

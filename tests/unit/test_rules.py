@@ -74,10 +74,19 @@ Resources:
         - Id: rate
           Expression: IF(invocations >= 20, 100 * errors / invocations, 0)
 """
-GOOD_DIMS = ('[{Name: FunctionName, Value: !Ref Fn}, {Name: Resource, Value: !Sub "${Fn}:live"}, '
-             '{Name: ExecutedVersion, Value: !GetAtt Fn.Version.Version}]')
-DEFAULTS = {"type": "Canary10Percent5Minutes", "alarms": "[!Ref Gate]", "hook_name": "CodeDeployHook_pre",
-            "evaluations": 2, "missing": "notBreaching", "dimensions": GOOD_DIMS, "period": 60}
+GOOD_DIMS = (
+    '[{Name: FunctionName, Value: !Ref Fn}, {Name: Resource, Value: !Sub "${Fn}:live"}, '
+    "{Name: ExecutedVersion, Value: !GetAtt Fn.Version.Version}]"
+)
+DEFAULTS = {
+    "type": "Canary10Percent5Minutes",
+    "alarms": "[!Ref Gate]",
+    "hook_name": "CodeDeployHook_pre",
+    "evaluations": 2,
+    "missing": "notBreaching",
+    "dimensions": GOOD_DIMS,
+    "period": 60,
+}
 
 
 def run(tmp_path: Path, text: str | None = None, **changes: object) -> list[Finding]:
@@ -105,8 +114,11 @@ def test_all_at_once_with_alarms(tmp_path: Path) -> None:
 
 
 def test_gradual_without_alarms_or_hooks(tmp_path: Path) -> None:
-    text = BASE.format(**DEFAULTS).replace("        Alarms: [!Ref Gate]\n", "").replace(
-        "        Hooks:\n          PreTraffic: !Ref PreHook\n", "")
+    text = (
+        BASE.format(**DEFAULTS)
+        .replace("        Alarms: [!Ref Gate]\n", "")
+        .replace("        Hooks:\n          PreTraffic: !Ref PreHook\n", "")
+    )
     assert ("SD103", "error", "Fn") in rules(run(tmp_path, text))
 
 
@@ -122,7 +134,8 @@ def test_hook_the_generated_role_cannot_invoke(tmp_path: Path) -> None:
 def test_hook_invocable_through_a_role(tmp_path: Path) -> None:
     text = BASE.format(**{**DEFAULTS, "hook_name": "my-pre-hook"}).replace(
         "        Type: Canary10Percent5Minutes\n",
-        "        Type: Canary10Percent5Minutes\n        Role: !GetAtt DeployRole.Arn\n")
+        "        Type: Canary10Percent5Minutes\n        Role: !GetAtt DeployRole.Arn\n",
+    )
     role = """
   DeployRole:
     Type: AWS::IAM::Role
@@ -137,20 +150,30 @@ def test_hook_invocable_through_a_role(tmp_path: Path) -> None:
                 Action: lambda:InvokeFunction
                 Resource: {resource}
 """
-    assert ("SD201", "error", "PreHook") not in rules(run(tmp_path, text + role.format(resource="!GetAtt PreHook.Arn")))
+    assert ("SD201", "error", "PreHook") not in rules(
+        run(tmp_path, text + role.format(resource="!GetAtt PreHook.Arn"))
+    )
     other = rules(run(tmp_path, text + role.format(resource='"arn:aws:lambda:*:*:function:other"')))
     assert ("SD201", "error", "PreHook") in other
 
 
 def test_hook_deployed_through_codedeploy_itself(tmp_path: Path) -> None:
-    text = BASE.format(**DEFAULTS).replace("      DeploymentPreference:\n        Enabled: false\n", "").replace(
-        "    CodeUri: src/\n", "    CodeUri: src/\n    AutoPublishAlias: live\n    DeploymentPreference:\n"
-                              "      Type: AllAtOnce\n")
+    text = (
+        BASE.format(**DEFAULTS)
+        .replace("      DeploymentPreference:\n        Enabled: false\n", "")
+        .replace(
+            "    CodeUri: src/\n",
+            "    CodeUri: src/\n    AutoPublishAlias: live\n    DeploymentPreference:\n"
+            "      Type: AllAtOnce\n",
+        )
+    )
     assert ("SD202", "error", "PreHook") in rules(run(tmp_path, text))
 
 
 def test_hook_without_the_status_permission(tmp_path: Path) -> None:
-    text = BASE.format(**DEFAULTS).replace("codedeploy:PutLifecycleEventHookExecutionStatus", "codedeploy:GetDeployment")
+    text = BASE.format(**DEFAULTS).replace(
+        "codedeploy:PutLifecycleEventHookExecutionStatus", "codedeploy:GetDeployment"
+    )
     assert ("SD203", "error", "PreHook") in rules(run(tmp_path, text))
 
 
@@ -160,17 +183,25 @@ def test_hook_that_may_not_invoke_the_target_versions(tmp_path: Path) -> None:
 
 
 def test_lambda_invoke_policy_given_a_version(tmp_path: Path) -> None:
-    text = BASE.format(**DEFAULTS).replace("      Policies:\n", "      Policies:\n        - LambdaInvokePolicy:\n"
-                                           "            FunctionName: !Ref Fn.Version\n")
+    text = BASE.format(**DEFAULTS).replace(
+        "      Policies:\n",
+        "      Policies:\n        - LambdaInvokePolicy:\n            FunctionName: !Ref Fn.Version\n",
+    )
     assert ("SD205", "error", "PreHook") in rules(run(tmp_path, text))
 
 
 def test_cycle_through_the_implicit_api(tmp_path: Path) -> None:
-    text = BASE.format(**DEFAULTS).replace("          TARGET: !Ref Fn\n",
-                                           '          URL: !Sub "https://${ServerlessRestApi}.execute-api"\n').replace(
-        "      DeploymentPreference:\n        Type:",
-        "      Events:\n        Get:\n          Type: Api\n          Properties: {Path: /, Method: get}\n"
-        "      DeploymentPreference:\n        Type:")
+    text = (
+        BASE.format(**DEFAULTS)
+        .replace(
+            "          TARGET: !Ref Fn\n", '          URL: !Sub "https://${ServerlessRestApi}.execute-api"\n'
+        )
+        .replace(
+            "      DeploymentPreference:\n        Type:",
+            "      Events:\n        Get:\n          Type: Api\n          Properties: {Path: /, Method: get}\n"
+            "      DeploymentPreference:\n        Type:",
+        )
+    )
     found = rules(run(tmp_path, text))
     assert ("SD206", "error", "PreHook") in found
 
@@ -178,12 +209,16 @@ def test_cycle_through_the_implicit_api(tmp_path: Path) -> None:
 def test_alarm_on_a_version_resource_that_does_not_exist(tmp_path: Path) -> None:
     dims = '[{Name: FunctionName, Value: !Ref Fn}, {Name: Resource, Value: !Sub "${Fn}:3"}]'
     assert ("SD301", "error", "Gate") in rules(run(tmp_path, dimensions=dims))
-    no_resource = "[{Name: FunctionName, Value: !Ref Fn}, {Name: ExecutedVersion, Value: !GetAtt Fn.Version.Version}]"
+    no_resource = (
+        "[{Name: FunctionName, Value: !Ref Fn}, {Name: ExecutedVersion, Value: !GetAtt Fn.Version.Version}]"
+    )
     assert ("SD301", "error", "Gate") in rules(run(tmp_path, dimensions=no_resource))
 
 
 def test_alarm_on_the_whole_function(tmp_path: Path) -> None:
-    assert ("SD302", "warning", "Gate") in rules(run(tmp_path, dimensions="[{Name: FunctionName, Value: !Ref Fn}]"))
+    assert ("SD302", "warning", "Gate") in rules(
+        run(tmp_path, dimensions="[{Name: FunctionName, Value: !Ref Fn}]")
+    )
 
 
 def test_gate_too_slow(tmp_path: Path) -> None:
@@ -197,19 +232,22 @@ def test_missing_data_treatment(tmp_path: Path) -> None:
 
 def test_count_gate(tmp_path: Path) -> None:
     text = BASE.format(**DEFAULTS)
-    count = text[:text.index("  Gate:\n")] + """  Gate:
+    count = (
+        text[: text.index("  Gate:\n")]
+        + f"""  Gate:
     Type: AWS::CloudWatch::Alarm
     Properties:
       Namespace: AWS/Lambda
       MetricName: Errors
-      Dimensions: {dims}
+      Dimensions: {GOOD_DIMS}
       Statistic: Sum
       Period: 60
       EvaluationPeriods: 1
       Threshold: 0
       ComparisonOperator: GreaterThanThreshold
       TreatMissingData: notBreaching
-""".format(dims=GOOD_DIMS)
+"""
+    )
     assert ("SD305", "warning", "Gate") in rules(run(tmp_path, count))
 
 

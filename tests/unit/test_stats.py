@@ -5,15 +5,22 @@ from __future__ import annotations
 import random
 
 import pytest
-from scipy import stats as sp
-
 from safedeploy_core.stats import binom_greater, fisher_greater, mann_whitney_greater
+from scipy import stats as sp
 
 
 @pytest.mark.parametrize(
     "table",
-    [(3, 997, 27, 26973), (30, 970, 270, 26730), (0, 100, 0, 900), (5, 5, 0, 10), (1, 0, 0, 1),
-     (12, 2988, 30, 26970), (90, 2910, 270, 26730), (0, 3000, 5, 26995)],
+    [
+        (3, 997, 27, 26973),
+        (30, 970, 270, 26730),
+        (0, 100, 0, 900),
+        (5, 5, 0, 10),
+        (1, 0, 0, 1),
+        (12, 2988, 30, 26970),
+        (90, 2910, 270, 26730),
+        (0, 3000, 5, 26995),
+    ],
 )
 def test_fisher_matches_scipy(table: tuple[int, int, int, int]) -> None:
     a, b, c, d = table

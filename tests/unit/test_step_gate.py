@@ -10,9 +10,9 @@ import hook_support
 import pytest
 import step_judge
 from botocore.stub import ANY, Stubber
-
 from safedeploy_core.judge import Policy
 from safedeploy_core.step_gate import run_step_gate
+
 from tests.helpers import (
     APP,
     DEPLOYMENT_START,
@@ -29,18 +29,31 @@ BAD = version_series((10800, 108, [200] * 3), (1200, 60, [200] * 3), minutes=3) 
 
 
 def in_progress(cd: CodeDeployStub, ids: list[str]) -> None:
-    cd.stubber.add_response("list_deployment_groups", {"applicationName": APP, "deploymentGroups": [GROUP]},
-                            {"applicationName": APP})
-    cd.stubber.add_response("list_deployments", {"deployments": ids},
-                            {"applicationName": APP, "deploymentGroupName": GROUP, "includeOnlyStatuses": ["InProgress"]})
+    cd.stubber.add_response(
+        "list_deployment_groups",
+        {"applicationName": APP, "deploymentGroups": [GROUP]},
+        {"applicationName": APP},
+    )
+    cd.stubber.add_response(
+        "list_deployments",
+        {"deployments": ids},
+        {"applicationName": APP, "deploymentGroupName": GROUP, "includeOnlyStatuses": ["InProgress"]},
+    )
 
 
 def cloudwatch(series: dict[str, list[float]]) -> tuple[Any, Stubber]:
     cw = boto3.client("cloudwatch", region_name="us-east-1")
     stub = Stubber(cw)
-    stub.add_response("get_metric_data", metric_data_response(series),
-                      {"MetricDataQueries": ANY, "StartTime": DEPLOYMENT_START, "EndTime": NOW,
-                       "ScanBy": "TimestampAscending"})
+    stub.add_response(
+        "get_metric_data",
+        metric_data_response(series),
+        {
+            "MetricDataQueries": ANY,
+            "StartTime": DEPLOYMENT_START,
+            "EndTime": NOW,
+            "ScanBy": "TimestampAscending",
+        },
+    )
     stub.activate()
     return cw, stub
 
@@ -49,8 +62,11 @@ def test_a_failing_canary_is_stopped_with_rollback() -> None:
     cd = CodeDeployStub()
     in_progress(cd, ["d-1"])
     cd.deployment("hello-fn", deployment_id="d-1")
-    cd.stubber.add_response("stop_deployment", {"status": "Pending", "statusMessage": "ok"},
-                            {"deploymentId": "d-1", "autoRollbackEnabled": True})
+    cd.stubber.add_response(
+        "stop_deployment",
+        {"status": "Pending", "statusMessage": "ok"},
+        {"deploymentId": "d-1", "autoRollbackEnabled": True},
+    )
     cw, stub = cloudwatch(BAD)
     actions = run_step_gate(cd.client, cw, APP, frozenset({"hello-fn"}), Policy(), now=NOW)
     cd.done()

@@ -99,13 +99,21 @@ def evaluate_expression(expression: str, values: dict[str, float | None]) -> flo
         value = term()
         while peek() in ("+", "-"):
             op, right = take(), term()
-            value = None if value is None or right is None else (value + right if op == "+" else value - right)
+            value = (
+                None if value is None or right is None else (value + right if op == "+" else value - right)
+            )
         return value
 
     def compare() -> float | None:
         value = arith()
-        ops = {">": lambda a, b: a > b, "<": lambda a, b: a < b, ">=": lambda a, b: a >= b,
-               "<=": lambda a, b: a <= b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
+        ops = {
+            ">": lambda a, b: a > b,
+            "<": lambda a, b: a < b,
+            ">=": lambda a, b: a >= b,
+            "<=": lambda a, b: a <= b,
+            "==": lambda a, b: a == b,
+            "!=": lambda a, b: a != b,
+        }
         while peek() in ops:
             op, right = take(), arith()
             value = None if value is None or right is None else float(ops[op](value, right))
@@ -142,9 +150,12 @@ class AlarmModel:
     def datapoint(self, fetch: Fetch, start_s: int) -> float | None:
         """The alarm's value for the period that starts at `start_s` (None = missing)."""
         if "MetricName" in self.props:
-            stat = {"Namespace": self.props.get("Namespace"), "MetricName": self.props["MetricName"],
-                    "Dimensions": self.props.get("Dimensions", []),
-                    "Stat": self.props.get("Statistic") or self.props.get("ExtendedStatistic")}
+            stat = {
+                "Namespace": self.props.get("Namespace"),
+                "MetricName": self.props["MetricName"],
+                "Dimensions": self.props.get("Dimensions", []),
+                "Stat": self.props.get("Statistic") or self.props.get("ExtendedStatistic"),
+            }
             return fetch(stat, start_s, self.period)
         values: dict[str, float | None] = {}
         expression = None

@@ -32,9 +32,15 @@ def _handler_class(lambda_client: Any, routes: dict[str, str], stage: str) -> ty
                 return
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length).decode() if length else None
-            event = api_gateway_event(Request(
-                self.command, path, {k: v for k, v in self.headers.items()}, dict(parse_qsl(url.query)), body
-            ))
+            event = api_gateway_event(
+                Request(
+                    self.command,
+                    path,
+                    {k: v for k, v in self.headers.items()},
+                    dict(parse_qsl(url.query)),
+                    body,
+                )
+            )
             response = lambda_client.invoke(FunctionName=target, Payload=json.dumps(event).encode())
             payload = json.loads(response["Payload"].read() or b"null")
             if response.get("FunctionError") or not isinstance(payload, dict) or "statusCode" not in payload:

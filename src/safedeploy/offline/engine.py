@@ -28,12 +28,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from safedeploy_core.smoke import Request, api_gateway_event
+from safedeploy_core.timing import DeploymentConfig
+
 from safedeploy.offline.alarm_eval import AlarmModel
 from safedeploy.offline.inprocess_lambda import InProcessLambda, LambdaContext, environment
 from safedeploy.offline.metric_store import EmfPoint, MetricStore, Record
 from safedeploy.offline.service_overlay import ServiceError
-from safedeploy_core.smoke import Request, api_gateway_event
-from safedeploy_core.timing import DeploymentConfig
 
 TICK_S = 10
 METRIC_DELAY_S = 60
@@ -116,17 +117,37 @@ class Engine:
 
     # ------------------------------------------------------------ the CodeDeploy API moto lacks
     def appspec(self) -> str:
-        hooks = [{k: h.name} for k, h in (("BeforeAllowTraffic", self.pre_hook), ("AfterAllowTraffic", self.post_hook))
-                 if h]
-        return json.dumps({"version": 0.0, "Resources": [{self.function: {"Type": "AWS::Lambda::Function",
-                           "Properties": {"Name": self.function, "Alias": self.alias,
-                                          "CurrentVersion": self.old_version, "TargetVersion": self.new_version}}}],
-                           "Hooks": hooks})
+        hooks = [
+            {k: h.name}
+            for k, h in (("BeforeAllowTraffic", self.pre_hook), ("AfterAllowTraffic", self.post_hook))
+            if h
+        ]
+        return json.dumps(
+            {
+                "version": 0.0,
+                "Resources": [
+                    {
+                        self.function: {
+                            "Type": "AWS::Lambda::Function",
+                            "Properties": {
+                                "Name": self.function,
+                                "Alias": self.alias,
+                                "CurrentVersion": self.old_version,
+                                "TargetVersion": self.new_version,
+                            },
+                        }
+                    }
+                ],
+                "Hooks": hooks,
+            }
+        )
 
     def codedeploy_operations(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
         def get_application_revision(params: dict[str, Any]) -> dict[str, Any]:
-            return {"applicationName": params["applicationName"],
-                    "revision": {"revisionType": "AppSpecContent", "appSpecContent": {"content": self.appspec()}}}
+            return {
+                "applicationName": params["applicationName"],
+                "revision": {"revisionType": "AppSpecContent", "appSpecContent": {"content": self.appspec()}},
+            }
 
         def put_status(params: dict[str, Any]) -> dict[str, Any]:
             execution = params["lifecycleEventHookExecutionId"]
@@ -143,8 +164,11 @@ class Engine:
             self.stop_requested = "rollback" if params.get("autoRollbackEnabled") else "stop"
             return {"status": "Pending", "statusMessage": "Stop requested"}
 
-        return {"GetApplicationRevision": get_application_revision,
-                "PutLifecycleEventHookExecutionStatus": put_status, "StopDeployment": stop}
+        return {
+            "GetApplicationRevision": get_application_revision,
+            "PutLifecycleEventHookExecutionStatus": put_status,
+            "StopDeployment": stop,
+        }
 
     def cloudwatch_operations(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
         def get_metric_data(params: dict[str, Any]) -> dict[str, Any]:
@@ -158,9 +182,18 @@ class Engine:
                     continue
                 stat = {**ms["Metric"], "Stat": ms["Stat"]}
                 values = self.store.series(stat, start, self.t_s, int(ms["Period"]))
-                results.append({"Id": q["Id"], "Label": q["Id"], "StatusCode": "Complete", "Values": values,
-                                "Timestamps": [self.epoch + timedelta(seconds=start + i * ms["Period"])
-                                               for i in range(len(values))]})
+                results.append(
+                    {
+                        "Id": q["Id"],
+                        "Label": q["Id"],
+                        "StatusCode": "Complete",
+                        "Values": values,
+                        "Timestamps": [
+                            self.epoch + timedelta(seconds=start + i * ms["Period"])
+                            for i in range(len(values))
+                        ],
+                    }
+                )
             return {"MetricDataResults": results, "Messages": []}
 
         return {"GetMetricData": get_metric_data}
@@ -177,8 +210,12 @@ class Engine:
     def _weights(self, pct: float) -> None:
         routing = {self.new_version: pct / 100} if 0 < pct < 100 else {}
         version = self.new_version if pct >= 100 else self.old_version
-        self.lambda_client.update_alias(FunctionName=self.function, Name=self.alias, FunctionVersion=version,
-                                        RoutingConfig={"AdditionalVersionWeights": routing})
+        self.lambda_client.update_alias(
+            FunctionName=self.function,
+            Name=self.alias,
+            FunctionVersion=version,
+            RoutingConfig={"AdditionalVersionWeights": routing},
+        )
 
     def _rollback(self, caught_by: str, reason: str, status: str = "Stopped") -> None:
         self._weights(0)
@@ -190,8 +227,13 @@ class Engine:
         execution = str(uuid.uuid4())
         self.lifecycle[execution] = None
         event = {"DeploymentId": self.deployment_id, "LifecycleEventHookExecutionId": execution}
-        context = LambdaContext(hook.name, "$LATEST", f"arn:aws:lambda:us-east-1:123456789012:function:{hook.name}",
-                                256, hook.timeout_s)
+        context = LambdaContext(
+            hook.name,
+            "$LATEST",
+            f"arn:aws:lambda:us-east-1:123456789012:function:{hook.name}",
+            256,
+            hook.timeout_s,
+        )
         self.emit("hook", f"{phase}: invoking {hook.name}")
         started = time.monotonic()
         reason = ""
@@ -236,13 +278,15 @@ class Engine:
                     headers: dict[str, str] = {}
                     clock.slept_ms = 0.0
                     began = time.perf_counter()
-                    payload = self.runtime.invoke(backend, self.function, self.alias,
-                                                  json.dumps(api_gateway_event(request)), headers)
+                    payload = self.runtime.invoke(
+                        backend, self.function, self.alias, json.dumps(api_gateway_event(request)), headers
+                    )
                     duration = (time.perf_counter() - began) * 1000 + clock.slept_ms
                     version = headers["x-amz-executed-version"]
                     body = json.loads(payload)
-                    error = "x-amz-function-error" in headers or (isinstance(body, dict)
-                                                                  and int(body.get("statusCode", 200)) >= 500)
+                    error = "x-amz-function-error" in headers or (
+                        isinstance(body, dict) and int(body.get("statusCode", 200)) >= 500
+                    )
                     self.store.records.append(Record(t, self.function, version, error, duration))
                     self.requests["total"] += 1
                     if version == self.new_version:
@@ -275,8 +319,9 @@ class Engine:
             before = alarm.state
             state = alarm.evaluate(fetch, int(self.t_s), METRIC_DELAY_S)
             if state != before:
-                self.cloudwatch_client.set_alarm_state(AlarmName=alarm.name, StateValue=state,
-                                                       StateReason="rehearsal evaluation")
+                self.cloudwatch_client.set_alarm_state(
+                    AlarmName=alarm.name, StateValue=state, StateReason="rehearsal evaluation"
+                )
                 self.emit("alarm", f"{alarm.name}: {before} -> {state}")
             if state == "ALARM" and self.outcome.status == "InProgress":
                 self._rollback(f"alarm {alarm.name}", "gate alarm in ALARM (DEPLOYMENT_STOP_ON_ALARM)")
@@ -284,9 +329,13 @@ class Engine:
 
     def _step_judge(self) -> None:
         assert self.step_judge is not None
-        context = LambdaContext(self.step_judge.name, "$LATEST", "arn:aws:lambda:::function:step-judge", 256, 50)
+        context = LambdaContext(
+            self.step_judge.name, "$LATEST", "arn:aws:lambda:::function:step-judge", 256, 50
+        )
         with environment(self.step_judge.env), contextlib.redirect_stdout(io.StringIO()):
-            result = self.step_judge.handler({"source": "aws.events", "detail-type": "Scheduled Event"}, context)
+            result = self.step_judge.handler(
+                {"source": "aws.events", "detail-type": "Scheduled Event"}, context
+            )
         for action in result.get("actions", []):
             if action.get("action") != "watching":
                 self.emit("judge", f"step judge: {action['verdict']} -> {action['action']}")
@@ -295,8 +344,11 @@ class Engine:
     def run(self, create_deployment: Callable[[], str]) -> Outcome:
         self.deployment_id = create_deployment()
         self._set_status("InProgress")
-        self.emit("deploy", f"deployment {self.deployment_id[:8]}: v{self.old_version} -> v{self.new_version} "
-                            f"({self.config.name})")
+        self.emit(
+            "deploy",
+            f"deployment {self.deployment_id[:8]}: v{self.old_version} -> v{self.new_version} "
+            f"({self.config.name})",
+        )
         if self.pre_hook:
             status = self._run_hook("BeforeAllowTraffic", self.pre_hook)
             if status != "Succeeded":
@@ -327,8 +379,15 @@ class Engine:
         detection = None
         if self.outcome.rollback_s is not None and self.first_bad_s is not None:
             detection = round(self.outcome.rollback_s - self.first_bad_s, 1)
-        return {**asdict(self.outcome), "deployment_id": self.deployment_id, "function": self.function,
-                "old_version": self.old_version, "new_version": self.new_version,
-                "deployment_type": self.config.name, "requests": dict(self.requests),
-                "first_bad_request_s": self.first_bad_s, "detection_s": detection,
-                "simulated_s": round(self.t_s, 1)}
+        return {
+            **asdict(self.outcome),
+            "deployment_id": self.deployment_id,
+            "function": self.function,
+            "old_version": self.old_version,
+            "new_version": self.new_version,
+            "deployment_type": self.config.name,
+            "requests": dict(self.requests),
+            "first_bad_request_s": self.first_bad_s,
+            "detection_s": detection,
+            "simulated_s": round(self.t_s, 1),
+        }

@@ -87,8 +87,14 @@ class InProcessLambda:
                 return str(alias.function_version), qualifier
         raise KeyError(qualifier)
 
-    def invoke(self, backend: Any, function_name: str, qualifier: str | None, body: Any,
-               response_headers: dict[str, str]) -> bytes:
+    def invoke(
+        self,
+        backend: Any,
+        function_name: str,
+        qualifier: str | None,
+        body: Any,
+        response_headers: dict[str, str],
+    ) -> bytes:
         from moto.awslambda.exceptions import UnknownFunctionException
 
         qualifier = qualifier or getattr(_REQUEST, "qualifier", None)
@@ -123,14 +129,18 @@ class InProcessLambda:
                 payload = json.dumps(result).encode()
                 error = False
             except Exception as exc:  # Lambda turns an exception into FunctionError: Unhandled
-                payload = json.dumps({
-                    "errorMessage": str(exc),
-                    "errorType": type(exc).__name__,
-                    "stackTrace": traceback.format_exception(exc)[-3:],
-                }).encode()
+                payload = json.dumps(
+                    {
+                        "errorMessage": str(exc),
+                        "errorType": type(exc).__name__,
+                        "stackTrace": traceback.format_exception(exc)[-3:],
+                    }
+                ).encode()
                 response_headers["x-amz-function-error"] = "Unhandled"
                 error = True
-        record = Invocation(function_name, qualifier, str(fn.version), error, (time.perf_counter() - started) * 1000)
+        record = Invocation(
+            function_name, qualifier, str(fn.version), error, (time.perf_counter() - started) * 1000
+        )
         self.invocations.append(record)
         for listener in self.listeners:
             listener(record)
@@ -145,7 +155,9 @@ class InProcessLambda:
         from moto.awslambda.responses import LambdaResponse
 
         if moto.__version__ != MOTO_VERSION:
-            raise RuntimeError(f"in-process Lambda is written for moto {MOTO_VERSION}, found {moto.__version__}")
+            raise RuntimeError(
+                f"in-process Lambda is written for moto {MOTO_VERSION}, found {moto.__version__}"
+            )
         original = LambdaBackend.invoke
         original_response = LambdaResponse.invoke
         registry = self
@@ -158,8 +170,14 @@ class InProcessLambda:
             finally:
                 _REQUEST.qualifier = None
 
-        def invoke(backend: Any, function_name: str, qualifier: str | None, body: Any, headers: Any,
-                   response_headers: Any) -> bytes:
+        def invoke(
+            backend: Any,
+            function_name: str,
+            qualifier: str | None,
+            body: Any,
+            headers: Any,
+            response_headers: Any,
+        ) -> bytes:
             return registry.invoke(backend, function_name, qualifier, body, response_headers)
 
         LambdaBackend.invoke = invoke  # type: ignore[method-assign,assignment]

@@ -55,13 +55,18 @@ class MetricStore:
     emf: list[EmfPoint] = field(default_factory=list)
 
     def fetch(self, stat: dict[str, Any], start_s: float, period_s: float) -> float | None:
-        """One datapoint of `stat` ({Namespace, MetricName, Dimensions, Stat}); None when nothing was published."""
+        """One datapoint of `stat` ({Namespace, MetricName, Dimensions, Stat}); None: nothing published."""
         dims = {d["Name"]: str(d["Value"]) for d in stat.get("Dimensions", [])}
         end_s = start_s + period_s
         if stat.get("Namespace") == "AWS/Lambda":
-            rows = [r for r in self.records if start_s <= r.t_s < end_s and r.function == dims.get("FunctionName")
-                    and ("ExecutedVersion" not in dims or r.version == dims["ExecutedVersion"])
-                    and ("Resource" not in dims or dims["Resource"] == f"{r.function}:{self.alias}")]
+            rows = [
+                r
+                for r in self.records
+                if start_s <= r.t_s < end_s
+                and r.function == dims.get("FunctionName")
+                and ("ExecutedVersion" not in dims or r.version == dims["ExecutedVersion"])
+                and ("Resource" not in dims or dims["Resource"] == f"{r.function}:{self.alias}")
+            ]
             if not rows:
                 return None
             metric = stat["MetricName"]
@@ -77,8 +82,14 @@ class MetricStore:
                 return None
             return _stat(values, stat["Stat"])
         key = tuple(sorted(dims.items()))
-        points = [p.value for p in self.emf if start_s <= p.t_s < end_s and p.namespace == stat.get("Namespace")
-                  and p.metric == stat.get("MetricName") and p.dimensions == key]
+        points = [
+            p.value
+            for p in self.emf
+            if start_s <= p.t_s < end_s
+            and p.namespace == stat.get("Namespace")
+            and p.metric == stat.get("MetricName")
+            and p.dimensions == key
+        ]
         return _stat(points, stat["Stat"]) if points else None
 
     def series(self, stat: dict[str, Any], start_s: float, end_s: float, period_s: int) -> list[float]:

@@ -38,7 +38,7 @@ def overlay(client: Any, operations: dict[str, Operation]) -> Any:
                 body = {"Error": {"Code": exc.code, "Message": exc.message}}
                 status = exc.status
             body.setdefault("ResponseMetadata", {"HTTPStatusCode": status})
-            return AWSResponse(None, status, {}, None), body
+            return AWSResponse(None, status, {}, None), body  # type: ignore[arg-type]  # as botocore's Stubber
 
         return handler
 
