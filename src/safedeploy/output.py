@@ -58,11 +58,12 @@ def plan(console: Console, plans: list[dict[str, Any]], title: str) -> None:
                 else "(final)"
             )
             count = len(step["can_stop_here"])
-            stops = (
-                f"{count} gate alarm(s) can still stop it"
-                if count
-                else "[yellow]no gate alarm can fire in time[/]"
-            )
+            if step["until_s"] is None:
+                stops = "then the post-traffic hook and the judge"
+            elif count:
+                stops = f"{count} gate alarm(s) can still stop it"
+            else:
+                stops = "[yellow]no gate alarm can fire before 100 %[/]"
             console.print(
                 f"  t+{_minutes(step['at_s']):>8}  {bar} {step['percent']:5.1f} %  {until:<14} {stops}"
             )
