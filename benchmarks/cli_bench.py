@@ -22,13 +22,24 @@ def timed(cmd: list[str]) -> float:
 
 def main() -> None:
     check = [timed([str(BIN / "safedeploy"), "check", "template.yaml", "--format", "json"]) for _ in range(5)]
-    print(f"safedeploy check template.yaml (whole CLI process, 5 runs): median {statistics.median(check):.2f} s, "
-          f"min {min(check):.2f} s   (goal < 2 s)")
+    print(
+        f"safedeploy check template.yaml (whole CLI process, 5 runs): median {statistics.median(check):.2f} s, "
+        f"min {min(check):.2f} s   (goal < 2 s)"
+    )
     for fault in ("none", "error --fault-rate 5"):
-        wall = timed([str(BIN / "safedeploy"), "rehearse", "--type", "Canary10Percent5Minutes",
-                      *f"--fault {fault}".split()])
-        print(f"safedeploy rehearse --type Canary10Percent5Minutes --fault {fault} (default speed 60x): "
-              f"{wall:.1f} s wall   (goal <= 30 s)")
+        wall = timed(
+            [
+                str(BIN / "safedeploy"),
+                "rehearse",
+                "--type",
+                "Canary10Percent5Minutes",
+                *f"--fault {fault}".split(),
+            ]
+        )
+        print(
+            f"safedeploy rehearse --type Canary10Percent5Minutes --fault {fault} (default speed 60x): "
+            f"{wall:.1f} s wall   (goal <= 30 s)"
+        )
 
 
 if __name__ == "__main__":

@@ -36,9 +36,18 @@ class SlowTarget:
 
 
 def wall_time(workers: int) -> float:
-    cases = load_cases({"cases": [{"name": f"case {i}", "request": {"path": "/hello"},
-                                   "expect": {"status": 200, "json": {"message": "hello world"}}}
-                                  for i in range(CASES)]})
+    cases = load_cases(
+        {
+            "cases": [
+                {
+                    "name": f"case {i}",
+                    "request": {"path": "/hello"},
+                    "expect": {"status": 200, "json": {"message": "hello world"}},
+                }
+                for i in range(CASES)
+            ]
+        }
+    )
     started = time.perf_counter()
     results = run_invoke_cases(SlowTarget(), "fn", "2", cases, Deadline.in_seconds(60), max_workers=workers)
     elapsed = time.perf_counter() - started
@@ -48,10 +57,20 @@ def wall_time(workers: int) -> float:
 
 def cold_import(module: str, runs: int = 5) -> float:
     code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "hooks"), "POWERTOOLS_SERVICE_NAME": "bench",
-           "AWS_DEFAULT_REGION": "us-east-1"}
-    samples = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                                    check=True).stdout) for _ in range(runs)]
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "hooks"),
+        "POWERTOOLS_SERVICE_NAME": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    samples = [
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+            ).stdout
+        )
+        for _ in range(runs)
+    ]
     return statistics.median(samples)
 
 
@@ -64,8 +83,10 @@ def main() -> None:
     print("cold import, median of 5 fresh interpreters (goal <= 0.45 s):")
     for module in ("pre_traffic", "post_traffic", "step_judge"):
         print(f"  {module:<13} {cold_import(module):.3f} s")
-    clients = cold_import("boto3; from safedeploy_core.clients import Clients; c = Clients(); "
-                          "c.codedeploy; c.lambda_control; c.lambda_invoke")
+    clients = cold_import(
+        "boto3; from safedeploy_core.clients import Clients; c = Clients(); "
+        "c.codedeploy; c.lambda_control; c.lambda_invoke"
+    )
     print(f"  + first call builds boto3 and 3 clients lazily: {clients:.3f} s (paid once per container)")
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hooks"))
 
-from safedeploy_core.judge import VersionSample, judge  # noqa: E402
+from safedeploy_core.judge import VersionSample, judge
 
 RPS, SHARE, MINUTES, TRIALS = 100, 0.10, 5, 400
 P99_MS, SIGMA = 200.0, 0.5  # log-normal: the baseline's p99 is 200 ms
@@ -29,8 +29,9 @@ def minute_p99(rng: np.random.Generator, n: int, scale: float) -> float:
     return float(np.percentile(rng.lognormal(mu, SIGMA, n) * scale, 99))
 
 
-def trial(rng: np.random.Generator, base_rate: float, canary_rate: float, latency: float,
-          canary_per_minute: float) -> dict[str, bool]:
+def trial(
+    rng: np.random.Generator, base_rate: float, canary_rate: float, latency: float, canary_per_minute: float
+) -> dict[str, bool]:
     base_per_minute = RPS * 60 * (1 - SHARE)
     b_err = rng.binomial(int(base_per_minute), base_rate, MINUTES)
     c_err = rng.binomial(int(canary_per_minute), canary_rate, MINUTES)
@@ -45,8 +46,13 @@ def trial(rng: np.random.Generator, base_rate: float, canary_rate: float, latenc
     }
 
 
-def rate(rng: np.random.Generator, base: float, canary: float, latency: float = 1.0,
-         canary_total: int = int(RPS * SHARE * 60 * MINUTES)) -> dict[str, float]:
+def rate(
+    rng: np.random.Generator,
+    base: float,
+    canary: float,
+    latency: float = 1.0,
+    canary_total: int = int(RPS * SHARE * 60 * MINUTES),
+) -> dict[str, float]:
     per_minute = canary_total / MINUTES
     hits = {"judge": 0, "errors>0": 0, "rate>5%": 0}
     for _ in range(TRIALS):

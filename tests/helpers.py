@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 from botocore.stub import ANY, Stubber
+from safedeploy_core.appspec import render_appspec
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"
@@ -42,24 +43,8 @@ class FakeContext:
 
 
 def appspec(function: str, current: str = "1", target: str = "2", alias: str = "live") -> str:
-    return json.dumps(
-        {
-            "version": 0.0,
-            "Resources": [
-                {
-                    "HelloWorldFunction": {
-                        "Type": "AWS::Lambda::Function",
-                        "Properties": {
-                            "Name": function,
-                            "Alias": alias,
-                            "CurrentVersion": current,
-                            "TargetVersion": target,
-                        },
-                    }
-                }
-            ],
-            "Hooks": [{"BeforeAllowTraffic": "pre-hook"}, {"AfterAllowTraffic": "post-hook"}],
-        }
+    return render_appspec(
+        function, alias, current, target, {"BeforeAllowTraffic": "pre-hook", "AfterAllowTraffic": "post-hook"}
     )
 
 

@@ -71,6 +71,29 @@ def parse_appspec(content: str) -> Target:
     )
 
 
+def render_appspec(function: str, alias: str, current: str, target: str, hooks: dict[str, str]) -> str:
+    """The AppSpec CloudFormation hands CodeDeploy for a Lambda alias update (inverse of parse_appspec)."""
+    return json.dumps(
+        {
+            "version": 0.0,
+            "Resources": [
+                {
+                    function: {
+                        "Type": "AWS::Lambda::Function",
+                        "Properties": {
+                            "Name": function,
+                            "Alias": alias,
+                            "CurrentVersion": current,
+                            "TargetVersion": target,
+                        },
+                    }
+                }
+            ],
+            "Hooks": [{phase: name} for phase, name in hooks.items()],
+        }
+    )
+
+
 def function_name_of(name_or_arn: str) -> str:
     """`fn`, `fn:live`, `arn:aws:lambda:r:a:function:fn[:qualifier]` -> `fn`."""
     if name_or_arn.startswith("arn:"):

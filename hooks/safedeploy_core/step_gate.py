@@ -15,8 +15,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from safedeploy_core.codedeploy import get_deployment
-from safedeploy_core.judge import Policy, Verdict, judge
-from safedeploy_core.metrics import collect_pair
+from safedeploy_core.judge import Policy, Verdict
+from safedeploy_core.judge_check import judge_deployment
 
 ENDED_CODES = {"DeploymentAlreadyCompletedException", "InvalidDeploymentStatusException"}
 
@@ -65,17 +65,7 @@ def run_step_gate(
                 GateAction(deployment_id, target.function_name, Verdict("NODATA"), "skipped: not allowed")
             )
             continue
-        start = deployment.create_time or now
-        baseline, canary = collect_pair(
-            cloudwatch,
-            target.function_name,
-            target.alias,
-            target.current_version,
-            target.target_version,
-            start,
-            now,
-        )
-        verdict = judge(baseline, canary, policy)
+        verdict = judge_deployment(cloudwatch, deployment, policy, now)
         action = "watching"
         if verdict.verdict == "FAIL":
             try:

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from rich.console import Console
-from safedeploy_core.appspec import parse_appspec
+from safedeploy_core.appspec import parse_appspec, render_appspec
 from safedeploy_core.codedeploy import appspec_content
 
 from safedeploy.aws import active_deployments, client, stack_deployment
@@ -72,28 +72,6 @@ def last_hooks(codedeploy: Any, application: str, group: str) -> dict[str, str]:
     if target.after_allow_traffic:
         hooks["AfterAllowTraffic"] = target.after_allow_traffic
     return hooks
-
-
-def appspec_for(function: str, alias: str, current: str, target: str, hooks: dict[str, str]) -> str:
-    return json.dumps(
-        {
-            "version": 0.0,
-            "Resources": [
-                {
-                    function: {
-                        "Type": "AWS::Lambda::Function",
-                        "Properties": {
-                            "Name": function,
-                            "Alias": alias,
-                            "CurrentVersion": current,
-                            "TargetVersion": target,
-                        },
-                    }
-                }
-            ],
-            "Hooks": [{k: v} for k, v in hooks.items()],
-        }
-    )
 
 
 def drill(
@@ -151,7 +129,7 @@ def drill(
             description="safedeploy drill",
             revision={
                 "revisionType": "AppSpecContent",
-                "appSpecContent": {"content": appspec_for(name, alias, primary, faulty, hooks)},
+                "appSpecContent": {"content": render_appspec(name, alias, primary, faulty, hooks)},
             },
         )["deploymentId"]
         final = follow(lambda: snapshot(cd, cw, deployment_id), on_update, interval, timeout, sleep)

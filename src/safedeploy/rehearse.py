@@ -249,22 +249,13 @@ def rehearse(
         # hooks and the step judge, real code with the environment the template gives them
         def hook(ref: Any) -> HookRun | None:
             located = hook_logical_id(dep.scope, ref) if ref else None
-            if located is None:
-                return None
-            where, logical = located
-            hook_dir, hook_handler, _ = _sam_function(where, logical)
-            hook_env = _env(where, logical, mapping)
-            with _quiet_import(hook_env):
-                _, fn = load_handler(hook_dir, hook_handler)
-            timeout = float(where.resolve(where.resources[logical]["Properties"].get("Timeout", 3)))
-            return HookRun(f"{STACK}-{logical}", fn, hook_env, timeout)
+            return _hook_run(*located, mapping) if located else None
 
         pre, post = hook(dep.pre_hook), hook(dep.post_hook)
         judge_run = None
-        if pre is not None:
-            where, _ = hook_logical_id(dep.scope, dep.pre_hook)  # type: ignore[misc]
-            if "StepJudgeFunction" in where.resources:
-                judge_run = _step_judge(where, mapping)
+        located_pre = hook_logical_id(dep.scope, dep.pre_hook) if dep.pre_hook else None
+        if located_pre and "StepJudgeFunction" in located_pre[0].resources:
+            judge_run = _hook_run(located_pre[0], "StepJudgeFunction", mapping)
         _quiet_loggers()
 
         import hook_support
@@ -361,12 +352,14 @@ def _quiet_import(env: dict[str, str]) -> Iterator[None]:
         yield
 
 
-def _step_judge(scope: Scope, mapping: dict[str, str]) -> HookRun:
-    code_dir, handler, _ = _sam_function(scope, "StepJudgeFunction")
-    env = _env(scope, "StepJudgeFunction", mapping)
+def _hook_run(scope: Scope, logical: str, mapping: dict[str, str]) -> HookRun:
+    """The real handler of a hook (or the step judge) with the environment the template gives it."""
+    code_dir, handler, _ = _sam_function(scope, logical)
+    env = _env(scope, logical, mapping)
     with _quiet_import(env):
         _, fn = load_handler(code_dir, handler)
-    return HookRun(f"{STACK}-StepJudgeFunction", fn, env, 50.0)
+    timeout = float(scope.resolve(scope.resources[logical]["Properties"].get("Timeout", 3)))
+    return HookRun(f"{STACK}-{logical}", fn, env, timeout)
 
 
 def expected_outcome(fault: str) -> str:

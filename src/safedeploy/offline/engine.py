@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from safedeploy_core.appspec import render_appspec
 from safedeploy_core.smoke import Request, api_gateway_event
 from safedeploy_core.timing import DeploymentConfig
 
@@ -117,30 +118,12 @@ class Engine:
 
     # ------------------------------------------------------------ the CodeDeploy API moto lacks
     def appspec(self) -> str:
-        hooks = [
-            {k: h.name}
-            for k, h in (("BeforeAllowTraffic", self.pre_hook), ("AfterAllowTraffic", self.post_hook))
+        hooks = {
+            phase: h.name
+            for phase, h in (("BeforeAllowTraffic", self.pre_hook), ("AfterAllowTraffic", self.post_hook))
             if h
-        ]
-        return json.dumps(
-            {
-                "version": 0.0,
-                "Resources": [
-                    {
-                        self.function: {
-                            "Type": "AWS::Lambda::Function",
-                            "Properties": {
-                                "Name": self.function,
-                                "Alias": self.alias,
-                                "CurrentVersion": self.old_version,
-                                "TargetVersion": self.new_version,
-                            },
-                        }
-                    }
-                ],
-                "Hooks": hooks,
-            }
-        )
+        }
+        return render_appspec(self.function, self.alias, self.old_version, self.new_version, hooks)
 
     def codedeploy_operations(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
         def get_application_revision(params: dict[str, Any]) -> dict[str, Any]:
