@@ -23,7 +23,7 @@ def timed(cmd: list[str]) -> float:
 def main() -> None:
     check = [timed([str(BIN / "safedeploy"), "check", "template.yaml", "--format", "json"]) for _ in range(5)]
     print(
-        f"safedeploy check template.yaml (whole CLI process, 5 runs): median {statistics.median(check):.2f} s, "
+        f"safedeploy check template.yaml (whole process, 5 runs): median {statistics.median(check):.2f} s, "
         f"min {min(check):.2f} s   (goal < 2 s)"
     )
     for fault in ("none", "error --fault-rate 5"):
