@@ -48,7 +48,7 @@ def post_traffic_checks(cl: Clients, config: HookConfig, session_factory: Any = 
                 expected_version=target.target_version,
             )
         if config.judge_enabled:
-            verdict = judge_deployment(cl.cloudwatch, deployment, Policy())
+            verdict = judge_deployment(cl.cloudwatch, deployment, Policy(), emf=config.emf)
             logger.info("canary verdict", extra={"verdict": verdict.as_dict()})
             logger.info(verdict.markdown())
             sent = publish(

@@ -20,7 +20,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.error("step judge misconfigured", extra={"error": error or "DEPLOYMENT_APPLICATION is empty"})
         return {"actions": [], "error": error or "DEPLOYMENT_APPLICATION is empty"}
     cl = clients()
-    actions = run_step_gate(cl.codedeploy, cl.cloudwatch, application, config.allowed_functions, Policy())
+    actions = run_step_gate(
+        cl.codedeploy, cl.cloudwatch, application, config.allowed_functions, Policy(), emf=config.emf
+    )
     for action in actions:
         logger.info(
             f"{action.function_name} {action.deployment_id}: {action.verdict.verdict} -> {action.action}",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from safedeploy_core.appspec import function_name_of
 from safedeploy_core.errors import ConfigError
+from safedeploy_core.metrics import EmfSource
 
 VERDICT_POLICIES = ("fail", "pass")
 
@@ -24,6 +25,14 @@ class HookConfig:
     # What an INCONCLUSIVE or NODATA verdict does: "fail" (closed) or "pass" (with a warning).
     undecided_verdict: str = "pass"
     judge_enabled: bool = True
+    emf_namespace: str | None = None
+    emf_service: str | None = None
+
+    @property
+    def emf(self) -> EmfSource | None:
+        if self.emf_namespace and self.emf_service:
+            return EmfSource(self.emf_namespace, self.emf_service)
+        return None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> HookConfig:
@@ -51,4 +60,6 @@ class HookConfig:
             notification_topic_arn=env.get("NOTIFICATION_TOPIC_ARN") or None,
             undecided_verdict=undecided,
             judge_enabled=(env.get("JUDGE_ENABLED", "true").lower() != "false"),
+            emf_namespace=env.get("EMF_NAMESPACE") or None,
+            emf_service=env.get("EMF_SERVICE") or None,
         )

@@ -7,12 +7,16 @@ from typing import Any
 
 from safedeploy_core.codedeploy import Deployment
 from safedeploy_core.judge import Policy, Verdict, judge
-from safedeploy_core.metrics import collect_pair
+from safedeploy_core.metrics import EmfSource, collect_pair
 from safedeploy_core.smoke import CheckResult
 
 
 def judge_deployment(
-    cloudwatch: Any, deployment: Deployment, policy: Policy, now: datetime | None = None
+    cloudwatch: Any,
+    deployment: Deployment,
+    policy: Policy,
+    now: datetime | None = None,
+    emf: EmfSource | None = None,
 ) -> Verdict:
     target = deployment.target
     end = now or datetime.now(UTC)
@@ -25,6 +29,7 @@ def judge_deployment(
         target.target_version,
         start,
         end,
+        emf=emf,
     )
     return judge(baseline, canary, policy)
 

@@ -1,11 +1,14 @@
 """CloudWatch adapter: per-version samples of one alias for the judge (GetMetricData).
 
 Behind an alias Lambda publishes {FunctionName, Resource=fn:alias, ExecutedVersion=N}; that series is
-the only one that separates the two versions while both serve traffic.
+the only one that separates the two versions while both serve traffic. Where the function also emits
+Powertools (EMF) `Requests`/`Errors` with a `FunctionVersion` dimension, those counts are used instead:
+they count application errors (a 5xx answer) that Lambda's `Errors` (unhandled exceptions) misses.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +20,12 @@ _QUERIES = (
     ("p99", "Duration", "p99"),
     ("p50", "Duration", "p50"),
 )
+
+
+@dataclass(frozen=True)
+class EmfSource:
+    namespace: str
+    service: str
 
 
 def version_dimensions(function_name: str, alias: str, version: str) -> list[dict[str, str]]:
@@ -44,6 +53,28 @@ def metric_queries(
                         },
                         "Period": period,
                         "Stat": stat,
+                    },
+                    "ReturnData": True,
+                }
+            )
+    return queries
+
+
+def emf_queries(emf: EmfSource, versions: dict[str, str], period: int = 60) -> list[dict[str, Any]]:
+    queries = []
+    for label, version in versions.items():
+        for qid, metric in (("emfreq", "Requests"), ("emferr", "Errors")):
+            dims = [
+                {"Name": "service", "Value": emf.service},
+                {"Name": "FunctionVersion", "Value": str(version)},
+            ]
+            queries.append(
+                {
+                    "Id": f"{qid}_{label}",
+                    "MetricStat": {
+                        "Metric": {"Namespace": emf.namespace, "MetricName": metric, "Dimensions": dims},
+                        "Period": period,
+                        "Stat": "Sum",
                     },
                     "ReturnData": True,
                 }
@@ -80,14 +111,21 @@ def collect_pair(
     start: datetime,
     end: datetime,
     period: int = 60,
+    emf: EmfSource | None = None,
 ) -> tuple[VersionSample, VersionSample]:
     """(baseline, canary) samples over [start, end): counts summed, latency as per-minute series."""
     versions = {"baseline": baseline_version, "canary": canary_version}
-    series = fetch_series(cloudwatch, metric_queries(function_name, alias, versions, period), start, end)
+    queries = metric_queries(function_name, alias, versions, period)
+    if emf is not None:
+        queries += emf_queries(emf, versions, period)
+    series = fetch_series(cloudwatch, queries, start, end)
+    # EMF counts only when both versions emit them: never compare two different sources.
+    use_emf = emf is not None and all(sum(series.get(f"emfreq_{label}", [])) > 0 for label in versions)
 
     def sample(label: str) -> VersionSample:
-        invocations = round(sum(series[f"inv_{label}"]))
-        errors = min(round(sum(series[f"err_{label}"])), invocations)
+        count, err = ("emfreq", "emferr") if use_emf else ("inv", "err")
+        invocations = round(sum(series[f"{count}_{label}"]))
+        errors = min(round(sum(series[f"{err}_{label}"])), invocations)
         return VersionSample(
             invocations, errors, tuple(series[f"p99_{label}"]), tuple(series[f"p50_{label}"])
         )

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from safedeploy_core.codedeploy import get_deployment
 from safedeploy_core.judge import Policy, Verdict
 from safedeploy_core.judge_check import judge_deployment
+from safedeploy_core.metrics import EmfSource
 
 ENDED_CODES = {"DeploymentAlreadyCompletedException", "InvalidDeploymentStatusException"}
 
@@ -54,6 +55,7 @@ def run_step_gate(
     allowed: frozenset[str],
     policy: Policy,
     now: datetime | None = None,
+    emf: EmfSource | None = None,
 ) -> list[GateAction]:
     now = now or datetime.now(UTC)
     actions = []
@@ -65,7 +67,7 @@ def run_step_gate(
                 GateAction(deployment_id, target.function_name, Verdict("NODATA"), "skipped: not allowed")
             )
             continue
-        verdict = judge_deployment(cloudwatch, deployment, policy, now)
+        verdict = judge_deployment(cloudwatch, deployment, policy, now, emf)
         action = "watching"
         if verdict.verdict == "FAIL":
             try:

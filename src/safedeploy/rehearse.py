@@ -184,6 +184,7 @@ def rehearse(
         f"{function_logical}.Version": "2",
     }
 
+    random.seed(seed)  # the function's fault switch draws from the module-level generator
     runtime = InProcessLambda(random.Random(seed))
     with runtime.installed(), moto_server() as endpoint:
         kwargs = {
@@ -331,6 +332,7 @@ def rehearse(
             started = time.monotonic()
             engine.run(create)
             wall = time.monotonic() - started
+            in_cloudwatch = engine.invocations_in_cloudwatch(new)
         hook_support.use_clients(None)
     return {
         **engine.summary(),
@@ -339,6 +341,7 @@ def rehearse(
         "speed": speed,
         "rps": rps,
         "wall_s": round(wall, 2),
+        "cloudwatch_invocations_new_version": in_cloudwatch,
         "events": [e.__dict__ for e in engine.events],
     }
 

@@ -26,6 +26,8 @@ def test_healthy_release_succeeds_and_is_judged_after_the_shift() -> None:
     assert any(m.startswith("BeforeAllowTraffic: Succeeded") for m in messages)
     assert any(m.startswith("AfterAllowTraffic: Succeeded") for m in messages)
     assert report["simulated_s"] >= 300  # the 5-minute canary really baked
+    # the per-version metrics reached (moto's) CloudWatch, as Lambda would publish them
+    assert report["cloudwatch_invocations_new_version"] == report["requests"]["new_version"]
 
 
 @pytest.mark.parametrize(

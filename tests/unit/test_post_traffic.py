@@ -205,3 +205,27 @@ def test_plain_http_to_a_public_host_is_refused(aws: dict[str, Any]) -> None:
     out = run()
     aws["cd"].done()
     assert out["status"] == "Failed" and "API URL must be https" in out["reason"]
+
+
+def test_emf_counts_catch_5xx_answers_that_lambda_errors_miss(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN no unhandled exceptions (Lambda Errors 0) but 3 % of the canary's answers are 5xx (EMF Errors)
+    monkeypatch.setenv("EMF_NAMESPACE", "SafeDeploySample")
+    monkeypatch.setenv("EMF_SERVICE", "safe-deploy-sample")
+    shifted(aws, {})
+    aws["cd"].deployment("hello-fn")
+    alarms(aws, {g: "OK" for g in GATES})
+    series = {
+        **version_series((27000, 0, [200] * 5), (3000, 0, [200] * 5)),
+        "emfreq_baseline": [5400.0] * 5,
+        "emferr_baseline": [54.0] * 5,
+        "emfreq_canary": [600.0] * 5,
+        "emferr_canary": [18.0] * 5,
+    }
+    metrics(aws, series)
+    aws["cd"].report("Failed")
+    out = run()
+    aws["cd"].done()
+    # THEN the judge compares application error rates: 1 % -> 3 %
+    assert out["status"] == "Failed" and "errors 1.00 % -> 3.00 %" in out["reason"]

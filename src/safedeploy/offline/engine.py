@@ -283,6 +283,62 @@ class Engine:
         finally:
             self.function_module.time = real_time
         self._collect_emf(sink.getvalue(), start + dt / 2)
+        self._publish(start)
+
+    def _publish(self, since: float) -> None:
+        """Write this tick's per-version Lambda metrics to (moto's) CloudWatch, as Lambda would."""
+        by_version: dict[str, list[Record]] = {}
+        for record in self.store.records:
+            if record.t_s >= since:
+                by_version.setdefault(record.version, []).append(record)
+        data = []
+        for version, rows in by_version.items():
+            dims = [
+                {"Name": "FunctionName", "Value": self.function},
+                {"Name": "Resource", "Value": f"{self.function}:{self.alias}"},
+                {"Name": "ExecutedVersion", "Value": version},
+            ]
+            durations = [r.duration_ms for r in rows]
+            errors = float(sum(r.error for r in rows))
+            for metric, stats, unit in (
+                ("Invocations", (len(rows), float(len(rows)), 1.0, 1.0), "Count"),
+                ("Errors", (len(rows), errors, 0.0, 1.0 if errors else 0.0), "Count"),
+                ("Duration", (len(rows), sum(durations), min(durations), max(durations)), "Milliseconds"),
+            ):
+                count, total, low, high = stats
+                data.append(
+                    {
+                        "MetricName": metric,
+                        "Dimensions": dims,
+                        "Unit": unit,
+                        "StatisticValues": {
+                            "SampleCount": count,
+                            "Sum": total,
+                            "Minimum": low,
+                            "Maximum": high,
+                        },
+                    }
+                )
+        if data:
+            self.cloudwatch_client.put_metric_data(Namespace="AWS/Lambda", MetricData=data)
+
+    def invocations_in_cloudwatch(self, version: str) -> int:
+        """What CloudWatch (moto) holds for `version`: a cross-check of the metrics written."""
+        now = datetime.now(UTC)
+        stats = self.cloudwatch_client.get_metric_statistics(
+            Namespace="AWS/Lambda",
+            MetricName="Invocations",
+            StartTime=now - timedelta(hours=1),
+            EndTime=now + timedelta(hours=1),
+            Period=7200,
+            Statistics=["Sum"],
+            Dimensions=[
+                {"Name": "FunctionName", "Value": self.function},
+                {"Name": "Resource", "Value": f"{self.function}:{self.alias}"},
+                {"Name": "ExecutedVersion", "Value": version},
+            ],
+        )
+        return round(sum(p["Sum"] for p in stats.get("Datapoints", [])))
 
     def _collect_emf(self, text: str, t: float) -> None:
         for line in text.splitlines():
