@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import boto3
 from botocore.stub import ANY, Stubber
-
 from safedeploy_core.metrics import EmfSource, collect_pair, metric_queries
+
 from tests.helpers import DEPLOYMENT_START, metric_data_response, version_series
 
 END = DEPLOYMENT_START + timedelta(minutes=5)

@@ -338,7 +338,7 @@ class Engine:
                 {"Name": "ExecutedVersion", "Value": version},
             ],
         )
-        return round(sum(p["Sum"] for p in stats.get("Datapoints", [])))
+        return int(round(sum(p["Sum"] for p in stats.get("Datapoints", []))))
 
     def _collect_emf(self, text: str, t: float) -> None:
         for line in text.splitlines():
