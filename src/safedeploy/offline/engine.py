@@ -338,7 +338,8 @@ class Engine:
                 {"Name": "ExecutedVersion", "Value": version},
             ],
         )
-        return int(round(sum(p["Sum"] for p in stats.get("Datapoints", []))))
+        total: float = sum(p["Sum"] for p in stats.get("Datapoints", []))
+        return round(total)
 
     def _collect_emf(self, text: str, t: float) -> None:
         for line in text.splitlines():
