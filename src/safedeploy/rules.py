@@ -124,6 +124,7 @@ def rule_rollback_triggers(dep: FunctionDeployment) -> Iterator[Finding]:
             dep.logical_id,
             f"{len(dep.alarms)} alarms: CodeDeploy accepts at most {MAX_ALARMS} per deployment group",
         )
+    yield from _parameter_only_environment(dep)
     yield Finding(
         "SD105",
         "warning",
@@ -131,6 +132,45 @@ def rule_rollback_triggers(dep: FunctionDeployment) -> Iterator[Finding]:
         "note: the first create of the stack runs no hooks and shifts no traffic; "
         "protection starts with the second deployment",
     )
+
+
+def _parameter_refs(value: Any, parameters: set[str]) -> set[str]:
+    if isinstance(value, dict):
+        found: set[str] = set()
+        for key, inner in value.items():
+            if key == "Ref" and inner in parameters:
+                found.add(str(inner))
+            elif key == "Fn::Sub":
+                text = inner if isinstance(inner, str) else inner[0]
+                found |= {p for p in parameters if "${" + p + "}" in str(text)}
+                if isinstance(inner, list):
+                    found |= _parameter_refs(inner[1], parameters)
+            else:
+                found |= _parameter_refs(inner, parameters)
+        return found
+    if isinstance(value, list):
+        return set().union(*(_parameter_refs(v, parameters) for v in value)) if value else set()
+    return set()
+
+
+def _parameter_only_environment(dep: FunctionDeployment) -> Iterator[Finding]:
+    """SAM names the version after a hash of the UNRESOLVED Environment: a parameter-only change publishes
+    no version, so the alias (and its users) keep the old value and no deployment runs."""
+    parameters = set(dep.scope.sam.get("Parameters", {}))
+    globals_env = dep.scope.sam.get("Globals", {}).get("Function", {}).get("Environment", {})
+    own_env = dep.function_props.get("Environment", {})
+    variables = {**(globals_env.get("Variables") or {}), **(own_env.get("Variables") or {})}
+    used = {name: _parameter_refs(value, parameters) for name, value in variables.items()}
+    risky = sorted(f"{name} (from {', '.join(sorted(refs))})" for name, refs in used.items() if refs)
+    if risky and not dep.function_props.get("AutoPublishCodeSha256"):
+        yield Finding(
+            "SD106",
+            "warning",
+            dep.logical_id,
+            f"environment {', '.join(risky)}: changing only such a parameter publishes no new version "
+            "(SAM hashes the unresolved Environment), so no deployment runs and the alias keeps the old "
+            "value; ship it with a code change",
+        )
 
 
 # ---------------------------------------------------------------- rules per hook

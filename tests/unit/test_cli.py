@@ -21,7 +21,7 @@ def test_check_json_on_the_project_template(capsys: pytest.CaptureFixture[str]) 
     code, out, _ = run(["check", str(ROOT / "template.yaml"), "--format", "json"], capsys)
     findings = json.loads(out)
     assert code == 0
-    assert {f["rule"] for f in findings} == {"SD105"}
+    assert {f["rule"] for f in findings} == {"SD105", "SD106"}
     assert all(set(f) == {"rule", "severity", "resource", "message"} for f in findings)
 
 

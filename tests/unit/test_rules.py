@@ -265,3 +265,51 @@ def test_hooks_and_alarm_findings_name_nested_resources(env: str) -> None:
     root = Path(__file__).resolve().parents[2]
     found = check(build_scope(root / "template.yaml", {"DeploymentType": "Linear10PercentEvery1Minute"}))
     assert {f.resource for f in found if f.rule == "SD303"} >= {"HelloWorldAlarms/ErrorRateGate"}
+
+
+def test_environment_from_a_parameter_publishes_no_version(tmp_path: Path) -> None:
+    text = (
+        BASE.format(**DEFAULTS)
+        .replace("Resources:\n", "Parameters:\n  Mode:\n    Type: String\n    Default: none\nResources:\n", 1)
+        .replace(
+            "      AutoPublishAlias: live\n",
+            "      AutoPublishAlias: live\n      Environment:\n"
+            "        Variables:\n          MODE: !Ref Mode\n          FIXED: plain\n",
+            1,
+        )
+    )
+    found = [f for f in run(tmp_path, text) if f.rule == "SD106"]
+    assert [(f.severity, f.resource) for f in found] == [("warning", "Fn")]
+    assert "MODE (from Mode)" in found[0].message and "FIXED" not in found[0].message
+
+
+def test_the_translator_really_ignores_parameter_only_changes() -> None:
+    # The fact SD106 rests on, checked against aws-sam-translator itself.
+    from safedeploy.templates import load_template, translate
+
+    root = Path(__file__).resolve().parents[2]
+    template = load_template(root / "template.yaml")
+    versions = [
+        {k for k in translate(template, {"FaultMode": mode})["Resources"] if "Version" in k}
+        for mode in ("none", "error")
+    ]
+    assert versions[0] == versions[1]
+
+
+def test_rules_are_offered_to_cfn_lint(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    path = tmp_path / "template.yaml"
+    path.write_text(BASE.format(**{**DEFAULTS, "hook_name": "my-pre-hook"}))
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"
+    proc = subprocess.run(
+        [str(cfn_lint), "--append-rules", str(root / "src/safedeploy/cfnlint_rules"), "--", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"},
+    )
+    assert "E9101 SD201 PreHook:" in proc.stdout and proc.returncode != 0
