@@ -70,7 +70,7 @@ def post_traffic_checks(cl: Clients, config: HookConfig, session_factory: Any = 
 def lambda_handler(event: CodeDeployLifecycleHookEvent, context: LambdaContext) -> dict[str, Any]:
     config, error = load_config()
     cl = clients()
-    margin = config.deadline_margin_s if config else 15.0
+    margin = config.deadline_margin_s if config else 25.0
     outcome = run_hook(
         "AfterAllowTraffic",
         event.raw_event,

@@ -34,7 +34,7 @@ def pre_traffic_checks(cl: Clients, config: HookConfig) -> Checks:
 def lambda_handler(event: CodeDeployLifecycleHookEvent, context: LambdaContext) -> dict[str, Any]:
     config, error = load_config()
     cl = clients()
-    margin = config.deadline_margin_s if config else 15.0
+    margin = config.deadline_margin_s if config else 25.0
     outcome = run_hook(
         "BeforeAllowTraffic",
         event.raw_event,

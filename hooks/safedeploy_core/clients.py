@@ -15,8 +15,9 @@ def make_client(service: str, **config: Any) -> Any:
     from botocore.config import Config
 
     retries = config.pop("retries", CONTROL_PLANE)
+    config.setdefault("connect_timeout", 3)
     factory: Any = boto3.client  # a plain name, not one of boto3-stubs' per-service overloads
-    return factory(service, config=Config(retries=retries, connect_timeout=3, **config))
+    return factory(service, config=Config(retries=retries, **config))
 
 
 @dataclass
@@ -33,6 +34,15 @@ class Clients:
                 # re-run a request that may not be idempotent.
                 self.overrides[service] = make_client(
                     "lambda", retries={"total_max_attempts": 1}, read_timeout=self.invoke_read_timeout_s
+                )
+            elif service == "codedeploy":
+                # The status report must fit in the hooks' deadline margin (25 s): 3 tries of at most
+                # 2 s connect + 4 s read, plus backoff.
+                self.overrides[service] = make_client(
+                    service,
+                    retries={"mode": "standard", "total_max_attempts": 3},
+                    read_timeout=4,
+                    connect_timeout=2,
                 )
             else:
                 self.overrides[service] = make_client(service, read_timeout=10)

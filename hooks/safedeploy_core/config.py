@@ -19,7 +19,7 @@ class HookConfig:
     smoke_case_location: str = "smoke_cases"
     api_url_parameter: str | None = None
     environment: str = "dev"
-    deadline_margin_s: float = 15.0
+    deadline_margin_s: float = 25.0
     max_workers: int = 10
     notification_topic_arn: str | None = None
     # What an INCONCLUSIVE or NODATA verdict does: "fail" (closed) or "pass" (with a warning).
@@ -46,7 +46,7 @@ class HookConfig:
         if undecided not in VERDICT_POLICIES:
             raise ConfigError(f"UNDECIDED_VERDICT must be one of {VERDICT_POLICIES}, got {undecided!r}")
         try:
-            margin = float(env.get("DEADLINE_MARGIN_S", "15"))
+            margin = float(env.get("DEADLINE_MARGIN_S", "25"))
             workers = int(env.get("SMOKE_CONCURRENCY", "10"))
         except ValueError as exc:
             raise ConfigError(f"DEADLINE_MARGIN_S/SMOKE_CONCURRENCY must be numbers: {exc}") from exc

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,24 +102,16 @@ def _verdict(results: list[CheckResult]) -> tuple[Status, str]:
     return "Succeeded", "all checks passed"
 
 
-def run_hook(
+def _evaluate(
     phase: str,
-    event: Any,
-    *,
+    hook: HookEvent,
     codedeploy: Any,
     config: HookConfig | None,
     config_error: str | None,
     deadline: Deadline,
     checks: Checks,
-    on_exception: Callable[[BaseException], None] | None = None,
+    on_exception: Callable[[BaseException], None] | None,
 ) -> HookOutcome:
-    started = time.perf_counter()
-    try:
-        hook: HookEvent = parse_hook_event(event)
-    except HookError as exc:
-        # Without both ids there is nothing to report to; a retry would fail the same way.
-        return HookOutcome(phase, "Failed", str(exc), "not-reported: malformed event")
-
     outcome = HookOutcome(phase, "Failed", "", "", deployment_id=hook.deployment_id)
     try:
         config = _configured(config, config_error)
@@ -139,7 +133,51 @@ def run_hook(
         outcome.reason = f"unexpected {type(exc).__name__}: {exc}"
         if on_exception:
             on_exception(exc)
+    return outcome
 
+
+def _within_deadline(
+    work: Callable[[], HookOutcome], deadline: Deadline, fallback: HookOutcome, grace_s: float
+) -> HookOutcome:
+    """Run the evaluation on a worker and stop waiting at the deadline (plus a little grace for checks
+    that end exactly there), whatever hangs inside (a GetMetricData call, a DNS lookup, a bug): the
+    report must leave before the Lambda timeout."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hook")
+    future = pool.submit(work)
+    try:
+        return future.result(timeout=deadline.remaining() + grace_s)
+    except FuturesTimeout:
+        fallback.reason = "the checks did not finish before the hook's deadline"
+        return fallback
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def run_hook(
+    phase: str,
+    event: Any,
+    *,
+    codedeploy: Any,
+    config: HookConfig | None,
+    config_error: str | None,
+    deadline: Deadline,
+    checks: Checks,
+    on_exception: Callable[[BaseException], None] | None = None,
+    grace_s: float = 2.0,
+) -> HookOutcome:
+    started = time.perf_counter()
+    try:
+        hook: HookEvent = parse_hook_event(event)
+    except HookError as exc:
+        # Without both ids there is nothing to report to; a retry would fail the same way.
+        return HookOutcome(phase, "Failed", str(exc), "not-reported: malformed event")
+
+    outcome = _within_deadline(
+        lambda: _evaluate(phase, hook, codedeploy, config, config_error, deadline, checks, on_exception),
+        deadline,
+        HookOutcome(phase, "Failed", "", "", deployment_id=hook.deployment_id),
+        grace_s,
+    )
     try:
         outcome.report = report_status(codedeploy, hook, outcome.status)
     except (ClientError, BotoCoreError) as exc:

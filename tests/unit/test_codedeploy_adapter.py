@@ -97,3 +97,37 @@ def test_bad_appspec_names_the_problem(content: str, message: str) -> None:
 def test_revision_without_content_is_an_error() -> None:
     with pytest.raises(AppSpecError, match="carries no AppSpec content"):
         appspec_content({"revisionType": "S3", "s3Location": {}})
+
+
+def test_a_hanging_check_still_ends_in_a_failed_report_before_the_deadline() -> None:
+    import time as _time
+
+    from safedeploy_core.config import HookConfig
+    from safedeploy_core.deadline import Deadline
+    from safedeploy_core.runner import run_hook
+
+    from tests.helpers import CodeDeployStub, load_event
+
+    cd = CodeDeployStub()
+    cd.deployment("hello-fn")
+    cd.report("Failed")
+
+    def hangs(deployment: object, deadline: object) -> list[object]:
+        _time.sleep(1.5)  # e.g. a GetMetricData call stuck on the network
+        return []
+
+    started = _time.monotonic()
+    outcome = run_hook(
+        "AfterAllowTraffic",
+        load_event("post_traffic.json"),
+        codedeploy=cd.client,
+        config=HookConfig(frozenset({"hello-fn"})),
+        config_error=None,
+        deadline=Deadline.in_seconds(0.3),
+        checks=hangs,
+    )  # type: ignore[arg-type]
+    assert _time.monotonic() - started < 1.2
+    cd.done()
+    assert (outcome.status, outcome.report) == ("Failed", "reported")
+    assert outcome.reason == "the checks did not finish before the hook's deadline"
+    _time.sleep(1.3)  # let the abandoned worker end before the next test
