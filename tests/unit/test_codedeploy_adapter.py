@@ -125,6 +125,7 @@ def test_a_hanging_check_still_ends_in_a_failed_report_before_the_deadline() -> 
         config_error=None,
         deadline=Deadline.in_seconds(0.3),
         checks=hangs,
+        grace_s=0,
     )  # type: ignore[arg-type]
     assert _time.monotonic() - started < 1.2
     cd.done()
