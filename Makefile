@@ -37,7 +37,7 @@ check: $(BIN)/.installed
 	$(BIN)/safedeploy check
 
 timing: $(BIN)/.installed
-	$(BIN)/safedeploy timing
+	$(BIN)/safedeploy timing --svg build/timing.svg
 
 ## The test suite: unit, template (translated), validation (sam/cfn-lint/checkov) and rehearsals.
 test: $(BIN)/.installed $(CHECKOV_VENV)/.installed
@@ -74,7 +74,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/hooks_bench.py
 	$(BIN)/python benchmarks/judge_bench.py
 	$(BIN)/python benchmarks/cli_bench.py
-	$(BIN)/safedeploy timing
+	$(BIN)/safedeploy timing --svg build/timing.svg
 
 ## Publishing the nested apps to SAR needs an S3 bucket and AWS credentials (see hooks/README.md).
 package-sar: build

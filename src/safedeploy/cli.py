@@ -78,7 +78,11 @@ def cmd_timing(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(report, indent=2))
     else:
-        render_timing(_console(), report)
+        console = Console(highlight=False, record=bool(args.svg), width=150 if args.svg else None)
+        render_timing(console, report)
+        if args.svg:
+            Path(args.svg).parent.mkdir(parents=True, exist_ok=True)
+            console.save_svg(args.svg, title="safedeploy timing")
     return 0
 
 
@@ -163,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("timing", help="gate alarm detection time against every deployment type")
     p.add_argument("template", nargs="?", default="template.yaml")
+    p.add_argument("--svg", metavar="FILE", help="also save the table as an SVG picture")
     fmt(p)
     p.set_defaults(func=cmd_timing)
 

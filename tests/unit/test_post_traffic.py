@@ -229,3 +229,17 @@ def test_emf_counts_catch_5xx_answers_that_lambda_errors_miss(
     aws["cd"].done()
     # THEN the judge compares application error rates: 1 % -> 3 %
     assert out["status"] == "Failed" and "errors 1.00 % -> 3.00 %" in out["reason"]
+
+
+@pytest.mark.parametrize(("errors", "status"), [(3, "Succeeded"), (90, "Failed")])
+def test_only_the_new_version_has_data_falls_back_to_the_static_slo(
+    aws: dict[str, Any], errors: int, status: str
+) -> None:
+    shifted(aws, {})
+    aws["cd"].deployment("hello-fn")
+    alarms(aws, {g: "OK" for g in GATES})
+    metrics(aws, version_series((0, 0, []), (3000, errors, [200] * 5)))
+    aws["cd"].report(status)
+    out = run()
+    aws["cd"].done()
+    assert out["status"] == status and "no baseline" in str(out["checks"][-1])
