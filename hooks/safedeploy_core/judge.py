@@ -272,6 +272,8 @@ def judge(baseline: VersionSample, canary: VersionSample, policy: Policy | None 
         return Verdict("INCONCLUSIVE", metrics, "; ".join(f"{m.name}: {m.reason}" for m in undecided))
     warnings = [m for m in metrics if m.result == "FAIL"]
     note = f" (non-critical: {', '.join(m.name for m in warnings)} worse)" if warnings else ""
+    if baseline.invocations < policy.min_baseline_invocations:
+        return Verdict("PASS", metrics, f"no baseline to compare with: within the static SLO{note}")
     return Verdict("PASS", metrics, f"no critical metric is worse on the canary{note}")
 
 
