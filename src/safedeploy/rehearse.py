@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from safedeploy_core.smoke import Request
+from safedeploy_core.case_source import SMOKE_TAG, read_case_document
+from safedeploy_core.errors import SmokeCaseError
+from safedeploy_core.smoke import SmokeCase, load_cases
 from safedeploy_core.timing import deployment_config
 
 from safedeploy.errors import UserError
@@ -33,6 +35,7 @@ from safedeploy.offline.api_gateway import serve_api
 from safedeploy.offline.engine import Engine, HookRun, TimelineEvent
 from safedeploy.offline.inprocess_lambda import InProcessLambda
 from safedeploy.offline.service_overlay import overlay
+from safedeploy.templates import load_template
 
 REGION = "us-east-1"
 STACK = "rehearsal"
@@ -164,9 +167,9 @@ def rehearse(
     import boto3
     from moto.backends import get_backend
 
-    params = {"DeploymentType": type_name} if type_name else {}
+    declared = load_template(template).get("Parameters", {})
     scope = build_scope(
-        template, params if type_name and "DeploymentType" in build_scope(template).params else {}
+        template, {"DeploymentType": type_name} if type_name and "DeploymentType" in declared else {}
     )
     dep = next((d for d in deployments(scope) if d.logical_id == function_logical), None)
     if dep is None:
@@ -239,13 +242,10 @@ def rehearse(
 
         # the API in front of the alias, from the function's Api events
         routes: dict[str, str] = {}
-        requests = []
         for event in (sam_props.get("Events") or {}).values():
             if event.get("Type") == "Api":
                 method, path = str(event["Properties"]["Method"]).upper(), str(event["Properties"]["Path"])
                 routes[f"{method} {path}"] = f"{name}:{dep.alias}"
-                if method == "GET":
-                    requests.append(Request(method, path))
 
         # hooks and the step judge, real code with the environment the template gives them
         def hook(ref: Any) -> HookRun | None:
@@ -308,7 +308,7 @@ def rehearse(
             rps=rps,
             rng=random.Random(seed),
             on_event=on_event,
-            routes=requests or [Request("GET", "/")],
+            traffic=_traffic_cases(dep, sam_props),
         )
         overlay(cd_hooks, engine.codedeploy_operations())
         overlay(cw_hooks, engine.cloudwatch_operations())
@@ -353,6 +353,25 @@ def _quiet_import(env: dict[str, str]) -> Iterator[None]:
 
     with environment(env), contextlib.redirect_stdout(io.StringIO()):
         yield
+
+
+def _traffic_cases(dep: Any, sam_props: dict[str, Any]) -> list[SmokeCase]:
+    """Synthetic users replay the function's smoke cases (named by its tag, read where its pre-traffic
+    hook reads them), so a faulty answer is judged by the same expectations the hooks use."""
+    key = (sam_props.get("Tags") or {}).get(SMOKE_TAG)
+    located = hook_logical_id(dep.scope, dep.pre_hook) if dep.pre_hook else None
+    if not key or located is None:
+        raise UserError(f"{dep.logical_id} needs a pre-traffic hook and a {SMOKE_TAG!r} tag to be rehearsed")
+    where, logical = located
+    code_dir, _, _ = _sam_function(where, logical)
+    location = _env(where, logical, {}).get("SMOKE_CASE_LOCATION", "smoke_cases")
+    if location.startswith("s3://"):
+        raise UserError("smoke cases in S3 cannot be read offline: point SmokeCaseLocation at a folder")
+    try:
+        document = read_case_document(location, str(key), base_dir=code_dir)
+        return load_cases(document, source=f"smoke cases {key!r}")
+    except SmokeCaseError as exc:
+        raise UserError(str(exc)) from exc
 
 
 def _hook_run(scope: Scope, logical: str, mapping: dict[str, str]) -> HookRun:

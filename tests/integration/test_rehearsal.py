@@ -54,3 +54,9 @@ def test_linear_rehearsal_walks_every_step() -> None:
     report = run("none", type_name="Linear10PercentEvery1Minute")
     shifts = [e["message"] for e in report["events"] if e["kind"] == "shift"]
     assert shifts[0].startswith("10 %") and shifts[-1].startswith("100 %") and len(shifts) == 10
+
+
+def test_the_second_function_is_served_by_the_same_hooks() -> None:
+    report = rehearse(ROOT / "template.yaml", "EchoFunction", "none", 100.0, None, speed=2000, rps=20, seed=7)
+    assert report["status"] == "Succeeded" and report["requests"]["new_version"] > 0
+    assert report["function"] == "rehearsal-EchoFunction"
