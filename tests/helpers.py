@@ -206,3 +206,18 @@ def version_series(
         out[f"p99_{label}"] = p99
         out[f"p50_{label}"] = [v / 4 for v in p99]
     return out
+
+
+def stubbed_cloudwatch(series: dict[str, list[float]], end: datetime) -> tuple[Any, Stubber]:
+    """A cloudwatch client answering one GetMetricData for the window [DEPLOYMENT_START, end)."""
+    cw = boto3.client("cloudwatch", region_name=REGION)
+    stub = Stubber(cw)
+    expected = {
+        "MetricDataQueries": ANY,
+        "StartTime": DEPLOYMENT_START,
+        "EndTime": end,
+        "ScanBy": "TimestampAscending",
+    }
+    stub.add_response("get_metric_data", metric_data_response(series), expected)
+    stub.activate()
+    return cw, stub

@@ -3,31 +3,18 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-import boto3
-from botocore.stub import ANY, Stubber
+from botocore.stub import Stubber
 from safedeploy_core.metrics import EmfSource, collect_pair, metric_queries
 
-from tests.helpers import DEPLOYMENT_START, metric_data_response, version_series
+from tests.helpers import DEPLOYMENT_START, stubbed_cloudwatch, version_series
 
 END = DEPLOYMENT_START + timedelta(minutes=5)
 
 
-def stubbed(series: dict[str, list[float]]) -> tuple[object, Stubber]:
-    cw = boto3.client("cloudwatch", region_name="us-east-1")
-    stub = Stubber(cw)
-    stub.add_response(
-        "get_metric_data",
-        metric_data_response(series),
-        {
-            "MetricDataQueries": ANY,
-            "StartTime": DEPLOYMENT_START,
-            "EndTime": END,
-            "ScanBy": "TimestampAscending",
-        },
-    )
-    stub.activate()
-    return cw, stub
+def stubbed(series: dict[str, list[float]]) -> tuple[Any, Stubber]:
+    return stubbed_cloudwatch(series, END)
 
 
 def test_queries_split_the_alias_by_executed_version() -> None:

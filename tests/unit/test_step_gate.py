@@ -9,7 +9,7 @@ import boto3
 import hook_support
 import pytest
 import step_judge
-from botocore.stub import ANY, Stubber
+from botocore.stub import Stubber
 from safedeploy_core.judge import Policy
 from safedeploy_core.step_gate import run_step_gate
 
@@ -20,7 +20,7 @@ from tests.helpers import (
     CodeDeployStub,
     FakeContext,
     load_event,
-    metric_data_response,
+    stubbed_cloudwatch,
     version_series,
 )
 
@@ -42,20 +42,7 @@ def in_progress(cd: CodeDeployStub, ids: list[str]) -> None:
 
 
 def cloudwatch(series: dict[str, list[float]]) -> tuple[Any, Stubber]:
-    cw = boto3.client("cloudwatch", region_name="us-east-1")
-    stub = Stubber(cw)
-    stub.add_response(
-        "get_metric_data",
-        metric_data_response(series),
-        {
-            "MetricDataQueries": ANY,
-            "StartTime": DEPLOYMENT_START,
-            "EndTime": NOW,
-            "ScanBy": "TimestampAscending",
-        },
-    )
-    stub.activate()
-    return cw, stub
+    return stubbed_cloudwatch(series, NOW)
 
 
 def test_a_failing_canary_is_stopped_with_rollback() -> None:
