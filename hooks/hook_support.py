@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from safedeploy_core.case_source import load_function_cases
 from safedeploy_core.clients import Clients
 from safedeploy_core.config import HookConfig
+from safedeploy_core.deadline import Deadline, HasRemainingTime
 from safedeploy_core.errors import ConfigError
-from safedeploy_core.runner import HookOutcome
+from safedeploy_core.runner import Checks, HookOutcome, run_hook
+from safedeploy_core.smoke import SmokeCase
 
 logger = Logger()
 _clients: Clients | None = None
@@ -47,3 +51,31 @@ def finish(outcome: HookOutcome) -> dict[str, Any]:
     if not outcome.reported and outcome.deployment_id is not None:
         raise StatusNotReported(outcome.report)
     return outcome.as_log()
+
+
+def function_cases(cl: Clients, config: HookConfig, function_name: str) -> list[SmokeCase]:
+    s3 = cl.s3 if config.smoke_case_location.startswith("s3://") else None
+    return load_function_cases(cl.lambda_control, config.smoke_case_location, function_name, s3)
+
+
+def handle(
+    phase: str,
+    event: dict[str, Any],
+    context: HasRemainingTime,
+    make_checks: Callable[[Clients, HookConfig], Checks],
+) -> dict[str, Any]:
+    """What both hook handlers do: configuration, lazy clients, one run, one report, logs."""
+    config, error = load_config()
+    cl = clients()
+    margin = config.deadline_margin_s if config else HookConfig.deadline_margin_s
+    outcome = run_hook(
+        phase,
+        event,
+        codedeploy=cl.codedeploy,
+        config=config,
+        config_error=error,
+        deadline=Deadline.from_context(context, margin),
+        checks=make_checks(cl, config) if config else lambda deployment, deadline: [],
+        on_exception=lambda exc: logger.exception("hook bug"),
+    )
+    return finish(outcome)

@@ -6,9 +6,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import CodeDeployLifecycleHookEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from hook_support import clients, finish, load_config, logger
+from hook_support import function_cases, handle, logger
 from safedeploy_core.alarm_checks import check_gate_alarms
-from safedeploy_core.case_source import load_function_cases
 from safedeploy_core.clients import Clients
 from safedeploy_core.codedeploy import Deployment
 from safedeploy_core.config import HookConfig
@@ -19,7 +18,7 @@ from safedeploy_core.invoke_checks import run_invoke_cases
 from safedeploy_core.judge import Policy
 from safedeploy_core.judge_check import judge_deployment, verdict_check
 from safedeploy_core.notify import publish
-from safedeploy_core.runner import Checks, run_hook
+from safedeploy_core.runner import Checks
 from safedeploy_core.smoke import CheckResult
 
 
@@ -27,8 +26,7 @@ def post_traffic_checks(cl: Clients, config: HookConfig, session_factory: Any = 
     def checks(deployment: Deployment, deadline: Deadline) -> list[CheckResult]:
         target = deployment.target
         results = check_gate_alarms(cl.codedeploy, cl.cloudwatch, deployment)
-        s3 = cl.s3 if config.smoke_case_location.startswith("s3://") else None
-        cases = load_function_cases(cl.lambda_control, config.smoke_case_location, target.function_name, s3)
+        cases = function_cases(cl, config, target.function_name)
         http_cases = [c for c in cases if c.http_capable]
         if http_cases:
             if not config.api_url_parameter:
@@ -68,17 +66,4 @@ def post_traffic_checks(cl: Clients, config: HookConfig, session_factory: Any = 
 @logger.inject_lambda_context
 @event_source(data_class=CodeDeployLifecycleHookEvent)
 def lambda_handler(event: CodeDeployLifecycleHookEvent, context: LambdaContext) -> dict[str, Any]:
-    config, error = load_config()
-    cl = clients()
-    margin = config.deadline_margin_s if config else 25.0
-    outcome = run_hook(
-        "AfterAllowTraffic",
-        event.raw_event,
-        codedeploy=cl.codedeploy,
-        config=config,
-        config_error=error,
-        deadline=Deadline.from_context(context, margin),
-        checks=post_traffic_checks(cl, config) if config else lambda d, dl: [],
-        on_exception=lambda exc: logger.exception("hook bug"),
-    )
-    return finish(outcome)
+    return handle("AfterAllowTraffic", event.raw_event, context, post_traffic_checks)
