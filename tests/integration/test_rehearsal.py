@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -60,3 +61,36 @@ def test_the_second_function_is_served_by_the_same_hooks() -> None:
     report = rehearse(ROOT / "template.yaml", "EchoFunction", "none", 100.0, None, speed=2000, rps=20, seed=7)
     assert report["status"] == "Succeeded" and report["requests"]["new_version"] > 0
     assert report["function"] == "rehearsal-EchoFunction"
+
+
+def test_the_command_exits_1_when_the_outcome_is_not_what_the_fault_predicts(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from safedeploy import cli
+
+    # a fault that never fires: the release succeeds, but a rollback was expected
+    code = cli.main(
+        [
+            "rehearse",
+            str(ROOT / "template.yaml"),
+            "--fault",
+            "error",
+            "--fault-rate",
+            "0",
+            "--speed",
+            "5000",
+            "--format",
+            "json",
+        ]
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1 and report["outcome"] == "Succeeded" and report["as_expected"] is False
+
+
+def test_bad_arguments_are_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    from safedeploy import cli
+
+    assert cli.main(["rehearse", str(ROOT / "template.yaml"), "--speed", "0"]) == 2
+    assert "--speed and --rps must be positive" in capsys.readouterr().err
+    assert cli.main(["rehearse", str(ROOT / "template.yaml"), "--function", "Nope"]) == 2
+    assert "has no function 'Nope'" in capsys.readouterr().err
