@@ -48,16 +48,19 @@ def timing_report(template: Path) -> dict[str, Any]:
 
 
 def render_timing(console: Console, report: dict[str, Any]) -> None:
+    # One column per kind of gate: the same gate in several alarm packs has the same timing.
+    columns: dict[str, list[str]] = {}
+    for alarm, detect in report["detection_s"].items():
+        columns.setdefault(f"{alarm.split('/')[-1]}\n{detect} s", []).append(alarm)
     table = Table(title="worst-case gate detection vs. bake windows (first-step / whole-shift / never)")
-    table.add_column("deployment type")
-    table.add_column("first step")
-    table.add_column("shift")
-    alarms = list(report["detection_s"])
-    for alarm in alarms:
-        table.add_column(f"{alarm.split('/')[-1]}\n{report['detection_s'][alarm]} s")
+    table.add_column("deployment type", no_wrap=True)
+    table.add_column("first step", justify="right")
+    table.add_column("shift", justify="right")
+    for header in columns:
+        table.add_column(header, no_wrap=True)
     style = {"first-step": "green", "whole-shift": "yellow", "never": "red"}
     for row in report["types"]:
-        cells = [f"[{style[row['alarms'][a]]}]{row['alarms'][a]}[/]" for a in alarms]
+        cells = [f"[{style[row['alarms'][a[0]]]}]{row['alarms'][a[0]]}[/]" for a in columns.values()]
         table.add_row(row["deployment_type"], f"{row['first_window_s']} s", f"{row['shift_s']} s", *cells)
     console.print(table)
     console.print(

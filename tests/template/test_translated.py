@@ -238,3 +238,12 @@ def test_every_environment_is_its_own_stack_and_its_gates_fit_the_shift(env: str
 def test_staging_linear_cannot_gate_its_first_minute() -> None:
     config = deployment_config("Linear10PercentEvery1Minute")
     assert config is not None and fit(detection_seconds(60, 1), config) == "whole-shift"
+
+
+def test_hooks_are_never_deployed_through_codedeploy(hooks_cfn: dict[str, Any]) -> None:
+    from safedeploy.templates import load_template
+
+    sam = load_template(ROOT / "hooks" / "template.yaml")
+    assert sam["Globals"]["Function"]["DeploymentPreference"] == {"Enabled": False}
+    assert not [r for r in hooks_cfn["Resources"].values() if r["Type"].startswith("AWS::CodeDeploy::")]
+    assert not [r for r in hooks_cfn["Resources"].values() if r["Type"] == "AWS::Lambda::Alias"]
