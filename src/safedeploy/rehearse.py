@@ -207,45 +207,24 @@ def rehearse(
         env = _env(scope, function_logical, mapping)
         with _quiet_import(env):
             module, entry = load_handler(code_dir, handler)
-        runtime.register(physical[function_logical], entry)
         name = physical[function_logical]
-        lam.create_function(
-            FunctionName=name,
-            Runtime="python3.13",
-            Role=role,
-            Handler=handler,
-            Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
-            Environment={"Variables": env},
-            Timeout=int(scope.resolve(scope.resources[function_logical]["Properties"].get("Timeout", 3))),
-            Tags={str(k): str(v) for k, v in (sam_props.get("Tags") or {}).items()},
+        runtime.register(name, entry)
+        timeout = int(scope.resolve(scope.resources[function_logical]["Properties"].get("Timeout", 3)))
+        old, new = _publish_versions(
+            lam,
+            role,
+            name,
+            handler,
+            env,
+            timeout,
+            sam_props,
+            dep.alias or "live",
+            {"FAULT_MODE": fault, "FAULT_RATE": f"{fault_rate:g}", "FAULT_SLOW_MS": FAULT_SLOW_MS},
         )
-        old = lam.publish_version(FunctionName=name)["Version"]
-        lam.create_alias(FunctionName=name, Name=dep.alias or "live", FunctionVersion=old)
-        faulty_env = {
-            **env,
-            "FAULT_MODE": fault,
-            "FAULT_RATE": f"{fault_rate:g}",
-            "FAULT_SLOW_MS": FAULT_SLOW_MS,
-        }
-        lam.update_function_configuration(FunctionName=name, Environment={"Variables": faulty_env})
-        new = lam.publish_version(FunctionName=name)["Version"]
         mapping[f"{function_logical}.Version"] = new
 
-        # gate alarms, as the template defines them, stored in moto
-        alarms = []
-        for spec in dep.alarms:
-            if not spec.known:
-                raise UserError(f"gate alarm {spec.reference} is not defined in the template")
-            arguments = alarm_arguments(spec.props, mapping)
-            cw.put_metric_alarm(**arguments)
-            alarms.append(AlarmModel(arguments["AlarmName"], arguments))
-
-        # the API in front of the alias, from the function's Api events
-        routes: dict[str, str] = {}
-        for event in (sam_props.get("Events") or {}).values():
-            if event.get("Type") == "Api":
-                method, path = str(event["Properties"]["Method"]).upper(), str(event["Properties"]["Path"])
-                routes[f"{method} {path}"] = f"{name}:{dep.alias}"
+        alarms = _store_alarms(cw, dep, mapping)
+        routes = {route: f"{name}:{dep.alias}" for route in _api_routes(sam_props)}
 
         # hooks and the step judge, real code with the environment the template gives them
         def hook(ref: Any) -> HookRun | None:
@@ -273,19 +252,7 @@ def rehearse(
                 "sns": factory("sns", **kwargs),
             }
         )
-        cd.create_application(applicationName=app, computePlatform="Lambda")
-        cd.create_deployment_group(
-            applicationName=app,
-            deploymentGroupName=group,
-            serviceRoleArn=role,
-            deploymentConfigName=config.codedeploy_name,
-            alarmConfiguration={"enabled": True, "alarms": [{"name": a.name} for a in alarms]},
-            autoRollbackConfiguration={
-                "enabled": True,
-                "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM", "DEPLOYMENT_STOP_ON_REQUEST"],
-            },
-            deploymentStyle={"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
-        )
+        _deployment_group(cd, app, group, role, config.codedeploy_name, [a.name for a in alarms])
         engine = Engine(
             runtime=runtime,
             lambda_backend=get_backend("lambda")["123456789012"][REGION],
@@ -326,14 +293,16 @@ def rehearse(
                 )["deploymentId"]
             )
 
-        with serve_api(lam, routes) as api_url:
-            if api_param:
-                ssm.put_parameter(Name=api_param, Value=api_url, Type="String")
-            started = time.monotonic()
-            engine.run(create)
-            wall = time.monotonic() - started
-            in_cloudwatch = engine.invocations_in_cloudwatch(new)
-        hook_support.use_clients(None)
+        try:
+            with serve_api(lam, routes) as api_url:
+                if api_param:
+                    ssm.put_parameter(Name=api_param, Value=api_url, Type="String")
+                started = time.monotonic()
+                engine.run(create)
+                wall = time.monotonic() - started
+                in_cloudwatch = engine.invocations_in_cloudwatch(new)
+        finally:
+            hook_support.use_clients(None)
     return {
         **engine.summary(),
         "fault": fault,
@@ -353,6 +322,74 @@ def _quiet_import(env: dict[str, str]) -> Iterator[None]:
 
     with environment(env), contextlib.redirect_stdout(io.StringIO()):
         yield
+
+
+def _publish_versions(
+    lam: Any,
+    role: str,
+    name: str,
+    handler: str,
+    env: dict[str, str],
+    timeout: int,
+    sam_props: dict[str, Any],
+    alias: str,
+    fault_env: dict[str, str],
+) -> tuple[str, str]:
+    """v1 with the template's environment behind `alias`, then v2 with the fault switch on top."""
+    lam.create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Role=role,
+        Handler=handler,
+        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},  # an empty zip: the code runs in-process
+        Environment={"Variables": env},
+        Timeout=timeout,
+        Tags={str(k): str(v) for k, v in (sam_props.get("Tags") or {}).items()},
+    )
+    old = str(lam.publish_version(FunctionName=name)["Version"])
+    lam.create_alias(FunctionName=name, Name=alias, FunctionVersion=old)
+    lam.update_function_configuration(FunctionName=name, Environment={"Variables": {**env, **fault_env}})
+    return old, str(lam.publish_version(FunctionName=name)["Version"])
+
+
+def _store_alarms(cloudwatch: Any, dep: Any, mapping: dict[str, str]) -> list[AlarmModel]:
+    """The gate alarms, as the template defines them, stored in moto and modelled for evaluation."""
+    alarms = []
+    for spec in dep.alarms:
+        if not spec.known:
+            raise UserError(f"gate alarm {spec.reference} is not defined in the template")
+        arguments = alarm_arguments(spec.props, mapping)
+        cloudwatch.put_metric_alarm(**arguments)
+        alarms.append(AlarmModel(arguments["AlarmName"], arguments))
+    return alarms
+
+
+def _api_routes(sam_props: dict[str, Any]) -> list[str]:
+    """`METHOD /path` of the function's Api events: the API in front of the alias."""
+    return [
+        f"{str(e['Properties']['Method']).upper()} {e['Properties']['Path']}"
+        for e in (sam_props.get("Events") or {}).values()
+        if e.get("Type") == "Api"
+    ]
+
+
+def _deployment_group(
+    codedeploy: Any, app: str, group: str, role: str, config_name: str, alarms: list[str]
+) -> None:
+    """The CodeDeploy records SAM would create, in moto: application and deployment group."""
+    codedeploy.create_application(applicationName=app, computePlatform="Lambda")
+    codedeploy.create_deployment_group(
+        applicationName=app,
+        deploymentGroupName=group,
+        serviceRoleArn=role,
+        deploymentConfigName=config_name,
+        alarmConfiguration={"enabled": True, "alarms": [{"name": a} for a in alarms]},
+        autoRollbackConfiguration={
+            "enabled": True,
+            "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM", "DEPLOYMENT_STOP_ON_REQUEST"],
+        },
+        deploymentStyle={"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+    )
 
 
 def _traffic_cases(dep: Any, sam_props: dict[str, Any]) -> list[SmokeCase]:
