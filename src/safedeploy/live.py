@@ -12,6 +12,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
+from safedeploy_core.alarm_checks import alarm_states
 from safedeploy_core.timing import deployment_config
 
 from safedeploy.aws import StackDeployment, active_deployments, client, stack_deployment
@@ -92,8 +93,7 @@ def snapshot(codedeploy: Any, cloudwatch: Any, deployment_id: str, now: datetime
     )["deploymentGroupInfo"]
     names = [a["name"] for a in (group.get("alarmConfiguration") or {}).get("alarms", [])]
     if names:
-        page = cloudwatch.describe_alarms(AlarmNames=names)
-        snap.alarms = {a["AlarmName"]: a["StateValue"] for a in page.get("MetricAlarms", [])}
+        snap.alarms = alarm_states(cloudwatch, names)
     config = deployment_config(snap.config)
     if config and not snap.done:
         snap.left_s = max(config.shift_s - snap.elapsed_s, 0.0)

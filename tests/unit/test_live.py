@@ -123,7 +123,7 @@ class AWS:
             "cloudwatch",
             "describe_alarms",
             {"MetricAlarms": [{"AlarmName": "gate-error-rate", "StateValue": alarm}]},
-            {"AlarmNames": ["gate-error-rate"]},
+            {"AlarmNames": ["gate-error-rate"], "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]},
         )
 
 
