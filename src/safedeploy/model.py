@@ -1,8 +1,10 @@
 """What a template's deployments look like once translated: per function, its deployment config,
 hooks and gate alarms, following nested applications that live next to the template.
 
-Values that only CloudFormation knows (a function's name, a version number) stay symbolic:
-intrinsic dicts such as {"Ref": "HelloWorldFunction"}, or "${...}" inside strings.
+Intrinsics are evaluated as far as the template allows (parameters, conditions, Sub, Join, Split,
+nested outputs); values that only CloudFormation knows become readable placeholders: `<Fn>` for a
+function's name, `<Fn.Version>` for its new version number, an ARN around `<Fn>` for GetAtt Arn.
+Rules and the rehearsal match on those strings; the rehearsal replaces them with real values.
 """
 
 from __future__ import annotations
