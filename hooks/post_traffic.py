@@ -15,7 +15,6 @@ from safedeploy_core.deadline import Deadline
 from safedeploy_core.errors import ConfigError
 from safedeploy_core.http_checks import make_session, run_http_cases
 from safedeploy_core.invoke_checks import run_invoke_cases
-from safedeploy_core.judge import Policy
 from safedeploy_core.judge_check import judge_deployment, verdict_check
 from safedeploy_core.notify import publish
 from safedeploy_core.runner import Checks
@@ -46,7 +45,7 @@ def post_traffic_checks(cl: Clients, config: HookConfig, session_factory: Any = 
                 expected_version=target.target_version,
             )
         if config.judge_enabled:
-            verdict = judge_deployment(cl.cloudwatch, deployment, Policy(), emf=config.emf)
+            verdict = judge_deployment(cl.cloudwatch, deployment, config.judge_policy, emf=config.emf)
             logger.info("canary verdict", extra={"verdict": verdict.as_dict()})
             logger.info(verdict.markdown())
             sent = publish(

@@ -7,7 +7,6 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from hook_support import clients, load_config, logger
-from safedeploy_core.judge import Policy
 from safedeploy_core.notify import publish
 from safedeploy_core.step_gate import run_step_gate
 
@@ -21,7 +20,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return {"actions": [], "error": error or "DEPLOYMENT_APPLICATION is empty"}
     cl = clients()
     actions = run_step_gate(
-        cl.codedeploy, cl.cloudwatch, application, config.allowed_functions, Policy(), emf=config.emf
+        cl.codedeploy,
+        cl.cloudwatch,
+        application,
+        config.allowed_functions,
+        config.judge_policy,
+        emf=config.emf,
     )
     for action in actions:
         logger.info(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from safedeploy_core.appspec import function_name_of
 from safedeploy_core.errors import ConfigError
+from safedeploy_core.judge import Policy
 from safedeploy_core.metrics import EmfSource
 
 VERDICT_POLICIES = ("fail", "pass")
@@ -27,6 +29,7 @@ class HookConfig:
     judge_enabled: bool = True
     emf_namespace: str | None = None
     emf_service: str | None = None
+    judge_policy: Policy = field(default_factory=Policy)
 
     @property
     def emf(self) -> EmfSource | None:
@@ -50,6 +53,10 @@ class HookConfig:
             workers = int(env.get("SMOKE_CONCURRENCY", "10"))
         except ValueError as exc:
             raise ConfigError(f"DEADLINE_MARGIN_S/SMOKE_CONCURRENCY must be numbers: {exc}") from exc
+        try:
+            policy = Policy.from_dict(json.loads(env.get("JUDGE_POLICY") or "null"))
+        except (ValueError, TypeError) as exc:  # JSONDecodeError and JudgeInputError are ValueErrors
+            raise ConfigError(f"JUDGE_POLICY is not a valid judge policy: {exc}") from exc
         return cls(
             allowed_functions=allowed,
             smoke_case_location=env.get("SMOKE_CASE_LOCATION", "smoke_cases") or "smoke_cases",
@@ -62,4 +69,5 @@ class HookConfig:
             judge_enabled=(env.get("JUDGE_ENABLED", "true").lower() != "false"),
             emf_namespace=env.get("EMF_NAMESPACE") or None,
             emf_service=env.get("EMF_SERVICE") or None,
+            judge_policy=policy,
         )

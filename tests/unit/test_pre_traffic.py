@@ -245,3 +245,16 @@ def test_a_bug_in_the_checks_still_reports_failed(
     out = run()
     aws["cd"].done()
     assert out["status"] == "Failed" and out["reason"] == "unexpected ZeroDivisionError: bug"
+
+
+def test_a_judge_policy_that_is_not_json_is_a_configuration_error() -> None:
+    from safedeploy_core.config import HookConfig
+    from safedeploy_core.errors import ConfigError
+
+    env = {"ALLOWED_FUNCTIONS": "fn"}
+    assert HookConfig.from_env({**env, "JUDGE_POLICY": '{"confidence": 0.995}'}).judge_policy.confidence == 0.995
+    for bad in ("{nope", '{"confidance": 1}', "[1]"):
+        with pytest.raises(ConfigError, match="JUDGE_POLICY is not a valid judge policy"):
+            HookConfig.from_env({**env, "JUDGE_POLICY": bad})
+    assert HookConfig.from_env({**env, "ENVIRONMENT_NAME": "prod"}).undecided_verdict == "fail"
+    assert HookConfig.from_env(env).undecided_verdict == "pass"
