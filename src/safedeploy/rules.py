@@ -314,7 +314,11 @@ def _alarm_findings(dep: FunctionDeployment, alarm: AlarmSpec) -> Iterator[Findi
     rid = alarm.scope.qualified(alarm.logical_id) if alarm.scope and alarm.logical_id else alarm.reference
     if alarm.props and "AlarmRule" in alarm.props:
         yield Finding(
-            "SD306", "warning", rid, "composite alarm as a gate: CodeDeploy's support is undocumented"
+            "SD306",
+            "warning",
+            rid,
+            "composite alarm as a gate: CodeDeploy's support is undocumented, and reading it needs "
+            "cloudwatch:DescribeAlarms on * (a narrower scope returns no composite alarms)",
         )
         return
     yield from _dimension_findings(dep, alarm, rid)

@@ -252,7 +252,9 @@ def test_a_judge_policy_that_is_not_json_is_a_configuration_error() -> None:
     from safedeploy_core.errors import ConfigError
 
     env = {"ALLOWED_FUNCTIONS": "fn"}
-    assert HookConfig.from_env({**env, "JUDGE_POLICY": '{"confidence": 0.995}'}).judge_policy.confidence == 0.995
+    assert (
+        HookConfig.from_env({**env, "JUDGE_POLICY": '{"confidence": 0.995}'}).judge_policy.confidence == 0.995
+    )
     for bad in ("{nope", '{"confidance": 1}', "[1]"):
         with pytest.raises(ConfigError, match="JUDGE_POLICY is not a valid judge policy"):
             HookConfig.from_env({**env, "JUDGE_POLICY": bad})
