@@ -28,6 +28,7 @@ class Deployment:
     status: str
     create_time: datetime | None
     target: Target
+    config_name: str = ""
 
 
 def parse_hook_event(event: Any) -> HookEvent:
@@ -61,6 +62,7 @@ def get_deployment(codedeploy: Any, deployment_id: str) -> Deployment:
         status=info.get("status", ""),
         create_time=info.get("createTime"),
         target=target,
+        config_name=info.get("deploymentConfigName", ""),
     )
 
 

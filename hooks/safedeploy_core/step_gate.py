@@ -8,7 +8,8 @@ alarm poll, while StopDeployment moves the alias back within seconds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +19,9 @@ from safedeploy_core.codedeploy import get_deployment
 from safedeploy_core.judge import Policy, Verdict
 from safedeploy_core.judge_check import judge_deployment
 from safedeploy_core.metrics import EmfSource
+from safedeploy_core.timing import deployment_config
 
+DEFAULT_LOOKS = 10  # unknown (custom) configs: as for a 10-minute shift
 ENDED_CODES = {"DeploymentAlreadyCompletedException", "InvalidDeploymentStatusException"}
 
 
@@ -48,6 +51,14 @@ def in_progress_deployments(codedeploy: Any, application: str) -> list[str]:
     return ids
 
 
+def sequential_policy(policy: Policy, config_name: str) -> Policy:
+    """The gate judges the same deployment once a minute: each look gets alpha / looks (Bonferroni),
+    so a healthy canary is not rolled back more often than the policy's confidence promises."""
+    config = deployment_config(config_name)
+    looks = max(1, math.ceil(config.shift_s / 60)) if config and config.shift_s else DEFAULT_LOOKS
+    return replace(policy, confidence=1 - policy.alpha / looks)
+
+
 def run_step_gate(
     codedeploy: Any,
     cloudwatch: Any,
@@ -67,7 +78,9 @@ def run_step_gate(
                 GateAction(deployment_id, target.function_name, Verdict("NODATA"), "skipped: not allowed")
             )
             continue
-        verdict = judge_deployment(cloudwatch, deployment, policy, now, emf)
+        verdict = judge_deployment(
+            cloudwatch, deployment, sequential_policy(policy, deployment.config_name), now, emf
+        )
         action = "watching"
         if verdict.verdict == "FAIL":
             try:

@@ -115,3 +115,17 @@ def test_handler_without_configuration_does_nothing(monkeypatch: pytest.MonkeyPa
     out = step_judge.lambda_handler(load_event("schedule.json"), FakeContext())
     hook_support.use_clients(None)
     assert out == {"actions": [], "error": "DEPLOYMENT_APPLICATION is empty"}
+
+
+@pytest.mark.parametrize(
+    ("config", "confidence"),
+    [
+        ("CodeDeployDefault.LambdaCanary10Percent5Minutes", 0.998),
+        ("CodeDeployDefault.LambdaLinear10PercentEvery1Minute", 1 - 0.01 / 9),
+        ("MyCustomConfig", 0.999),
+    ],
+)
+def test_each_look_of_the_gate_gets_its_share_of_alpha(config: str, confidence: float) -> None:
+    from safedeploy_core.step_gate import sequential_policy
+
+    assert sequential_policy(Policy(), config).confidence == pytest.approx(confidence)
