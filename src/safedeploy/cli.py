@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -255,6 +256,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("safedeploy: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # malformed input we did not foresee: still one line, never a traceback
+        if os.environ.get("SAFEDEPLOY_DEBUG"):
+            raise
+        print(
+            f"safedeploy: error: {type(exc).__name__}: {exc} (SAFEDEPLOY_DEBUG=1 shows where)",
+            file=sys.stderr,
+        )
+        return 2
 
 
 def entry(argv: list[str] | None = None) -> Any:  # pragma: no cover - console script

@@ -382,13 +382,13 @@ def deployments(scope: Scope) -> list[FunctionDeployment]:
 
 
 def _config_name(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value.removeprefix("CodeDeployDefault.Lambda")
+    if isinstance(value, str | int | float):  # SAM passes a name it does not know through unchanged
+        return str(value).removeprefix("CodeDeployDefault.Lambda")
     if isinstance(value, dict) and "Fn::Sub" in value:
         args = value["Fn::Sub"]
         if isinstance(args, list) and isinstance(args[1], dict):
             name = args[1].get("ConfigName")
-            return name if isinstance(name, str) else None
+            return str(name) if isinstance(name, str | int | float) else None
     return None
 
 

@@ -184,3 +184,32 @@ def test_timing_report(capsys: pytest.CaptureFixture[str]) -> None:
     assert set(rows["Canary10Percent5Minutes"]["alarms"].values()) == {"first-step"}
     assert rows["Linear10PercentEvery1Minute"]["fastest_1min_gate_fits_first_window"] is False
     assert set(rows["AllAtOnce"]["alarms"].values()) == {"never"}
+
+
+def test_unforeseen_malformed_input_is_still_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def boom(*args: object, **kwargs: object) -> None:
+        raise IndexError("list index out of range")
+
+    monkeypatch.setattr("safedeploy.model.build_scope", boom)
+    code, _, err = run(["check", str(ROOT / "template.yaml")], capsys)
+    assert code == 2 and err.count("\n") == 1 and "IndexError: list index out of range" in err
+    monkeypatch.setenv("SAFEDEPLOY_DEBUG", "1")
+    with pytest.raises(IndexError):
+        cli.main(["check", str(ROOT / "template.yaml")])
+
+
+def test_a_numeric_deployment_type_is_unknown(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    template = tmp_path / "t.yaml"
+    template.write_text("""
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties: {Runtime: python3.13, Handler: app.handler, CodeUri: src/, AutoPublishAlias: live,
+                 DeploymentPreference: {Type: 42, Hooks: {PreTraffic: !GetAtt Missing.Outputs.X}}}
+""")
+    code, out, _ = run(["check", str(template), "--format", "json"], capsys)
+    rules = {(f["rule"], f["severity"]) for f in json.loads(out)}
+    assert code == 1 and ("SD101", "error") in rules and ("SD201", "warning") in rules
