@@ -44,7 +44,6 @@ class HookOutcome:
     target_version: str | None = None
     results: list[CheckResult] = field(default_factory=list)
     elapsed_ms: float = 0.0
-    notes: list[str] = field(default_factory=list)
 
     @property
     def reported(self) -> bool:
@@ -75,7 +74,6 @@ class HookOutcome:
             "target_version": self.target_version,
             "elapsed_ms": round(self.elapsed_ms, 1),
             "checks": [r.as_dict() for r in self.results],
-            "notes": self.notes,
         }
 
 

@@ -37,7 +37,6 @@ class Scope:
     cfn: dict[str, Any]
     sam: dict[str, Any]
     params: dict[str, Any]
-    parent: Scope | None = None
     children: dict[str, Scope] = field(default_factory=dict)
     name: str = ""  # logical ID of the nested application in its parent ("" for the root)
 
@@ -294,7 +293,7 @@ def build_scope(
     for param, decl in cfn.get("Parameters", {}).items():
         if decl.get("Type") == "CommaDelimitedList" and isinstance(params.get(param), str):
             params[param] = params[param].split(",")
-    scope = Scope(path, cfn, sam, params, parent, name=name)
+    scope = Scope(path, cfn, sam, params, name=name)
     if depth < 3:
         for logical_id, res in cfn.get("Resources", {}).items():
             if res.get("Type") == "AWS::CloudFormation::Stack":

@@ -269,8 +269,6 @@ def rehearse(
             post_hook=post,
             step_judge=judge_run,
             function_module=module,
-            application=app,
-            group=group,
             speed=speed,
             rps=rps,
             rng=random.Random(seed),

@@ -95,8 +95,6 @@ class Engine:
     post_hook: HookRun | None
     step_judge: HookRun | None
     function_module: Any
-    application: str
-    group: str
     speed: float = 60.0
     rps: float = 20.0
     rng: random.Random = field(default_factory=lambda: random.Random(7))
