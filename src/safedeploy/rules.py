@@ -34,32 +34,31 @@ class Finding:
 
 
 # ---------------------------------------------------------------- IAM helpers
-def role_statements(scope: Scope, function_logical: str) -> tuple[list[dict[str, Any]], bool]:
-    """(Allow statements of the function's role, whether the role is fully visible in the template)."""
-    fn = scope.resources.get(function_logical, {})
-    found = locate(scope, fn.get("Properties", {}).get("Role"))
-    if not found:
-        return [], False
-    where, role_id = found
-    role = where.resources[role_id].get("Properties", {})
+def statements_of_role(scope: Scope, role_id: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """(Allow statements of a role: inline policies and AWS::IAM::Policy attached to it, managed ARNs)."""
+    role = scope.resources[role_id].get("Properties", {})
+    documents = [(p or {}).get("PolicyDocument", {}) for p in scope.resolve(role.get("Policies", [])) or []]
+    for res in scope.resources.values():
+        if res.get("Type") == "AWS::IAM::Policy" and {"Ref": role_id} in res.get("Properties", {}).get(
+            "Roles", []
+        ):
+            documents.append(scope.resolve(res["Properties"].get("PolicyDocument", {})))
     statements: list[dict[str, Any]] = []
-    for policy in where.resolve(role.get("Policies", [])) or []:
-        doc = (policy or {}).get("PolicyDocument", {})
+    for doc in documents:
         raw = doc.get("Statement", [])
         statements.extend(s for s in (raw if isinstance(raw, list) else [raw]) if isinstance(s, dict))
-    for res in where.resources.values():  # AWS::IAM::Policy attached to the role
-        if res.get("Type") == "AWS::IAM::Policy":
-            roles = res.get("Properties", {}).get("Roles", [])
-            if {"Ref": role_id} in roles:
-                doc = where.resolve(res["Properties"].get("PolicyDocument", {}))
-                raw = doc.get("Statement", [])
-                statements.extend(s for s in (raw if isinstance(raw, list) else [raw]) if isinstance(s, dict))
-    managed = [
-        m
-        for m in role.get("ManagedPolicyArns", []) or []
-        if "AWSLambdaBasicExecutionRole" not in str(m) and "AWSLambdaVPCAccessExecutionRole" not in str(m)
-    ]
-    return [s for s in statements if s.get("Effect") == "Allow"], not managed
+    managed = [str(m) for m in role.get("ManagedPolicyArns", []) or []]
+    return [s for s in statements if s.get("Effect") == "Allow"], managed
+
+
+def role_statements(scope: Scope, function_logical: str) -> tuple[list[dict[str, Any]], bool]:
+    """(Allow statements of the function's role, whether the role is fully visible in the template)."""
+    found = locate(scope, scope.resources.get(function_logical, {}).get("Properties", {}).get("Role"))
+    if not found:
+        return [], False
+    statements, managed = statements_of_role(*found)
+    unknown = [m for m in managed if "AWSLambdaBasicExecutionRole" not in m and "AWSLambdaVPCAccess" not in m]
+    return statements, not unknown
 
 
 def allows(statements: list[dict[str, Any]], action: str, resource: str) -> bool:
@@ -249,13 +248,9 @@ def _invocable_by_codedeploy(
             "DeploymentPreference.Role is not defined in this template: check that it may invoke this hook",
         )
         return
-    rscope, role_id = role_found
-    role = rscope.resources[role_id].get("Properties", {})
-    statements: list[dict[str, Any]] = []
-    for policy in rscope.resolve(role.get("Policies", [])) or []:
-        raw = (policy or {}).get("PolicyDocument", {}).get("Statement", [])
-        statements.extend(s for s in (raw if isinstance(raw, list) else [raw]) if isinstance(s, dict))
-    generated = any("AWSCodeDeployRoleForLambda" in str(m) for m in role.get("ManagedPolicyArns", []) or [])
+    role_id = role_found[1]
+    statements, managed = statements_of_role(*role_found)
+    generated = any("AWSCodeDeployRoleForLambda" in m for m in managed)
     if generated:
         statements.append(CODEDEPLOY_MANAGED_INVOKE)
     arns = [f"arn:aws:lambda:us-east-1:123456789012:function:<{hook_id}>"]
