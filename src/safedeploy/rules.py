@@ -204,7 +204,8 @@ def _hook_findings(dep: FunctionDeployment, ref: Any, phase: str) -> Iterator[Fi
     if not allows(
         statements,
         "codedeploy:PutLifecycleEventHookExecutionStatus",
-        "arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:<ServerlessDeploymentApplication>/g",
+        "arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:<ServerlessDeploymentApplication>/"
+        f"<{dep.logical_id}DeploymentGroup>",
     ):
         severity: Severity = "error" if complete else "warning"
         yield Finding(
