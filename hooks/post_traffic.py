@@ -46,13 +46,13 @@ def post_traffic_checks(cl: Clients, config: HookConfig, session_factory: Any = 
             )
         if config.judge_enabled:
             verdict = judge_deployment(cl.cloudwatch, deployment, config.judge_policy, emf=config.emf)
-            logger.info("canary verdict", extra={"verdict": verdict.as_dict()})
-            logger.info(verdict.markdown())
+            report = verdict.markdown()
+            logger.info(report, extra={"verdict": verdict.as_dict()})
             sent = publish(
                 cl.sns,
                 config.notification_topic_arn,
                 f"Canary {verdict.verdict}: {target.function_name} v{target.target_version}",
-                verdict.markdown(),
+                report,
             )
             if sent != "published":
                 logger.warning("verdict not sent", extra={"notify": sent})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -14,10 +13,11 @@ from safedeploy_core.step_gate import run_step_gate
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     config, error = load_config()
-    application = os.environ.get("DEPLOYMENT_APPLICATION", "")
-    if config is None or not application:
-        logger.error("step judge misconfigured", extra={"error": error or "DEPLOYMENT_APPLICATION is empty"})
-        return {"actions": [], "error": error or "DEPLOYMENT_APPLICATION is empty"}
+    application = config.deployment_application if config else None
+    if config is None or application is None:
+        error = error or "DEPLOYMENT_APPLICATION is empty"
+        logger.error("step judge misconfigured", extra={"error": error})
+        return {"actions": [], "error": error}
     cl = clients()
     actions = run_step_gate(
         cl.codedeploy,

@@ -30,6 +30,7 @@ class HookConfig:
     emf_namespace: str | None = None
     emf_service: str | None = None
     judge_policy: Policy = field(default_factory=Policy)
+    deployment_application: str | None = None
 
     @property
     def emf(self) -> EmfSource | None:
@@ -70,4 +71,5 @@ class HookConfig:
             emf_namespace=env.get("EMF_NAMESPACE") or None,
             emf_service=env.get("EMF_SERVICE") or None,
             judge_policy=policy,
+            deployment_application=env.get("DEPLOYMENT_APPLICATION") or None,
         )

@@ -254,6 +254,7 @@ class Engine:
         if real_time is not None:
             self.function_module.time = clock
         sink = io.StringIO()
+        first = len(self.store.records)
         try:
             with contextlib.redirect_stdout(sink):
                 for i in range(count):
@@ -284,14 +285,13 @@ class Engine:
             if real_time is not None:
                 self.function_module.time = real_time
         self._collect_emf(sink.getvalue(), start + dt / 2)
-        self._publish(start)
+        self._publish(self.store.records[first:])
 
-    def _publish(self, since: float) -> None:
+    def _publish(self, records: list[Record]) -> None:
         """Write this tick's per-version Lambda metrics to (moto's) CloudWatch, as Lambda would."""
         by_version: dict[str, list[Record]] = {}
-        for record in self.store.records:
-            if record.t_s >= since:
-                by_version.setdefault(record.version, []).append(record)
+        for record in records:
+            by_version.setdefault(record.version, []).append(record)
         data = []
         for version, rows in by_version.items():
             dims = [
