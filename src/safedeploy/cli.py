@@ -37,28 +37,32 @@ def _parameters(template: Path, config_env: str | None, overrides: list[str]) ->
     return params
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    from safedeploy import output
+def _scope(args: argparse.Namespace) -> Any:
+    """The template (and its nested applications) with the parameters of --config-env / --parameter."""
     from safedeploy.model import build_scope
-    from safedeploy.rules import check
 
     template = Path(args.template)
-    found = check(build_scope(template, _parameters(template, args.config_env, args.parameter)))
+    return build_scope(template, _parameters(template, args.config_env, args.parameter))
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from safedeploy import output
+    from safedeploy.rules import check
+
+    found = check(_scope(args))
     if args.format == "json":
         print(json.dumps([f.as_dict() for f in found], indent=2))
     else:
-        output.findings(_console(), found, str(template))
+        output.findings(_console(), found, args.template)
     return 1 if any(f.severity == "error" for f in found) else 0
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from safedeploy import output
-    from safedeploy.model import build_scope
     from safedeploy.plan import build_plan
 
-    template = Path(args.template)
-    params = _parameters(template, args.config_env, args.parameter)
-    plans = build_plan(build_scope(template, params))
+    template = args.template
+    plans = build_plan(_scope(args))
     if args.format == "json":
         print(
             json.dumps(

@@ -17,17 +17,7 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
     return code, captured.out, captured.err
 
 
-def test_check_json_on_the_project_template(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(["check", str(ROOT / "template.yaml"), "--format", "json"], capsys)
-    findings = json.loads(out)
-    assert code == 0
-    assert {f["rule"] for f in findings} == {"SD105", "SD106"}
-    assert all(set(f) == {"rule", "severity", "resource", "message"} for f in findings)
-
-
-def test_check_exits_1_on_an_error_finding(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    template = tmp_path / "t.yaml"
-    template.write_text("""
+FUNCTION = """
 Transform: AWS::Serverless-2016-10-31
 Resources:
   Fn:
@@ -37,11 +27,31 @@ Resources:
       Handler: app.handler
       CodeUri: src/
       AutoPublishAlias: live
-      DeploymentPreference:
-        Type: Linear10PercentEvery1Minute
-""")
+      DeploymentPreference: {preference}
+"""
+
+
+def check_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], preference: str
+) -> tuple[int, list[dict[str, str]]]:
+    """`safedeploy check --format json` on a one-function template with this DeploymentPreference."""
+    template = tmp_path / "t.yaml"
+    template.write_text(FUNCTION.format(preference=preference))
     code, out, _ = run(["check", str(template), "--format", "json"], capsys)
-    assert code == 1 and any(f["rule"] == "SD103" for f in json.loads(out))
+    return code, json.loads(out)
+
+
+def test_check_json_on_the_project_template(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["check", str(ROOT / "template.yaml"), "--format", "json"], capsys)
+    findings = json.loads(out)
+    assert code == 0
+    assert {f["rule"] for f in findings} == {"SD105", "SD106"}
+    assert all(set(f) == {"rule", "severity", "resource", "message"} for f in findings)
+
+
+def test_check_exits_1_on_an_error_finding(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, findings = check_json(tmp_path, capsys, "{Type: Linear10PercentEvery1Minute}")
+    assert code == 1 and any(f["rule"] == "SD103" for f in findings)
 
 
 def test_plan_json_per_environment(capsys: pytest.CaptureFixture[str]) -> None:
@@ -201,15 +211,8 @@ def test_unforeseen_malformed_input_is_still_one_line(
 
 
 def test_a_numeric_deployment_type_is_unknown(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    template = tmp_path / "t.yaml"
-    template.write_text("""
-Transform: AWS::Serverless-2016-10-31
-Resources:
-  Fn:
-    Type: AWS::Serverless::Function
-    Properties: {Runtime: python3.13, Handler: app.handler, CodeUri: src/, AutoPublishAlias: live,
-                 DeploymentPreference: {Type: 42, Hooks: {PreTraffic: !GetAtt Missing.Outputs.X}}}
-""")
-    code, out, _ = run(["check", str(template), "--format", "json"], capsys)
-    rules = {(f["rule"], f["severity"]) for f in json.loads(out)}
+    code, findings = check_json(
+        tmp_path, capsys, "{Type: 42, Hooks: {PreTraffic: !GetAtt Missing.Outputs.X}}"
+    )
+    rules = {(f["rule"], f["severity"]) for f in findings}
     assert code == 1 and ("SD101", "error") in rules and ("SD201", "warning") in rules

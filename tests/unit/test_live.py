@@ -230,6 +230,12 @@ def alias(
     )
 
 
+def route_json(*args: str) -> int:
+    return cli.main(
+        ["route", "--stack", STACK, "--function", "HelloWorldFunction", *args, "--format", "json"]
+    )
+
+
 def test_route_show(aws: AWS, capsys: pytest.CaptureFixture[str]) -> None:
     aws.stack()
     alias(aws, "3", {"4": 0.25})
@@ -273,22 +279,7 @@ def test_route_sets_a_weight_and_resets(aws: AWS, capsys: pytest.CaptureFixture[
             "RoutingConfig": {"AdditionalVersionWeights": {"4": 0.1}},
         },
     )
-    assert (
-        cli.main(
-            [
-                "route",
-                "--stack",
-                STACK,
-                "--function",
-                "HelloWorldFunction",
-                "--weight",
-                "10",
-                "--format",
-                "json",
-            ]
-        )
-        == 0
-    )
+    assert route_json("--weight", "10") == 0
     assert json.loads(capsys.readouterr().out)["weights"] == {"4": 10.0, "3": 90.0}
     aws.stack()
     alias(aws, "3", {"4": 0.1})
@@ -304,23 +295,7 @@ def test_route_sets_a_weight_and_resets(aws: AWS, capsys: pytest.CaptureFixture[
             "RoutingConfig": {"AdditionalVersionWeights": {}},
         },
     )
-    assert (
-        cli.main(
-            [
-                "route",
-                "--stack",
-                STACK,
-                "--function",
-                "HelloWorldFunction",
-                "--reset",
-                "--version",
-                "4",
-                "--format",
-                "json",
-            ]
-        )
-        == 0
-    )
+    assert route_json("--reset", "--version", "4") == 0
     aws.done()
     assert json.loads(capsys.readouterr().out)["weights"] == {"4": 100.0}
 
