@@ -58,7 +58,7 @@ mypy: $(BIN)/.installed
 	$(BIN)/mypy
 
 validate: $(BIN)/.installed $(CHECKOV_VENV)/.installed
-	$(BIN)/python -m safedeploy.validate
+	$(BIN)/python tools/validate_templates.py
 
 build: $(BIN)/.installed
 	@if [ -z "$(PY313)" ] && ! command -v python3.13 >/dev/null 2>&1; then \

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from safedeploy.rehearse import rehearse
+from safedeploy.rehearsal.options import RehearsalOptions
+from safedeploy.rehearsal.run import rehearse
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.slow
@@ -15,7 +16,9 @@ pytestmark = pytest.mark.slow
 
 def run(fault: str, rate: float = 100.0, type_name: str | None = None) -> dict[str, Any]:
     return rehearse(
-        ROOT / "template.yaml", "HelloWorldFunction", fault, rate, type_name, speed=2000, rps=20, seed=7
+        RehearsalOptions(
+            ROOT / "template.yaml", "HelloWorldFunction", fault, rate, type_name, speed=2000, rps=20, seed=7
+        )
     )
 
 
@@ -58,7 +61,11 @@ def test_linear_rehearsal_walks_every_step() -> None:
 
 
 def test_the_second_function_is_served_by_the_same_hooks() -> None:
-    report = rehearse(ROOT / "template.yaml", "EchoFunction", "none", 100.0, None, speed=2000, rps=20, seed=7)
+    report = rehearse(
+        RehearsalOptions(
+            ROOT / "template.yaml", "EchoFunction", "none", 100.0, None, speed=2000, rps=20, seed=7
+        )
+    )
     assert report["status"] == "Succeeded" and report["requests"]["new_version"] > 0
     assert report["function"] == "rehearsal-EchoFunction"
 

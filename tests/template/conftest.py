@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from safedeploy.model import Scope, build_scope
-from safedeploy.templates import load_and_translate
+from safedeploy.template.loader import load_and_translate
+from safedeploy.template.scope import Scope, build_scope
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from safedeploy.templates import load_template, translate
+from safedeploy.template.loader import load_template, translate
 from tests.template.conftest import ROOT
 
 # The SAR developer guide's "List of Supported AWS Resources" (types this project uses, all on it).

@@ -10,9 +10,10 @@ import pytest
 from moto import mock_aws
 from safedeploy_core.timing import deployment_config, detection_seconds, fit
 
-from safedeploy.model import Scope, deployments
-from safedeploy.rehearse import alarm_arguments
-from safedeploy.samconfig import environment_settings, parameter_overrides
+from safedeploy.rehearsal.placeholders import alarm_arguments
+from safedeploy.template.deployments import deployments
+from safedeploy.template.samconfig import environment_settings, parameter_overrides
+from safedeploy.template.scope import Scope
 from tests.template.conftest import ROOT
 
 GATES = ["ErrorRateGateAlarm", "LatencyGateAlarm", "TimeoutGateAlarm", "ThrottleGateAlarm"]
@@ -219,7 +220,7 @@ def test_every_alarm_definition_is_accepted_by_moto(root_scope: Scope) -> None:
 
 @pytest.mark.parametrize("env", ["default", "staging", "prod"])
 def test_every_environment_is_its_own_stack_and_its_gates_fit_the_shift(env: str) -> None:
-    from safedeploy.model import build_scope
+    from safedeploy.template.scope import build_scope
 
     config = tomllib.loads((ROOT / "samconfig.toml").read_text())
     settings = environment_settings(config, env)
@@ -241,7 +242,7 @@ def test_staging_linear_cannot_gate_its_first_minute() -> None:
 
 
 def test_hooks_are_never_deployed_through_codedeploy(hooks_cfn: dict[str, Any]) -> None:
-    from safedeploy.templates import load_template
+    from safedeploy.template.loader import load_template
 
     sam = load_template(ROOT / "hooks" / "template.yaml")
     assert sam["Globals"]["Function"]["DeploymentPreference"] == {"Enabled": False}

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from safedeploy import validate
-from safedeploy.templates import load_and_translate
+from safedeploy.template.loader import load_and_translate
+from tools import validate_templates as validate
 
 pytestmark = pytest.mark.slow
 

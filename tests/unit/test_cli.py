@@ -202,7 +202,7 @@ def test_unforeseen_malformed_input_is_still_one_line(
     def boom(*args: object, **kwargs: object) -> None:
         raise IndexError("list index out of range")
 
-    monkeypatch.setattr("safedeploy.model.build_scope", boom)
+    monkeypatch.setattr("safedeploy.template.scope.build_scope", boom)
     code, _, err = run(["check", str(ROOT / "template.yaml")], capsys)
     assert code == 2 and err.count("\n") == 1 and "IndexError: list index out of range" in err
     monkeypatch.setenv("SAFEDEPLOY_DEBUG", "1")

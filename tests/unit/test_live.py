@@ -12,9 +12,9 @@ from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
 from safedeploy import cli
-from safedeploy.aws import IN_PROGRESS, StackDeployment
 from safedeploy.errors import UserError
-from safedeploy.live import route
+from safedeploy.live.aws import IN_PROGRESS, StackDeployment
+from safedeploy.live.route import route
 from tests.helpers import APP, DEPLOYMENT_START, GROUP, REVISION, appspec, lambda_role, publish_versions
 
 FN = "safe-deploy-dev-HelloWorldFunction-AbC123"
@@ -31,8 +31,7 @@ class AWS:
             client = boto3.client(service, region_name="us-east-1")
             self.clients[service], self.stubs[service] = client, Stubber(client)
             self.stubs[service].activate()
-        for module in ("safedeploy.live", "safedeploy.drill"):
-            monkeypatch.setattr(f"{module}.client", lambda service, region: self.clients[service])
+        monkeypatch.setattr("safedeploy.live.aws.client", lambda service, region: self.clients[service])
         monkeypatch.setattr("time.sleep", lambda s: None)
 
     def add(self, service: str, operation: str, response: dict[str, Any], params: Any = None) -> None:

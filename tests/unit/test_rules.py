@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from safedeploy.model import build_scope
 from safedeploy.rules import Finding, check
+from safedeploy.template.scope import build_scope
 
 BASE = """
 Transform: AWS::Serverless-2016-10-31
@@ -285,7 +285,7 @@ def test_environment_from_a_parameter_publishes_no_version(tmp_path: Path) -> No
 
 def test_the_translator_really_ignores_parameter_only_changes() -> None:
     # The fact SD106 rests on, checked against aws-sam-translator itself.
-    from safedeploy.templates import load_template, translate
+    from safedeploy.template.loader import load_template, translate
 
     root = Path(__file__).resolve().parents[2]
     template = load_template(root / "template.yaml")
@@ -306,7 +306,7 @@ def test_rules_are_offered_to_cfn_lint(tmp_path: Path) -> None:
     path.write_text(BASE.format(**{**DEFAULTS, "hook_name": "my-pre-hook"}))
     cfn_lint = Path(sys.executable).parent / "cfn-lint"
     proc = subprocess.run(
-        [str(cfn_lint), "--append-rules", str(root / "src/safedeploy/cfnlint_rules"), "--", str(path)],
+        [str(cfn_lint), "--append-rules", str(root / "src/safedeploy/rules/cfnlint"), "--", str(path)],
         capture_output=True,
         text=True,
         check=False,

@@ -26,14 +26,14 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from safedeploy_core.appspec import render_appspec
 from safedeploy_core.smoke import SmokeCase, api_gateway_event, decode_proxy_response, evaluate
 from safedeploy_core.timing import DeploymentConfig
 
 from safedeploy.offline.alarm_eval import AlarmModel
-from safedeploy.offline.inprocess_lambda import InProcessLambda, LambdaContext, environment
+from safedeploy.offline.inprocess_lambda import LambdaContext, environment
 from safedeploy.offline.metric_store import EmfPoint, MetricStore, Record
 from safedeploy.offline.service_overlay import ServiceError
 
@@ -41,10 +41,14 @@ TICK_S = 10
 METRIC_DELAY_S = 60
 
 
+EventKind = Literal["deploy", "hook", "shift", "alarm", "judge", "rollback", "traffic", "done"]
+DeploymentStatus = Literal["InProgress", "Succeeded", "Stopped", "Failed"]
+
+
 @dataclass
 class TimelineEvent:
     t_s: float
-    kind: str
+    kind: EventKind
     message: str
 
 
@@ -72,19 +76,35 @@ class VirtualTime:
 
 @dataclass
 class Outcome:
-    status: str = "InProgress"  # Succeeded | Stopped | Failed
+    status: DeploymentStatus = "InProgress"
     caught_by: str | None = None
     reason: str | None = None
     rollback_s: float | None = None
 
 
+class Cloud(Protocol):
+    """What the engine needs from the (emulated) account: the rehearsal's world implements it on moto,
+    the engine's own tests with plain Python."""
+
+    def invoke(self, function: str, qualifier: str, payload: str) -> tuple[bytes, dict[str, str]]:
+        """Invoke `function:qualifier` as Lambda's Invoke does: payload and response headers
+        (`x-amz-executed-version`, `x-amz-function-error`)."""
+        ...
+
+    def route(self, function: str, alias: str, version: str, weights: dict[str, float]) -> None:
+        """UpdateAlias: `version` primary, `weights` as AdditionalVersionWeights."""
+        ...
+
+    def set_deployment_status(self, deployment_id: str, status: str) -> None: ...
+
+    def put_metric_data(self, namespace: str, data: list[dict[str, Any]]) -> None: ...
+
+    def set_alarm_state(self, name: str, state: str) -> None: ...
+
+
 @dataclass
 class Engine:
-    runtime: InProcessLambda
-    lambda_backend: Any
-    lambda_client: Any
-    cloudwatch_client: Any
-    codedeploy_backend: Any
+    cloud: Cloud
     function: str
     alias: str
     old_version: str
@@ -181,25 +201,20 @@ class Engine:
         return {"GetMetricData": get_metric_data}
 
     # ------------------------------------------------------------ helpers
-    def emit(self, kind: str, message: str) -> None:
+    def emit(self, kind: EventKind, message: str) -> None:
         event = TimelineEvent(round(self.t_s, 1), kind, message)
         self.events.append(event)
         self.on_event(event)
 
-    def _set_status(self, status: str) -> None:
-        self.codedeploy_backend.deployments[self.deployment_id].status = status
+    def _set_status(self, status: DeploymentStatus) -> None:
+        self.cloud.set_deployment_status(self.deployment_id, status)
 
     def _weights(self, pct: float) -> None:
         routing = {self.new_version: pct / 100} if 0 < pct < 100 else {}
         version = self.new_version if pct >= 100 else self.old_version
-        self.lambda_client.update_alias(
-            FunctionName=self.function,
-            Name=self.alias,
-            FunctionVersion=version,
-            RoutingConfig={"AdditionalVersionWeights": routing},
-        )
+        self.cloud.route(self.function, self.alias, version, routing)
 
-    def _rollback(self, caught_by: str, reason: str, status: str = "Stopped") -> None:
+    def _rollback(self, caught_by: str, reason: str, status: DeploymentStatus = "Stopped") -> None:
         self._weights(0)
         self.outcome = Outcome(status, caught_by, reason, self.t_s)
         self._set_status(status)
@@ -248,7 +263,7 @@ class Engine:
 
     def _traffic(self, start: float, dt: float) -> None:
         count = round(self.rps * dt)
-        backend, clock = self.lambda_backend, VirtualTime()
+        clock = VirtualTime()
         # the function's own `time` (if it imports one) sleeps on the simulated clock
         real_time = getattr(self.function_module, "time", None)
         if real_time is not None:
@@ -261,12 +276,9 @@ class Engine:
                     t = start + dt * (i + self.rng.random()) / max(count, 1)
                     case = self.traffic[i % len(self.traffic)]
                     event = api_gateway_event(case.request) if case.request is not None else case.event
-                    headers: dict[str, str] = {}
                     clock.slept_ms = 0.0
                     began = time.perf_counter()
-                    payload = self.runtime.invoke(
-                        backend, self.function, self.alias, json.dumps(event), headers
-                    )
+                    payload, headers = self.cloud.invoke(self.function, self.alias, json.dumps(event))
                     duration = (time.perf_counter() - began) * 1000 + clock.slept_ms
                     version = headers["x-amz-executed-version"]
                     # Lambda's Errors metric counts unhandled errors only; a 5xx answer is a success to it
@@ -321,26 +333,7 @@ class Engine:
                     }
                 )
         if data:
-            self.cloudwatch_client.put_metric_data(Namespace="AWS/Lambda", MetricData=data)
-
-    def invocations_in_cloudwatch(self, version: str) -> int:
-        """What CloudWatch (moto) holds for `version`: a cross-check of the metrics written."""
-        now = datetime.now(UTC)
-        stats = self.cloudwatch_client.get_metric_statistics(
-            Namespace="AWS/Lambda",
-            MetricName="Invocations",
-            StartTime=now - timedelta(hours=1),
-            EndTime=now + timedelta(hours=1),
-            Period=7200,
-            Statistics=["Sum"],
-            Dimensions=[
-                {"Name": "FunctionName", "Value": self.function},
-                {"Name": "Resource", "Value": f"{self.function}:{self.alias}"},
-                {"Name": "ExecutedVersion", "Value": version},
-            ],
-        )
-        total: float = sum(p["Sum"] for p in stats.get("Datapoints", []))
-        return round(total)
+            self.cloud.put_metric_data("AWS/Lambda", data)
 
     def _collect_emf(self, text: str, t: float) -> None:
         for line in text.splitlines():
@@ -360,9 +353,7 @@ class Engine:
             before = alarm.state
             state = alarm.evaluate(fetch, int(self.t_s), METRIC_DELAY_S)
             if state != before:
-                self.cloudwatch_client.set_alarm_state(
-                    AlarmName=alarm.name, StateValue=state, StateReason="rehearsal evaluation"
-                )
+                self.cloud.set_alarm_state(alarm.name, state)
                 self.emit("alarm", f"{alarm.name}: {before} -> {state}")
             if state == "ALARM" and self.outcome.status == "InProgress":
                 self._rollback(f"alarm {alarm.name}", "gate alarm in ALARM (DEPLOYMENT_STOP_ON_ALARM)")

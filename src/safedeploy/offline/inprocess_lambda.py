@@ -66,7 +66,6 @@ class InProcessLambda:
         self.handlers: dict[str, Handler] = {}
         self.invocations: list[Invocation] = []
         self.rng = rng or random.Random(7)
-        self.listeners: list[Callable[[Invocation], None]] = []
 
     def register(self, function_name: str, handler: Handler) -> None:
         self.handlers[function_name] = handler
@@ -142,8 +141,6 @@ class InProcessLambda:
             function_name, qualifier, str(fn.version), error, (time.perf_counter() - started) * 1000
         )
         self.invocations.append(record)
-        for listener in self.listeners:
-            listener(record)
         response_headers["x-amz-executed-version"] = str(fn.version)
         response_headers["Content-Length"] = str(len(payload))
         return payload

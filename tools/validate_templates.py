@@ -1,7 +1,8 @@
 """Offline validation of the project's templates: `sam validate --lint`, then cfn-lint and checkov on
 the TRANSLATED CloudFormation (cfn-lint on the SAM file misses cycles the transform creates, E3004).
 
-Run with `python -m safedeploy.validate [--checkov PATH]`; `make validate` does, and so do the tests.
+Repository-only checks (not shipped in the package). Run with `python tools/validate_templates.py
+[--checkov PATH]`; `make validate` does, and so do the tests.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from safedeploy.templates import load_and_translate
+from safedeploy.template.loader import load_and_translate
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = ("template.yaml", "hooks/template.yaml", "alarms/template.yaml")
 TRANSLATED = ROOT / "build" / "translated"
 # W2001 (unused parameter): parameters consumed by the SAM transform itself (DeploymentType) are gone
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             failures += 1
             print(out)
     else:
-        print(f"FAIL checkov not found at {args.checkov} (make checkov-venv)")
+        print(f"FAIL checkov not found at {args.checkov} (make venv)")
         failures += 1
     return 1 if failures else 0
 

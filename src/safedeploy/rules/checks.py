@@ -1,6 +1,6 @@
 """`safedeploy check`: safe-deployment mistakes that `sam validate --lint` and cfn-lint miss.
 
-Each rule reads the translated template (and nested applications next to it) through `model`, and
+Each rule reads the translated template (and nested applications next to it) through `template`, and
 returns findings that name the resource that must change: the hook for hook problems, the alarm for
 alarm problems, the function for DeploymentPreference problems.
 """
@@ -14,7 +14,14 @@ from typing import Any, Literal
 
 from safedeploy_core.timing import PREDEFINED, fit
 
-from safedeploy.model import AlarmSpec, FunctionDeployment, Scope, deployments, hook_logical_id, locate
+from safedeploy.template.deployments import (
+    AlarmSpec,
+    FunctionDeployment,
+    HookRef,
+    deployments,
+    function_properties,
+)
+from safedeploy.template.scope import Scope, locate
 
 Severity = Literal["error", "warning"]
 HOOK_PREFIX = "CodeDeployHook_"
@@ -156,9 +163,8 @@ def _parameter_only_environment(dep: FunctionDeployment) -> Iterator[Finding]:
     """SAM names the version after a hash of the UNRESOLVED Environment: a parameter-only change publishes
     no version, so the alias (and its users) keep the old value and no deployment runs."""
     parameters = set(dep.scope.sam.get("Parameters", {}))
-    globals_env = dep.scope.sam.get("Globals", {}).get("Function", {}).get("Environment", {})
-    own_env = dep.function_props.get("Environment", {})
-    variables = {**(globals_env.get("Variables") or {}), **(own_env.get("Variables") or {})}
+    environment = function_properties(dep.scope, dep.logical_id).get("Environment") or {}
+    variables = environment.get("Variables") or {}
     used = {name: _parameter_refs(value, parameters) for name, value in variables.items()}
     risky = sorted(f"{name} (from {', '.join(sorted(refs))})" for name, refs in used.items() if refs)
     if risky and not dep.function_props.get("AutoPublishCodeSha256"):
@@ -173,26 +179,19 @@ def _parameter_only_environment(dep: FunctionDeployment) -> Iterator[Finding]:
 
 
 # ---------------------------------------------------------------- rules per hook
-def _hook_findings(dep: FunctionDeployment, ref: Any, phase: str) -> Iterator[Finding]:
-    located = hook_logical_id(dep.scope, ref)
-    if located is None:
+def _hook_findings(dep: FunctionDeployment, ref: HookRef, phase: str) -> Iterator[Finding]:
+    if ref.scope is None or ref.logical_id is None:
         yield Finding(
             "SD201",
             "warning",
             dep.logical_id,
-            f"{phase} hook {dep.scope.resolve(ref)!r} is not defined in this template: not verified",
+            f"{phase} hook {ref.display!r} is not defined in this template: not verified",
         )
         return
-    where, hook_id = located
-    hook = where.qualified(hook_id)
-    props = where.resources[hook_id].get("Properties", {})
-    name = where.resolve(props.get("FunctionName"))
+    where, hook_id, hook = ref.scope, ref.logical_id, ref.display
+    name = where.resolve(ref.properties.get("FunctionName"))
     yield from _invocable_by_codedeploy(dep, hook_id, hook, name)
-    sam = where.sam.get("Resources", {}).get(hook_id, {})
-    pref = {
-        **where.sam.get("Globals", {}).get("Function", {}).get("DeploymentPreference", {}),
-        **(sam.get("Properties", {}).get("DeploymentPreference") or {}),
-    }
+    pref = function_properties(where, hook_id).get("DeploymentPreference") or {}
     if pref and pref.get("Enabled", True) is not False:
         yield Finding(
             "SD202",
@@ -270,7 +269,7 @@ def _invocable_by_codedeploy(
 
 
 def _lambda_invoke_policy(scope: Scope, hook_id: str, hook: str) -> Iterator[Finding]:
-    sam_props = scope.sam.get("Resources", {}).get(hook_id, {}).get("Properties", {}) or {}
+    sam_props = scope.sam_resources.get(hook_id, {}).get("Properties", {}) or {}
     for policy in sam_props.get("Policies", []) or []:
         if isinstance(policy, dict) and "LambdaInvokePolicy" in policy:
             target = (policy["LambdaInvokePolicy"] or {}).get("FunctionName")
@@ -307,7 +306,7 @@ def _alarm_findings(dep: FunctionDeployment, alarm: AlarmSpec) -> Iterator[Findi
             f"gate alarm {alarm.reference!r} is not defined here: its dimensions and timing are not verified",
         )
         return
-    rid = alarm.scope.qualified(alarm.logical_id) if alarm.scope and alarm.logical_id else alarm.reference
+    rid = alarm.display
     if alarm.props and "AlarmRule" in alarm.props:
         yield Finding(
             "SD306",
@@ -445,7 +444,8 @@ def rule_cycles(scope: Scope) -> Iterator[Finding]:
 def _hook_ids(scope: Scope) -> set[str]:
     ids: set[str] = set()
     for dep in deployments(scope):
-        for ref in (dep.pre_hook, dep.post_hook):
+        for hook in (dep.pre_hook, dep.post_hook):
+            ref = hook.reference if hook else None
             if isinstance(ref, dict) and "Ref" in ref:
                 ids.add(str(ref["Ref"]))
             elif isinstance(ref, dict) and "Fn::GetAtt" in ref:

@@ -10,20 +10,17 @@ restores $LATEST's configuration and, if the faulty version was not rolled back,
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from rich.console import Console
 from safedeploy_core.appspec import parse_appspec, render_appspec
 from safedeploy_core.codedeploy import appspec_content
 
-from safedeploy.aws import active_deployments, client, stack_deployment
 from safedeploy.errors import UserError
-from safedeploy.live import Snapshot, follow, snapshot
+from safedeploy.live.aws import active_deployments, stack_deployment
+from safedeploy.live.watch import Snapshot, follow, snapshot
 
 
 @dataclass
@@ -147,39 +144,3 @@ def drill(
     return DrillResult(
         deployment_id, name, fault, faulty, primary, final.status, rolled_back, final.elapsed_s, final.reason
     )
-
-
-def drill_command(args: argparse.Namespace) -> int:
-    clients = {s: client(s, args.region) for s in ("cloudformation", "lambda", "codedeploy", "cloudwatch")}
-    console = Console(highlight=False)
-
-    def show(s: Snapshot) -> None:
-        if args.format == "text":
-            console.print(
-                f"  {s.status:<10} traffic on v{s.target_version}: {s.traffic_pct:5.1f} %  "
-                f"{' '.join(f'{k}:{v}' for k, v in s.hooks.items())}"
-            )
-
-    result = drill(
-        clients,
-        args.stack,
-        args.function,
-        args.fault,
-        args.fault_rate,
-        i_know=args.i_know,
-        timeout=args.timeout,
-        on_update=show,
-    )
-    if args.format == "json":
-        print(json.dumps(result.as_dict()))
-    elif result.rolled_back:
-        console.print(
-            f"[green]rollback proven[/]: {result.deployment_id} {result.status.lower()} after "
-            f"{result.detection_s:.0f} s ({result.reason}); alias back on v{result.restored_version}"
-        )
-    else:
-        console.print(
-            f"[bold red]NO ROLLBACK[/]: deployment {result.deployment_id} {result.status}; the faulty "
-            f"v{result.faulty_version} was live; alias restored to v{result.restored_version}"
-        )
-    return 0 if result.rolled_back else 1

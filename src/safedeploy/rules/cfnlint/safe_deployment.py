@@ -15,8 +15,8 @@ from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
 def _findings(cfn: Any, severity: str) -> list[RuleMatch]:
     from safedeploy.errors import UserError
-    from safedeploy.model import build_scope
-    from safedeploy.rules import check
+    from safedeploy.rules.checks import check
+    from safedeploy.template.scope import build_scope
 
     filename = getattr(cfn, "filename", None)
     if not filename or not Path(filename).is_file():

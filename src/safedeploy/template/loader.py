@@ -1,4 +1,4 @@
-"""Loading SAM templates and translating them to CloudFormation offline (aws-sam-translator)."""
+"""Reading SAM templates and translating them to CloudFormation offline (aws-sam-translator)."""
 
 from __future__ import annotations
 

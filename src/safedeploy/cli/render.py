@@ -1,0 +1,343 @@
+"""Every rendering of results: text for people (rich) and JSON for machines. Commands hand their
+results (dataclasses and plain data) to one `Output`; nothing else prints."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn
+from rich.table import Table
+
+if TYPE_CHECKING:  # the results' types only: rendering must not load what a command does not use
+    from safedeploy_core.judge import Verdict
+
+    from safedeploy.live.drill import DrillResult
+    from safedeploy.live.route import RouteResult
+    from safedeploy.live.watch import Snapshot
+    from safedeploy.offline.engine import TimelineEvent
+    from safedeploy.planning.plan import FunctionPlan
+    from safedeploy.planning.timing import TimingReport
+    from safedeploy.rehearsal.options import RehearsalOptions
+    from safedeploy.rules import Finding
+
+SEVERITY_STYLE = {"error": "bold red", "warning": "yellow"}
+RESULT_STYLE = {
+    "PASS": "green",
+    "FAIL": "bold red",
+    "INCONCLUSIVE": "yellow",
+    "NODATA": "yellow",
+    "SKIPPED": "dim",
+}
+FIT_STYLE = {"first-step": "green", "whole-shift": "yellow", "never": "bold red"}
+TIMELINE_STYLE = {
+    "deploy": "bold",
+    "hook": "cyan",
+    "shift": "blue",
+    "alarm": "yellow",
+    "judge": "magenta",
+    "rollback": "bold red",
+    "traffic": "red",
+    "done": "bold green",
+}
+SVG_WIDTH = 150
+
+
+class Output(Protocol):
+    def findings(self, items: list[Finding], template: str) -> None: ...
+    def plan(self, plans: list[FunctionPlan], template: str, config_env: str | None) -> None: ...
+    def timing(self, report: TimingReport, svg: str | None) -> None: ...
+    def verdict(self, verdict: Verdict) -> None: ...
+    def watching(
+        self, deployment_id: str
+    ) -> contextlib.AbstractContextManager[Callable[[Snapshot], None]]: ...
+    def watched(self, final: Snapshot) -> None: ...
+    def route(self, result: RouteResult) -> None: ...
+    def drill_update(self, snapshot: Snapshot) -> None: ...
+    def drill(self, result: DrillResult) -> None: ...
+    def rehearsal_start(self, options: RehearsalOptions) -> None: ...
+    def rehearsal_event(self, event: TimelineEvent) -> None: ...
+    def rehearsal(self, report: dict[str, Any]) -> None: ...
+
+
+def output(fmt: str) -> Output:
+    return JsonOutput() if fmt == "json" else TextOutput()
+
+
+def _minutes(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
+class JsonOutput:
+    """One JSON document per result (watch: one object per poll, for CI logs)."""
+
+    def _print(self, document: Any, indent: int | None = 2) -> None:
+        print(json.dumps(document, indent=indent, default=str))
+
+    def findings(self, items: list[Finding], template: str) -> None:
+        self._print([f.as_dict() for f in items])
+
+    def plan(self, plans: list[FunctionPlan], template: str, config_env: str | None) -> None:
+        self._print(
+            {"template": template, "config_env": config_env, "functions": [p.as_dict() for p in plans]}
+        )
+
+    def timing(self, report: TimingReport, svg: str | None) -> None:
+        self._print(report.as_dict())
+
+    def verdict(self, verdict: Verdict) -> None:
+        self._print(verdict.as_dict())
+
+    @contextlib.contextmanager
+    def watching(self, deployment_id: str) -> Iterator[Callable[[Snapshot], None]]:
+        yield lambda s: self._print(s.as_dict(), indent=None)
+
+    def watched(self, final: Snapshot) -> None:
+        return None
+
+    def route(self, result: RouteResult) -> None:
+        self._print(dict(result), indent=None)
+
+    def drill_update(self, snapshot: Snapshot) -> None:
+        return None
+
+    def drill(self, result: DrillResult) -> None:
+        self._print(result.as_dict(), indent=None)
+
+    def rehearsal_start(self, options: RehearsalOptions) -> None:
+        return None
+
+    def rehearsal_event(self, event: TimelineEvent) -> None:
+        return None
+
+    def rehearsal(self, report: dict[str, Any]) -> None:
+        self._print(report)
+
+
+class TextOutput:
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console(highlight=False)
+
+    # ------------------------------------------------------------ check
+    def findings(self, items: list[Finding], template: str) -> None:
+        console = self.console
+        if not items:
+            console.print(f"[green]✓[/] {template}: no safe-deployment findings")
+            return
+        table = Table(title=f"safedeploy check {template}", show_lines=False)
+        for col in ("rule", "severity", "resource", "message"):
+            table.add_column(col, overflow="fold")
+        for f in items:
+            table.add_row(f.rule, f"[{SEVERITY_STYLE[f.severity]}]{f.severity}[/]", f.resource, f.message)
+        console.print(table)
+        errors = sum(f.severity == "error" for f in items)
+        console.print(f"{errors} error(s), {len(items) - errors} warning(s)")
+
+    # ------------------------------------------------------------ plan
+    def plan(self, plans: list[FunctionPlan], template: str, config_env: str | None) -> None:
+        console = self.console
+        console.print(f"[bold]plan for {template}" + (f" ({config_env})" if config_env else "") + "[/]")
+        for p in plans:
+            console.rule(f"{p.function} → alias {p.alias} · {p.codedeploy_config}")
+            pre = p.pre_traffic_hook
+            console.print(
+                f"  ① BeforeAllowTraffic  {pre.name if pre else '[yellow]none[/]'}"
+                f"{'  (timeout ' + _minutes(pre.timeout_s) + ')' if pre and pre.timeout_s else ''}"
+                "  → smoke cases on the new version, 0 % traffic"
+            )
+            for step in p.steps:
+                bar = "█" * int(step.percent / 5) + "░" * (20 - int(step.percent / 5))
+                until = f"for {_minutes(step.until_s - step.at_s)}" if step.until_s is not None else "(final)"
+                count = len(step.can_stop_here)
+                if step.until_s is None:
+                    stops = "then the post-traffic hook and the judge"
+                elif count:
+                    stops = f"{count} gate alarm(s) can still stop it"
+                else:
+                    stops = "[yellow]no gate alarm can fire before 100 %[/]"
+                console.print(
+                    f"  t+{_minutes(step.at_s):>8}  {bar} {step.percent:5.1f} %  {until:<14} {stops}"
+                )
+            post = p.post_traffic_hook
+            console.print(
+                f"  ② AfterAllowTraffic   {post.name if post else '[yellow]none[/]'}"
+                "  → API end to end, gate alarms, canary judge"
+            )
+            table = Table(show_header=True, box=None, padding=(0, 2))
+            for col in ("gate alarm", "period", "datapoints", "worst-case detection", "fits"):
+                table.add_column(col)
+            for a in p.alarms:
+                if a.timed:
+                    dp = f"{a.datapoints_to_alarm or a.evaluation_periods}/{a.evaluation_periods}"
+                    style = FIT_STYLE.get(a.fits or "", "")
+                    table.add_row(
+                        a.resource,
+                        f"{a.period_s} s",
+                        dp,
+                        _minutes(a.detection_s),
+                        f"[{style}]{a.fits}[/]" if style else str(a.fits),
+                    )
+                else:
+                    table.add_row(a.resource, "?", "?", "?", "[yellow]not in template[/]")
+            console.print(table)
+            if p.first_window_possible is False:
+                console.print(
+                    f"  [yellow]no alarm on 1-minute Lambda metrics can fire inside the first "
+                    f"{_minutes(p.first_window_s)} step "
+                    f"(fastest possible {_minutes(p.fastest_possible_gate_s)})[/]"
+                )
+            console.print(
+                f"  shift {_minutes(p.shift_s)}; total at most {_minutes(p.total_max_s)} with hook timeouts"
+            )
+
+    # ------------------------------------------------------------ timing
+    def timing(self, report: TimingReport, svg: str | None) -> None:
+        console = Console(highlight=False, record=True, width=SVG_WIDTH) if svg else self.console
+        # One column per kind of gate: the same gate in several alarm packs has the same timing.
+        columns: dict[str, list[str]] = {}
+        for alarm, detect in report.detection_s.items():
+            columns.setdefault(f"{alarm.split('/')[-1]}\n{detect} s", []).append(alarm)
+        table = Table(title="worst-case gate detection vs. bake windows (first-step / whole-shift / never)")
+        table.add_column("deployment type", no_wrap=True)
+        table.add_column("first step", justify="right")
+        table.add_column("shift", justify="right")
+        for header in columns:
+            table.add_column(header, no_wrap=True)
+        style = {"first-step": "green", "whole-shift": "yellow", "never": "red"}
+        for row in report.types:
+            cells = [f"[{style[row.alarms[a[0]]]}]{row.alarms[a[0]]}[/]" for a in columns.values()]
+            table.add_row(row.deployment_type, f"{row.first_window_s} s", f"{row.shift_s} s", *cells)
+        console.print(table)
+        console.print(
+            f"fastest possible gate on 1-minute Lambda metrics: {report.fastest_1min_gate_s} s "
+            "(one datapoint + ~2 min delay): no such alarm fits a 1-minute linear step."
+        )
+        if svg:
+            Path(svg).parent.mkdir(parents=True, exist_ok=True)
+            console.save_svg(svg, title="safedeploy timing")
+
+    # ------------------------------------------------------------ judge
+    def verdict(self, verdict: Verdict) -> None:
+        console = self.console
+        console.print(
+            f"Canary verdict: [{RESULT_STYLE[verdict.verdict]}]{verdict.verdict}[/] — {verdict.reason}"
+        )
+        if not verdict.metrics:
+            return
+        table = Table()
+        for col in ("metric", "baseline", "canary", "effect", "p-value", "result", "reason"):
+            table.add_column(col)
+
+        def fmt(x: float | None, d: int = 2) -> str:
+            return "–" if x is None else f"{x:.{d}f}"
+
+        for m in verdict.metrics:
+            table.add_row(
+                m.name,
+                fmt(m.baseline),
+                fmt(m.canary),
+                fmt(m.effect),
+                fmt(m.p_value, 4),
+                f"[{RESULT_STYLE[m.result]}]{m.result}[/]",
+                m.reason,
+            )
+        console.print(table)
+
+    # ------------------------------------------------------------ watch
+    @contextlib.contextmanager
+    def watching(self, deployment_id: str) -> Iterator[Callable[[Snapshot], None]]:
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>5.1f} %"),
+            TextColumn("{task.fields[detail]}"),
+            console=self.console,
+        ) as progress:
+            task = progress.add_task(f"{deployment_id}", total=100, detail="")
+
+            def show(s: Snapshot) -> None:
+                hooks = " ".join(f"{k}:{v}" for k, v in s.hooks.items() if k != "AllowTraffic")
+                alarms = sum(v == "ALARM" for v in s.alarms.values())
+                left = f"~{s.left_s / 60:.1f} min left" if s.left_s is not None else ""
+                versions = f"v{s.current_version}→v{s.target_version}"
+                progress.update(
+                    task,
+                    completed=s.traffic_pct,
+                    description=f"{s.function or deployment_id} {versions} {s.status}",
+                    detail=f"{hooks} alarms in ALARM: {alarms}/{len(s.alarms)} {left}",
+                )
+
+            yield show
+
+    def watched(self, final: Snapshot) -> None:
+        verdict = (
+            "[green]succeeded[/]" if final.status == "Succeeded" else f"[bold red]{final.status.lower()}[/]"
+        )
+        self.console.print(
+            f"deployment {final.deployment_id} {verdict}"
+            + (f": {final.reason}" if final.reason else "")
+            + (" — traffic rolled back to the previous version" if final.rolled_back else "")
+        )
+
+    # ------------------------------------------------------------ route
+    def route(self, result: RouteResult) -> None:
+        self.console.print(
+            f"{result['function']}:{result['alias']}" + (" updated" if result["changed"] else "")
+        )
+        for v, w in sorted(result["weights"].items(), key=lambda kv: -kv[1]):
+            self.console.print(f"  version {v:>4}  {'█' * round(w / 5):<20} {w:6.2f} %")
+
+    # ------------------------------------------------------------ drill
+    def drill_update(self, snapshot: Snapshot) -> None:
+        self.console.print(
+            f"  {snapshot.status:<10} traffic on v{snapshot.target_version}: {snapshot.traffic_pct:5.1f} %  "
+            f"{' '.join(f'{k}:{v}' for k, v in snapshot.hooks.items())}"
+        )
+
+    def drill(self, result: DrillResult) -> None:
+        if result.rolled_back:
+            self.console.print(
+                f"[green]rollback proven[/]: {result.deployment_id} {result.status.lower()} after "
+                f"{result.detection_s:.0f} s ({result.reason}); alias back on v{result.restored_version}"
+            )
+        else:
+            self.console.print(
+                f"[bold red]NO ROLLBACK[/]: deployment {result.deployment_id} {result.status}; the faulty "
+                f"v{result.faulty_version} was live; alias restored to v{result.restored_version}"
+            )
+
+    # ------------------------------------------------------------ rehearse
+    def rehearsal_start(self, options: RehearsalOptions) -> None:
+        self.console.print(
+            f"[bold]rehearsal[/] of {options.function} in {options.template}: fault={options.fault} "
+            f"rate={options.fault_rate:g} % speed={options.speed:g}x"
+        )
+
+    def rehearsal_event(self, event: TimelineEvent) -> None:
+        minutes, seconds = divmod(int(event.t_s), 60)
+        style = TIMELINE_STYLE.get(event.kind, "")
+        self.console.print(f"  [dim]t+{minutes:02d}:{seconds:02d}[/] [{style}]{event.message}[/]")
+
+    def rehearsal(self, report: dict[str, Any]) -> None:
+        console, req = self.console, report["requests"]
+        console.print(
+            f"[bold]outcome:[/] {report['outcome']} (expected: {report['expected']})"
+            + (f"; caught by {report['caught_by']}" if report["caught_by"] else "")
+        )
+        if report["caught_by"] == "pre-traffic hook":
+            console.print("  caught before any user traffic: 0 requests reached the bad version")
+        elif report["detection_s"] is not None:
+            console.print(
+                f"  detection: {report['detection_s']:.0f} s (simulated) from the first faulty answer to "
+                f"rollback; {req['faulty']} faulty answers out of {req['new_version']} requests on "
+                f"v{report['new_version']}"
+            )
+        console.print(
+            f"  {req['total']} requests in {report['simulated_s']:.0f} simulated s, {report['wall_s']} s wall"
+        )

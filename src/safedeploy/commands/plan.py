@@ -1,0 +1,21 @@
+"""`safedeploy plan`: what a deployment will do, step by step."""
+
+from __future__ import annotations
+
+import argparse
+
+from safedeploy.cli.render import Output
+from safedeploy.cli.status import ExitStatus
+from safedeploy.commands.common import Subparsers, scope_of, template_arguments
+from safedeploy.planning.plan import build_plan
+
+
+def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    p = sub.add_parser("plan", help="print what a deployment will do, step by step")
+    template_arguments(p)
+    return p
+
+
+def run(args: argparse.Namespace, out: Output) -> ExitStatus:
+    out.plan(build_plan(scope_of(args)), str(args.template), args.config_env)
+    return ExitStatus.OK

@@ -1,0 +1,47 @@
+"""`safedeploy rehearse`: a whole gradual deployment of the template, offline."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from safedeploy_core.timing import PREDEFINED
+
+from safedeploy.cli.render import Output
+from safedeploy.cli.status import ExitStatus
+from safedeploy.commands.common import Subparsers, template_arguments
+from safedeploy.rehearsal.options import FAULTS, RehearsalOptions
+from safedeploy.rehearsal.run import rehearse
+
+
+def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    p = sub.add_parser("rehearse", help="run a whole gradual deployment offline (moto + in-process Lambda)")
+    template_arguments(p, parameters=False)
+    p.add_argument("--fault", choices=FAULTS, default="none")
+    p.add_argument("--fault-rate", type=float, default=100.0, help="percent of requests that get the fault")
+    p.add_argument("--type", choices=PREDEFINED, help="deployment type (default: the template's)")
+    p.add_argument("--function", default="HelloWorldFunction")
+    p.add_argument("--speed", type=float, default=60.0, help="simulated seconds per wall second")
+    p.add_argument("--rps", type=float, default=20.0, help="simulated requests per second")
+    p.add_argument("--seed", type=int, default=7)
+    return p
+
+
+def run(args: argparse.Namespace, out: Output) -> ExitStatus:
+    options = RehearsalOptions(
+        template=Path(args.template),
+        function=args.function,
+        fault=args.fault,
+        fault_rate=args.fault_rate,
+        type_name=args.type,
+        speed=args.speed,
+        rps=args.rps,
+        seed=args.seed,
+    )
+    out.rehearsal_start(options)
+    report = rehearse(options, out.rehearsal_event)
+    outcome = "Succeeded" if report["status"] == "Succeeded" else "rolled back"
+    report["outcome"], report["expected"] = outcome, options.expected_outcome
+    report["as_expected"] = outcome == report["expected"]
+    out.rehearsal(report)
+    return ExitStatus.OK if report["as_expected"] else ExitStatus.FAILED

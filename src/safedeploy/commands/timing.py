@@ -1,0 +1,22 @@
+"""`safedeploy timing`: each gate alarm's worst-case detection against every deployment type."""
+
+from __future__ import annotations
+
+import argparse
+
+from safedeploy.cli.render import Output
+from safedeploy.cli.status import ExitStatus
+from safedeploy.commands.common import Subparsers, scope_of, template_arguments
+from safedeploy.planning.timing import timing_report
+
+
+def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    p = sub.add_parser("timing", help="gate alarm detection time against every deployment type")
+    template_arguments(p, parameters=False)
+    p.add_argument("--svg", metavar="FILE", help="also save the table as an SVG picture")
+    return p
+
+
+def run(args: argparse.Namespace, out: Output) -> ExitStatus:
+    out.timing(timing_report(scope_of(args)), args.svg)
+    return ExitStatus.OK

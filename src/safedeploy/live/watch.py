@@ -1,0 +1,136 @@
+"""`safedeploy watch`: a live CodeDeploy deployment, polled into snapshots until it ends."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from safedeploy_core.alarm_checks import alarm_states
+from safedeploy_core.timing import deployment_config
+
+from safedeploy.errors import UserError
+from safedeploy.live.aws import StackDeployment, active_deployments
+
+FINAL = {"Succeeded", "Failed", "Stopped"}
+
+
+@dataclass
+class Snapshot:
+    deployment_id: str
+    status: str
+    config: str
+    function: str | None = None
+    current_version: str | None = None
+    target_version: str | None = None
+    traffic_pct: float = 0.0
+    hooks: dict[str, str] = field(default_factory=dict)
+    alarms: dict[str, str] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+    left_s: float | None = None
+    reason: str | None = None
+    rolled_back: bool = False
+
+    @property
+    def done(self) -> bool:
+        return self.status in FINAL
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def find_deployment(codedeploy: Any, stack: StackDeployment, deployment_id: str | None) -> str:
+    if deployment_id:
+        return deployment_id
+    for group in stack.groups.values():
+        active = active_deployments(codedeploy, stack.application, group)
+        if active:
+            return active[0]
+    latest = []
+    for group in stack.groups.values():
+        latest.extend(
+            codedeploy.list_deployments(applicationName=stack.application, deploymentGroupName=group).get(
+                "deployments", []
+            )[:1]
+        )
+    if not latest:
+        raise UserError(
+            f"stack {stack.stack!r} has no CodeDeploy deployment yet (the first create runs none)"
+        )
+    infos = [codedeploy.get_deployment(deploymentId=d)["deploymentInfo"] for d in latest]
+    return str(max(infos, key=lambda i: i["createTime"])["deploymentId"])
+
+
+def snapshot(codedeploy: Any, cloudwatch: Any, deployment_id: str, now: datetime | None = None) -> Snapshot:
+    info = codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
+    now = now or datetime.now(UTC)
+    snap = Snapshot(deployment_id, info["status"], info.get("deploymentConfigName", ""))
+    created = info.get("createTime")
+    if created:
+        end = info.get("completeTime") if info["status"] in FINAL and info.get("completeTime") else now
+        snap.elapsed_s = max((end - created).total_seconds(), 0.0)
+    targets = codedeploy.list_deployment_targets(deploymentId=deployment_id).get("targetIds", [])
+    if targets:
+        target = codedeploy.get_deployment_target(deploymentId=deployment_id, targetId=targets[0])[
+            "deploymentTarget"
+        ]
+        lam = target.get("lambdaTarget", {})
+        fn = lam.get("lambdaFunctionInfo", {})
+        snap.function = fn.get("functionName")
+        snap.current_version, snap.target_version = fn.get("currentVersion"), fn.get("targetVersion")
+        snap.traffic_pct = 100 * float(fn.get("targetVersionWeight") or 0)
+        snap.hooks = {
+            e["lifecycleEventName"]: e.get("status", "Pending") for e in lam.get("lifecycleEvents", [])
+        }
+    group = codedeploy.get_deployment_group(
+        applicationName=info["applicationName"], deploymentGroupName=info["deploymentGroupName"]
+    )["deploymentGroupInfo"]
+    names = [a["name"] for a in (group.get("alarmConfiguration") or {}).get("alarms", [])]
+    if names:
+        snap.alarms = alarm_states(cloudwatch, names)
+    config = deployment_config(snap.config)
+    if config and not snap.done:
+        snap.left_s = max(config.shift_s - snap.elapsed_s, 0.0)
+    rollback = info.get("rollbackInfo") or {}
+    snap.rolled_back = bool(rollback.get("rollbackDeploymentId") or rollback.get("rollbackMessage"))
+    if snap.status in ("Failed", "Stopped"):
+        snap.reason = explain_failure(info, snap)
+    return snap
+
+
+def explain_failure(info: dict[str, Any], snap: Snapshot) -> str:
+    parts = []
+    error = info.get("errorInformation") or {}
+    if error:
+        parts.append(f"{error.get('code', 'ERROR')}: {error.get('message', '')}".strip())
+    failed_hooks = [h for h, s in snap.hooks.items() if s == "Failed"]
+    if failed_hooks:
+        parts.append(f"failed lifecycle event(s): {', '.join(failed_hooks)}")
+    firing = [a for a, s in snap.alarms.items() if s == "ALARM"]
+    if firing:
+        parts.append(f"alarm(s) in ALARM: {', '.join(firing)}")
+    rollback = (info.get("rollbackInfo") or {}).get("rollbackMessage")
+    if rollback:
+        parts.append(rollback)
+    return "; ".join(parts) or f"deployment {snap.status.lower()}"
+
+
+def follow(
+    poll: Callable[[], Snapshot],
+    on_update: Callable[[Snapshot], None],
+    interval: float,
+    timeout: float,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> Snapshot:
+    started = clock()
+    while True:
+        snap = poll()
+        on_update(snap)
+        if snap.done:
+            return snap
+        if clock() - started > timeout:
+            raise UserError(f"deployment {snap.deployment_id} still {snap.status} after {timeout:.0f} s")
+        sleep(interval)

@@ -1,0 +1,135 @@
+"""`safedeploy plan`: what a deployment will do, per function, as plain data (rendered by the CLI)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from safedeploy_core.timing import detection_seconds, fastest_gate_s, first_window_possible, fit
+
+from safedeploy.template.deployments import FunctionDeployment, HookRef, deployments
+from safedeploy.template.scope import Scope
+
+
+@dataclass(frozen=True)
+class HookPlan:
+    name: str
+    timeout_s: int | None
+
+
+@dataclass(frozen=True)
+class GatePlan:
+    alarm: str
+    resource: str
+    known: bool
+    period_s: int | None = None
+    evaluation_periods: int | None = None
+    datapoints_to_alarm: int | None = None
+    detection_s: int | None = None
+    fits: str | None = None
+
+    @property
+    def timed(self) -> bool:
+        return self.detection_s is not None
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {"alarm": self.alarm, "resource": self.resource, "known": self.known}
+        if self.timed:
+            out.update(
+                period_s=self.period_s,
+                evaluation_periods=self.evaluation_periods,
+                datapoints_to_alarm=self.datapoints_to_alarm,
+                detection_s=self.detection_s,
+                fits=self.fits,
+            )
+        return out
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    at_s: int
+    percent: float
+    until_s: int | None
+    can_stop_here: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FunctionPlan:
+    function: str
+    alias: str | None
+    deployment_type: str | None
+    codedeploy_config: str | None
+    pre_traffic_hook: HookPlan | None
+    steps: list[StepPlan]
+    post_traffic_hook: HookPlan | None
+    alarms: list[GatePlan]
+    shift_s: int | None
+    first_window_s: int | None
+    fastest_possible_gate_s: int
+    first_window_possible: bool | None
+    total_max_s: int
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["alarms"] = [a.as_dict() for a in self.alarms]
+        return out
+
+
+def _hook(ref: HookRef | None) -> HookPlan | None:
+    if ref is None:
+        return None
+    return HookPlan(ref.display, ref.timeout_s)
+
+
+def _gate(dep: FunctionDeployment, alarm: Any) -> GatePlan:
+    if not (alarm.period_s and alarm.evaluation_periods):
+        return GatePlan(alarm.name, alarm.display, alarm.known)
+    detect = detection_seconds(alarm.period_s, alarm.evaluation_periods, alarm.datapoints_to_alarm)
+    return GatePlan(
+        alarm.name,
+        alarm.display,
+        alarm.known,
+        period_s=alarm.period_s,
+        evaluation_periods=alarm.evaluation_periods,
+        datapoints_to_alarm=alarm.datapoints_to_alarm,
+        detection_s=detect,
+        fits=fit(detect, dep.config) if dep.config else None,
+    )
+
+
+def function_plan(dep: FunctionDeployment) -> FunctionPlan:
+    config = dep.config
+    gates = [_gate(dep, alarm) for alarm in dep.alarms]
+    steps = []
+    if config:
+        for index, step in enumerate(config.steps):
+            end = config.steps[index + 1].at_s if index + 1 < len(config.steps) else None
+            watched = [
+                g.resource
+                for g in gates
+                if end is not None
+                and g.detection_s is not None
+                and step.at_s + g.detection_s <= config.shift_s
+            ]
+            steps.append(StepPlan(step.at_s, step.percent, end, watched))
+    pre, post = _hook(dep.pre_hook), _hook(dep.post_hook)
+    hooks_max = sum(h.timeout_s or 0 for h in (pre, post) if h)
+    return FunctionPlan(
+        function=dep.logical_id,
+        alias=dep.alias,
+        deployment_type=dep.type_name,
+        codedeploy_config=config.codedeploy_name if config else dep.type_name,
+        pre_traffic_hook=pre,
+        steps=steps,
+        post_traffic_hook=post,
+        alarms=gates,
+        shift_s=config.shift_s if config else None,
+        first_window_s=config.first_window_s if config else None,
+        fastest_possible_gate_s=fastest_gate_s(),
+        first_window_possible=first_window_possible(config) if config else None,
+        total_max_s=(config.shift_s if config else 0) + hooks_max,
+    )
+
+
+def build_plan(scope: Scope) -> list[FunctionPlan]:
+    return [function_plan(dep) for dep in deployments(scope)]

@@ -1,0 +1,55 @@
+"""Each gate alarm's worst-case detection time against every predefined deployment type."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from safedeploy_core.timing import PREDEFINED, deployment_config, detection_seconds, fastest_gate_s, fit
+
+from safedeploy.template.deployments import deployments
+from safedeploy.template.scope import Scope
+
+
+@dataclass(frozen=True)
+class TypeTiming:
+    deployment_type: str
+    first_window_s: int
+    shift_s: int
+    fastest_1min_gate_fits_first_window: bool
+    alarms: dict[str, str]  # gate alarm -> first-step | whole-shift | never
+
+
+@dataclass(frozen=True)
+class TimingReport:
+    template: str
+    detection_s: dict[str, int]
+    fastest_1min_gate_s: int
+    types: list[TypeTiming]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def timing_report(scope: Scope) -> TimingReport:
+    alarms: dict[str, int] = {}
+    for dep in deployments(scope):
+        for alarm in dep.alarms:
+            if alarm.period_s and alarm.evaluation_periods:
+                alarms[alarm.display] = detection_seconds(
+                    alarm.period_s, alarm.evaluation_periods, alarm.datapoints_to_alarm
+                )
+    rows = []
+    for name in PREDEFINED:
+        config = deployment_config(name)
+        assert config is not None
+        rows.append(
+            TypeTiming(
+                deployment_type=name,
+                first_window_s=config.first_window_s,
+                shift_s=config.shift_s,
+                fastest_1min_gate_fits_first_window=fit(fastest_gate_s(), config) == "first-step",
+                alarms={alarm: fit(detect, config) for alarm, detect in alarms.items()},
+            )
+        )
+    return TimingReport(str(scope.path), alarms, fastest_gate_s(), rows)

@@ -1,0 +1,1 @@
+"""`safedeploy rehearse`: options, the fake account, the template's functions, and the run."""

@@ -1,0 +1,36 @@
+"""What to rehearse, as one value validated once."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from safedeploy.errors import UserError
+
+Fault = Literal["none", "error", "slow", "bad-response"]
+FAULTS: tuple[Fault, ...] = ("none", "error", "slow", "bad-response")
+
+
+@dataclass(frozen=True)
+class RehearsalOptions:
+    template: Path
+    function: str = "HelloWorldFunction"
+    fault: Fault = "none"
+    fault_rate: float = 100.0  # percent of requests that get the fault
+    type_name: str | None = None  # deployment type; None: the template's
+    speed: float = 60.0  # simulated seconds per wall second
+    rps: float = 20.0  # simulated requests per second
+    seed: int = 7
+
+    def __post_init__(self) -> None:
+        if self.fault not in FAULTS:
+            raise UserError(f"--fault must be one of {', '.join(FAULTS)}")
+        finite = all(math.isfinite(x) for x in (self.speed, self.rps, self.fault_rate))
+        if not finite or self.speed <= 0 or self.rps <= 0 or not 0 <= self.fault_rate <= 100:
+            raise UserError("--speed and --rps must be positive and --fault-rate within 0..100")
+
+    @property
+    def expected_outcome(self) -> str:
+        return "Succeeded" if self.fault == "none" else "rolled back"

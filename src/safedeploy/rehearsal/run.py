@@ -1,0 +1,274 @@
+"""`safedeploy rehearse`: a whole gradual deployment of the template, offline and in-process.
+
+The template is translated and read for the function, its hooks, deployment type and gate alarms;
+moto (a server on loopback, started and stopped here) holds functions, versions, alias, alarms,
+metrics, the SSM URL parameter and the CodeDeploy records; the real function and hook code runs
+in-process (safedeploy.offline.inprocess_lambda); offline.engine plays CodeDeploy.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+from safedeploy_core.timing import DeploymentConfig, deployment_config
+
+from safedeploy.errors import UserError
+from safedeploy.offline.alarm_eval import AlarmModel
+from safedeploy.offline.api_gateway import serve_api
+from safedeploy.offline.engine import Engine, HookRun, TimelineEvent
+from safedeploy.offline.service_overlay import overlay
+from safedeploy.rehearsal.functions import (
+    STACK,
+    FunctionCode,
+    function_code,
+    function_env,
+    function_timeout,
+    hook_run,
+    hook_support,
+    load_handler,
+    traffic_cases,
+)
+from safedeploy.rehearsal.options import RehearsalOptions
+from safedeploy.rehearsal.placeholders import alarm_arguments
+from safedeploy.rehearsal.world import MotoCloud, World, quiet_loggers, world
+from safedeploy.template.deployments import FunctionDeployment, deployments
+from safedeploy.template.loader import load_template
+from safedeploy.template.scope import build_scope
+
+FAULT_SLOW_MS = "2000"  # above the smoke cases' 1500 ms budget, short enough for a quick demo
+
+
+def _deployment(options: RehearsalOptions) -> tuple[FunctionDeployment, DeploymentConfig]:
+    sam = load_template(options.template)
+    declared = sam.get("Parameters", {})
+    overrides = (
+        {"DeploymentType": options.type_name} if options.type_name and "DeploymentType" in declared else {}
+    )
+    scope = build_scope(options.template, overrides, sam=sam)
+    dep = next((d for d in deployments(scope) if d.logical_id == options.function), None)
+    if dep is None:
+        raise UserError(
+            f"{options.template} has no function {options.function!r} with a DeploymentPreference"
+        )
+    config = deployment_config(options.type_name) if options.type_name else dep.config
+    if config is None:
+        raise UserError(f"deployment type {dep.type_name!r} is not a predefined CodeDeploy config")
+    return dep, config
+
+
+def _publish_versions(
+    lam: Any,
+    role: str,
+    name: str,
+    code: FunctionCode,
+    env: dict[str, str],
+    timeout: int,
+    alias: str,
+    fault_env: dict[str, str],
+) -> tuple[str, str]:
+    """v1 with the template's environment behind `alias`, then v2 with the fault switch on top."""
+    lam.create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Role=role,
+        Handler=code.handler,
+        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},  # an empty zip: the code runs in-process
+        Environment={"Variables": env},
+        Timeout=timeout,
+        Tags={str(k): str(v) for k, v in (code.properties.get("Tags") or {}).items()},
+    )
+    old = str(lam.publish_version(FunctionName=name)["Version"])
+    lam.create_alias(FunctionName=name, Name=alias, FunctionVersion=old)
+    lam.update_function_configuration(FunctionName=name, Environment={"Variables": {**env, **fault_env}})
+    return old, str(lam.publish_version(FunctionName=name)["Version"])
+
+
+def _store_alarms(cloudwatch: Any, dep: FunctionDeployment, mapping: dict[str, str]) -> list[AlarmModel]:
+    """The gate alarms, as the template defines them, stored in moto and modelled for evaluation."""
+    alarms = []
+    for spec in dep.alarms:
+        if not spec.known:
+            raise UserError(f"gate alarm {spec.reference} is not defined in the template")
+        arguments = alarm_arguments(spec.props, mapping)
+        cloudwatch.put_metric_alarm(**arguments)
+        alarms.append(AlarmModel(arguments["AlarmName"], arguments))
+    return alarms
+
+
+def _api_routes(code: FunctionCode) -> list[str]:
+    """`METHOD /path` of the function's Api events: the API in front of the alias."""
+    return [
+        f"{str(e['Properties']['Method']).upper()} {e['Properties']['Path']}"
+        for e in (code.properties.get("Events") or {}).values()
+        if e.get("Type") == "Api"
+    ]
+
+
+def _deployment_group(
+    codedeploy: Any, app: str, group: str, role: str, config_name: str, alarms: list[str]
+) -> None:
+    """The CodeDeploy records SAM would create, in moto: application and deployment group."""
+    codedeploy.create_application(applicationName=app, computePlatform="Lambda")
+    codedeploy.create_deployment_group(
+        applicationName=app,
+        deploymentGroupName=group,
+        serviceRoleArn=role,
+        deploymentConfigName=config_name,
+        alarmConfiguration={"enabled": True, "alarms": [{"name": a} for a in alarms]},
+        autoRollbackConfiguration={
+            "enabled": True,
+            "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM", "DEPLOYMENT_STOP_ON_REQUEST"],
+        },
+        deploymentStyle={"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+    )
+
+
+def _hooks(
+    dep: FunctionDeployment, mapping: dict[str, str]
+) -> tuple[HookRun | None, HookRun | None, HookRun | None]:
+    """Pre- and post-traffic hooks and the step judge that sits beside the pre-traffic hook."""
+    runs = [
+        hook_run(ref.scope, ref.logical_id, mapping) if ref and ref.scope and ref.logical_id else None
+        for ref in (dep.pre_hook, dep.post_hook)
+    ]
+    judge = None
+    pre = dep.pre_hook
+    if pre and pre.scope and "StepJudgeFunction" in pre.scope.resources:
+        judge = hook_run(pre.scope, "StepJudgeFunction", mapping)
+    return runs[0], runs[1], judge
+
+
+def rehearse(
+    options: RehearsalOptions, on_event: Callable[[TimelineEvent], None] = lambda e: None
+) -> dict[str, Any]:
+    dep, config = _deployment(options)
+    scope = dep.scope
+    functions = [k for k, r in scope.sam_resources.items() if r.get("Type") == "AWS::Serverless::Function"]
+    physical = {k: f"{STACK}-{k}" for k in functions}
+    app, group = f"{STACK}-app", f"{STACK}-{options.function}-group"
+    mapping = {
+        **physical,
+        "stack": STACK,
+        "ServerlessDeploymentApplication": app,
+        f"{options.function}.Version": "2",
+    }
+
+    random.seed(options.seed)  # the function's fault switch draws from the module-level generator
+    with world(options.seed) as env_world:
+        lam, cw, cd, iam = (env_world.client(s) for s in ("lambda", "cloudwatch", "codedeploy", "iam"))
+        role = iam.create_role(RoleName="rehearsal", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+
+        # the function: v1 healthy, v2 with the fault switch; `live` on v1
+        code = function_code(scope, options.function)
+        env = function_env(scope, options.function, mapping)
+        module, entry = load_handler(code, env)
+        name = physical[options.function]
+        env_world.runtime.register(name, entry)
+        alias = dep.alias or "live"
+        old, new = _publish_versions(
+            lam,
+            role,
+            name,
+            code,
+            env,
+            function_timeout(scope, options.function),
+            alias,
+            {
+                "FAULT_MODE": options.fault,
+                "FAULT_RATE": f"{options.fault_rate:g}",
+                "FAULT_SLOW_MS": FAULT_SLOW_MS,
+            },
+        )
+        mapping[f"{options.function}.Version"] = new
+
+        alarms = _store_alarms(cw, dep, mapping)
+        routes = {route: f"{name}:{alias}" for route in _api_routes(code)}
+        pre, post, judge_run = _hooks(dep, mapping)
+        quiet_loggers()
+        _deployment_group(cd, app, group, role, config.codedeploy_name, [a.name for a in alarms])
+        engine = Engine(
+            cloud=MotoCloud(env_world),
+            function=name,
+            alias=alias,
+            old_version=old,
+            new_version=new,
+            config=config,
+            alarms=alarms,
+            pre_hook=pre,
+            post_hook=post,
+            step_judge=judge_run,
+            function_module=module,
+            speed=options.speed,
+            rps=options.rps,
+            rng=random.Random(options.seed),
+            on_event=on_event,
+            traffic=traffic_cases(dep, code),
+        )
+        report = _run(env_world, engine, dep, post, app, group, routes)
+    return {
+        **engine.summary(),
+        "fault": options.fault,
+        "fault_rate": options.fault_rate,
+        "speed": options.speed,
+        "rps": options.rps,
+        **report,
+        "events": [e.__dict__ for e in engine.events],
+    }
+
+
+def _run(
+    env_world: World,
+    engine: Engine,
+    dep: FunctionDeployment,
+    post: HookRun | None,
+    app: str,
+    group: str,
+    routes: dict[str, str],
+) -> dict[str, Any]:
+    """The hooks' real clients pointed at the world (with the CodeDeploy and CloudWatch calls moto
+    lacks answered by the engine), the API served on loopback, then the deployment itself."""
+    assert dep.pre_hook is not None
+    support = hook_support(dep.pre_hook)
+    cd, lam, ssm = env_world.client("codedeploy"), env_world.client("lambda"), env_world.client("ssm")
+    cd_hooks = overlay(env_world.client("codedeploy"), engine.codedeploy_operations())
+    cw_hooks = overlay(env_world.client("cloudwatch"), engine.cloudwatch_operations())
+    support.use_clients(
+        {
+            "codedeploy": cd_hooks,
+            "lambda": lam,
+            "lambda-invoke": lam,
+            "cloudwatch": cw_hooks,
+            "ssm": ssm,
+            "sns": env_world.client("sns"),
+        }
+    )
+    api_param = (post.env if post else {}).get("API_URL_PARAMETER")
+
+    def create() -> str:
+        return str(
+            cd.create_deployment(
+                applicationName=app,
+                deploymentGroupName=group,
+                revision={"revisionType": "AppSpecContent", "appSpecContent": {"content": engine.appspec()}},
+            )["deploymentId"]
+        )
+
+    try:
+        with serve_api(lam, routes) as api_url:
+            if api_param:
+                ssm.put_parameter(Name=api_param, Value=api_url, Type="String")
+            started = time.monotonic()
+            engine.run(create)
+            wall = time.monotonic() - started
+    finally:
+        support.use_clients(None)
+    cloud = MotoCloud(env_world)
+    return {
+        "wall_s": round(wall, 2),
+        "cloudwatch_invocations_new_version": cloud.invocations_stored(
+            engine.function, engine.alias, engine.new_version
+        ),
+    }

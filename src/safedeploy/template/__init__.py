@@ -1,0 +1,1 @@
+"""Templates as CloudFormation will see them: read, translated, parameters applied, references resolved."""

@@ -1,0 +1,257 @@
+"""What a template's deployments look like once translated: per function, its deployment config,
+hooks and gate alarms, with every reference resolved once (through nested applications)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from safedeploy_core.timing import DeploymentConfig, deployment_config
+
+from safedeploy.template.scope import Scope, describe, locate
+
+
+def merge_globals(globals_value: Any, own: Any) -> Any:
+    """SAM's Globals merge ("Globals section of the AWS SAM template", Overridable properties): a
+    resource's primitive value replaces the global one, maps are merged key by key, lists are added."""
+    if isinstance(globals_value, dict) and isinstance(own, dict):
+        merged = dict(globals_value)
+        for key, value in own.items():
+            merged[key] = merge_globals(globals_value.get(key), value) if key in globals_value else value
+        return merged
+    if isinstance(globals_value, list) and isinstance(own, list):
+        return [*globals_value, *own]
+    return globals_value if own is None else own
+
+
+def function_properties(scope: Scope, logical_id: str) -> dict[str, Any]:
+    """A SAM function's Properties with the template's `Globals.Function` merged in, as SAM does."""
+    own = scope.sam_resources.get(logical_id, {}).get("Properties") or {}
+    globals_fn = (scope.sam.get("Globals") or {}).get("Function") or {}
+    merged: dict[str, Any] = merge_globals(globals_fn, own)
+    return merged
+
+
+@dataclass(frozen=True)
+class HookRef:
+    """A hook function named in the alias's UpdatePolicy, located in its template when it is there."""
+
+    reference: Any
+    scope: Scope | None
+    logical_id: str | None
+    display: str  # `Hooks/PreTrafficHook`, or the resolved name when not defined in the template
+
+    @property
+    def known(self) -> bool:
+        return self.scope is not None and self.logical_id is not None
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        if self.scope is None or self.logical_id is None:
+            return {}
+        return self.scope.resources[self.logical_id].get("Properties", {})  # type: ignore[no-any-return]
+
+    @property
+    def timeout_s(self) -> int | None:
+        if self.scope is None:
+            return None
+        return int(self.scope.resolve(self.properties.get("Timeout", 3)))
+
+
+def hook_logical_id(scope: Scope, ref: Any) -> tuple[Scope, str] | None:
+    """The scope and logical ID of a hook function named in the alias UpdatePolicy."""
+    found = locate(scope, ref)
+    if found:
+        return found
+    value = scope.resolve(ref)
+    if isinstance(value, str):
+        for logical_id, res in scope.resources.items():
+            if (
+                res.get("Type") == "AWS::Lambda::Function"
+                and scope.resolve(res.get("Properties", {}).get("FunctionName")) == value
+            ):
+                return scope, logical_id
+    return None
+
+
+def hook_ref(scope: Scope, ref: Any) -> HookRef | None:
+    if not ref:
+        return None
+    located = hook_logical_id(scope, ref)
+    if located is None:
+        return HookRef(ref, None, None, str(scope.resolve(ref)))
+    where, logical = located
+    return HookRef(ref, where, logical, where.qualified(logical))
+
+
+@dataclass
+class AlarmSpec:
+    reference: str  # how the deployment group names it
+    logical_id: str | None
+    scope: Scope | None
+    props: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def known(self) -> bool:
+        return self.scope is not None
+
+    @property
+    def display(self) -> str:
+        """`HelloWorldAlarms/ErrorRateGate` for an alarm in the template, else its reference."""
+        return self.scope.qualified(self.logical_id) if self.scope and self.logical_id else self.reference
+
+    @property
+    def name(self) -> str:
+        name = self.props.get("AlarmName")
+        return name if isinstance(name, str) else (self.logical_id or self.reference)
+
+    @property
+    def period_s(self) -> int | None:
+        if "Period" in self.props:
+            return _int(self.props["Period"])
+        found = (_int(m.get("MetricStat", {}).get("Period")) for m in self.props.get("Metrics", []))
+        periods = [p for p in found if p]
+        return max(periods) if periods else None
+
+    @property
+    def evaluation_periods(self) -> int | None:
+        return _int(self.props.get("EvaluationPeriods"))
+
+    @property
+    def datapoints_to_alarm(self) -> int | None:
+        return _int(self.props.get("DatapointsToAlarm"))
+
+    def metric_stats(self) -> list[dict[str, Any]]:
+        """[{namespace, metric, dimensions: {name: value}, stat}] for plain and metric-math alarms."""
+        if "MetricName" in self.props:
+            dims = {d["Name"]: d.get("Value") for d in self.props.get("Dimensions", []) or []}
+            stat = self.props.get("Statistic") or self.props.get("ExtendedStatistic")
+            return [
+                {
+                    "namespace": self.props.get("Namespace"),
+                    "metric": self.props["MetricName"],
+                    "dimensions": dims,
+                    "stat": stat,
+                }
+            ]
+        out = []
+        for m in self.props.get("Metrics", []) or []:
+            stat = m.get("MetricStat")
+            if stat:
+                metric = stat.get("Metric", {})
+                dims = {d["Name"]: d.get("Value") for d in metric.get("Dimensions", []) or []}
+                out.append(
+                    {
+                        "namespace": metric.get("Namespace"),
+                        "metric": metric.get("MetricName"),
+                        "dimensions": dims,
+                        "stat": stat.get("Stat"),
+                        "id": m.get("Id"),
+                    }
+                )
+        return out
+
+    def expression(self) -> str | None:
+        for m in self.props.get("Metrics", []) or []:
+            if m.get("Expression") and m.get("ReturnData", True):
+                return str(m["Expression"])
+        return None
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass
+class FunctionDeployment:
+    logical_id: str
+    scope: Scope
+    type_name: str | None
+    config: DeploymentConfig | None
+    alarms: list[AlarmSpec]
+    pre_hook: HookRef | None
+    post_hook: HookRef | None
+    role: Any
+    alias: str | None
+
+    @property
+    def function_props(self) -> dict[str, Any]:
+        """The function's own SAM Properties (without Globals)."""
+        return self.scope.sam_resources.get(self.logical_id, {}).get("Properties", {}) or {}
+
+
+def _alarm_spec(scope: Scope, ref: Any) -> AlarmSpec:
+    found = locate(scope, ref)
+    if found:
+        where, logical = found
+        res = where.resources[logical]
+        if res.get("Type") in ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"):
+            return AlarmSpec(describe(ref), logical, where, where.resolve(res.get("Properties", {})))
+    name = scope.resolve(ref)
+    if isinstance(name, str):
+        for candidate in [scope, *scope.children.values()]:
+            for logical, res in candidate.resources.items():
+                if res.get("Type") == "AWS::CloudWatch::Alarm":
+                    props = candidate.resolve(res.get("Properties", {}))
+                    if props.get("AlarmName") == name:
+                        return AlarmSpec(name, logical, candidate, props)
+    return AlarmSpec(describe(ref), None, None)
+
+
+def deployments(scope: Scope) -> list[FunctionDeployment]:
+    out = []
+    resources = scope.resources
+    for logical_id, res in scope.sam_resources.items():
+        if res.get("Type") != "AWS::Serverless::Function":
+            continue
+        group = resources.get(f"{logical_id}DeploymentGroup")
+        alias_id = next(
+            (
+                k
+                for k, r in resources.items()
+                if r.get("Type") == "AWS::Lambda::Alias"
+                and r.get("Properties", {}).get("FunctionName") == {"Ref": logical_id}
+            ),
+            None,
+        )
+        if group is None:
+            continue
+        gprops = group.get("Properties", {})
+        type_name = _config_name(gprops.get("DeploymentConfigName"))
+        policy = (
+            resources[alias_id].get("UpdatePolicy", {}).get("CodeDeployLambdaAliasUpdate", {})
+            if alias_id
+            else {}
+        )
+        alarms = [
+            _alarm_spec(scope, a.get("Name"))
+            for a in (gprops.get("AlarmConfiguration") or {}).get("Alarms", []) or []
+        ]
+        out.append(
+            FunctionDeployment(
+                logical_id=logical_id,
+                scope=scope,
+                type_name=type_name,
+                config=deployment_config(type_name) if type_name else None,
+                alarms=alarms,
+                pre_hook=hook_ref(scope, policy.get("BeforeAllowTrafficHook")),
+                post_hook=hook_ref(scope, policy.get("AfterAllowTrafficHook")),
+                role=gprops.get("ServiceRoleArn"),
+                alias=resources[alias_id]["Properties"].get("Name") if alias_id else None,
+            )
+        )
+    return out
+
+
+def _config_name(value: Any) -> str | None:
+    if isinstance(value, str | int | float):  # SAM passes a name it does not know through unchanged
+        return str(value).removeprefix("CodeDeployDefault.Lambda")
+    if isinstance(value, dict) and "Fn::Sub" in value:
+        args = value["Fn::Sub"]
+        if isinstance(args, list) and isinstance(args[1], dict):
+            name = args[1].get("ConfigName")
+            return str(name) if isinstance(name, str | int | float) else None
+    return None

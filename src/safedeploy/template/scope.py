@@ -1,0 +1,267 @@
+"""One translated template with its parameter values, and intrinsics evaluated as far as it allows.
+
+Parameters, conditions, Sub, Join, Split, Select, If and nested-application outputs are evaluated;
+values that only CloudFormation knows become readable placeholders: `<Fn>` for a function's name,
+`<Fn.Version>` for its new version number, an ARN around `<Fn>` for GetAtt Arn. Rules and the
+rehearsal match on those strings; the rehearsal replaces them with real values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from safedeploy.template.loader import PLACEHOLDER_BUCKET, load_template, translate
+from safedeploy.template.samconfig import check_declared
+
+PSEUDO = {
+    "AWS::Region": "us-east-1",
+    "AWS::Partition": "aws",
+    "AWS::URLSuffix": "amazonaws.com",
+    "AWS::AccountId": "123456789012",
+    "AWS::StackName": "<stack>",
+}
+NESTED_PREFIX = f"https://{PLACEHOLDER_BUCKET}.s3.amazonaws.com/"
+MAX_NESTING = 3
+
+
+@dataclass
+class Scope:
+    """One (translated) template with the parameter values it was given."""
+
+    path: Path
+    cfn: dict[str, Any]
+    sam: dict[str, Any]
+    params: dict[str, Any]
+    children: dict[str, Scope] = field(default_factory=dict)
+    name: str = ""  # logical ID of the nested application in its parent ("" for the root)
+
+    def qualified(self, logical_id: str) -> str:
+        """`Hooks/PreTrafficHook` for a resource of a nested application, `Fn` at the root."""
+        return f"{self.name}/{logical_id}" if self.name else logical_id
+
+    @property
+    def resources(self) -> dict[str, Any]:
+        return self.cfn.get("Resources", {})  # type: ignore[no-any-return]
+
+    @property
+    def sam_resources(self) -> dict[str, Any]:
+        return self.sam.get("Resources", {})  # type: ignore[no-any-return]
+
+    def condition(self, name: str) -> bool | None:
+        expr = self.cfn.get("Conditions", {}).get(name)
+        return None if expr is None else evaluate_condition(self, expr)
+
+    def resolve(self, value: Any) -> Any:
+        return resolve(self, value)
+
+    def active(self, logical_id: str) -> bool:
+        """False when the resource's Condition is known to be false for these parameters."""
+        condition = self.resources.get(logical_id, {}).get("Condition")
+        return condition is None or self.condition(condition) is not False
+
+    def output(self, name: str) -> Any:
+        """The unresolved Value of one of this template's Outputs (None when there is no such output)."""
+        found = self.cfn.get("Outputs", {}).get(name)
+        return found.get("Value") if isinstance(found, dict) else None
+
+
+# ---------------------------------------------------------------- conditions
+def evaluate_condition(scope: Scope, expr: Any) -> bool | None:
+    if isinstance(expr, dict) and len(expr) == 1:
+        ((fn, args),) = expr.items()
+        if fn == "Fn::Equals":
+            a, b = (scope.resolve(x) for x in args)
+            return None if isinstance(a, dict) or isinstance(b, dict) else str(a) == str(b)
+        if fn == "Fn::Not":
+            inner = evaluate_condition(scope, args[0])
+            return None if inner is None else not inner
+        if fn in ("Fn::And", "Fn::Or"):
+            values = [evaluate_condition(scope, x) for x in args]
+            if None in values:
+                return None
+            return all(values) if fn == "Fn::And" else any(values)
+        if fn == "Condition":
+            return scope.condition(args)
+    return None
+
+
+# ---------------------------------------------------------------- intrinsics, one function each
+def placeholder(scope: Scope, logical: str, attr: str | None = None) -> str:
+    """A readable stand-in for a value only CloudFormation knows: <Fn>, <Fn.Version>, an ARN."""
+    kind = scope.resources.get(logical, {}).get("Type")
+    if attr is None:
+        return f"<{logical}>"
+    if attr == "Arn" and kind == "AWS::Lambda::Function":
+        return f"arn:aws:lambda:{PSEUDO['AWS::Region']}:{PSEUDO['AWS::AccountId']}:function:<{logical}>"
+    if attr == "Version" and kind == "AWS::Lambda::Version":
+        owner = scope.resources[logical].get("Properties", {}).get("FunctionName", {})
+        if isinstance(owner, dict) and "Ref" in owner:
+            return f"<{owner['Ref']}.Version>"
+    if attr == "Arn" and kind == "AWS::IAM::Role":
+        return f"arn:aws:iam::{PSEUDO['AWS::AccountId']}:role/<{logical}>"
+    return f"<{logical}.{attr}>"
+
+
+def _getatt_parts(args: Any) -> tuple[str, str]:
+    logical, attr = args.split(".", 1) if isinstance(args, str) else args
+    return str(logical), str(attr)
+
+
+def _ref(scope: Scope, name: Any) -> Any:
+    if name in scope.params:
+        return scope.params[name]
+    if name in PSEUDO:
+        return PSEUDO[name]
+    if name == "AWS::NoValue":
+        return None
+    return placeholder(scope, name)
+
+
+def _sub(scope: Scope, args: Any) -> Any:
+    template, variables = (args, {}) if isinstance(args, str) else (args[0], args[1])
+    values = {k: resolve(scope, v) for k, v in variables.items()}
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name in values:
+            return str(values[name])
+        if name in scope.params or name in PSEUDO:
+            return str(_ref(scope, name))
+        if "." in name:
+            return str(_getatt(scope, name))
+        return placeholder(scope, name)
+
+    return re.sub(r"\$\{([^}!]+)\}", one, template)
+
+
+def _if(scope: Scope, args: Any) -> Any:
+    cond = scope.condition(args[0])
+    return resolve(scope, args[1] if cond or cond is None else args[2])
+
+
+def _join(scope: Scope, args: Any) -> Any:
+    parts = resolve(scope, args[1])
+    parts = parts if isinstance(parts, list) else [parts]
+    return str(args[0]).join(str(p) for p in parts if p is not None)
+
+
+def _split(scope: Scope, args: Any) -> Any:
+    return str(resolve(scope, args[1])).split(str(args[0]))
+
+
+def _select(scope: Scope, args: Any) -> Any:
+    items = resolve(scope, args[1])
+    return items[int(args[0])] if isinstance(items, list) else None
+
+
+def _getatt(scope: Scope, args: Any) -> Any:
+    logical, attr = _getatt_parts(args)
+    if attr.startswith("Outputs.") and logical in scope.children:
+        child = scope.children[logical]
+        value = child.output(attr.split(".", 1)[1])
+        if value is not None:
+            return child.resolve(value)
+    return placeholder(scope, logical, attr)
+
+
+INTRINSICS: dict[str, Callable[[Scope, Any], Any]] = {
+    "Ref": _ref,
+    "Fn::Sub": _sub,
+    "Fn::If": _if,
+    "Fn::Join": _join,
+    "Fn::Split": _split,
+    "Fn::Select": _select,
+    "Fn::GetAtt": _getatt,
+}
+
+
+def resolve(scope: Scope, value: Any) -> Any:
+    """Evaluate intrinsics as far as the template allows; unknown values become placeholders."""
+    if isinstance(value, list):
+        return [resolve(scope, v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) != 1:
+        return {k: resolve(scope, v) for k, v in value.items()}
+    ((fn, args),) = value.items()
+    handler = INTRINSICS.get(fn)
+    return handler(scope, args) if handler else {fn: resolve(scope, args)}
+
+
+def locate(scope: Scope, ref: Any) -> tuple[Scope, str] | None:
+    """The template and logical ID a reference points at, through nested application outputs."""
+    if isinstance(ref, dict) and "Ref" in ref and ref["Ref"] in scope.resources:
+        return scope, str(ref["Ref"])
+    if isinstance(ref, dict) and "Fn::GetAtt" in ref:
+        logical, attr = _getatt_parts(ref["Fn::GetAtt"])
+        if attr.startswith("Outputs.") and logical in scope.children:
+            child = scope.children[logical]
+            value = child.output(attr.split(".", 1)[1])
+            return locate(child, value) if value is not None else None
+        if logical in scope.resources:
+            return scope, logical
+    return None
+
+
+def describe(ref: Any) -> str:
+    """How a template names a reference: `App.Outputs.X` for GetAtt, the logical ID for Ref."""
+    if isinstance(ref, dict) and "Fn::GetAtt" in ref:
+        args = ref["Fn::GetAtt"]
+        return ".".join(args) if isinstance(args, list) else str(args)
+    if isinstance(ref, dict) and "Ref" in ref:
+        return str(ref["Ref"])
+    return str(ref)
+
+
+# ---------------------------------------------------------------- building the tree
+def _nested_path(scope_path: Path, url: Any) -> Path | None:
+    if isinstance(url, str) and url.startswith(NESTED_PREFIX):
+        return (scope_path.parent / url[len(NESTED_PREFIX) :]).resolve()
+    return None
+
+
+def _declared_defaults(cfn: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: v["Default"]
+        for k, v in cfn.get("Parameters", {}).items()
+        if isinstance(v, dict) and "Default" in v
+    }
+
+
+def build_scope(
+    path: Path,
+    overrides: dict[str, Any] | None = None,
+    *,
+    sam: dict[str, Any] | None = None,
+    depth: int = 0,
+    name: str = "",
+) -> Scope:
+    """The template at `path` (already read: `sam`), translated with `overrides`, and the local nested
+    applications it names, each with the parameters its parent passes."""
+    sam = load_template(path) if sam is None else sam
+    plain = {k: v for k, v in (overrides or {}).items() if isinstance(v, str | int | float)}
+    declared = set(sam.get("Parameters", {}))
+    if depth == 0:
+        check_declared(path.name, plain, declared)
+    cfn = translate(sam, {k: v for k, v in plain.items() if k in declared})
+    params = {**_declared_defaults(cfn), **(overrides or {})}
+    for param, decl in cfn.get("Parameters", {}).items():
+        if decl.get("Type") == "CommaDelimitedList" and isinstance(params.get(param), str):
+            params[param] = params[param].split(",")
+    scope = Scope(path, cfn, sam, params, name=name)
+    if depth < MAX_NESTING:
+        for logical_id, res in cfn.get("Resources", {}).items():
+            if res.get("Type") == "AWS::CloudFormation::Stack":
+                child_path = _nested_path(path, res.get("Properties", {}).get("TemplateURL"))
+                if child_path and child_path.is_file():
+                    child_params = {
+                        k: scope.resolve(v) for k, v in res["Properties"].get("Parameters", {}).items()
+                    }
+                    scope.children[logical_id] = build_scope(
+                        child_path, child_params, depth=depth + 1, name=logical_id
+                    )
+    return scope
