@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -31,11 +31,12 @@ def use_clients(overrides: dict[str, Any] | None) -> None:
     _clients = None if overrides is None else Clients(overrides=dict(overrides))
 
 
-def load_config() -> tuple[HookConfig | None, str | None]:
+def load_config() -> HookConfig | ConfigError:
+    """The configuration, or the error that makes every invocation report Failed with its reason."""
     try:
-        return HookConfig.from_env(), None
+        return HookConfig.from_env()
     except ConfigError as exc:
-        return None, str(exc)
+        return exc
 
 
 class StatusNotReported(RuntimeError):
@@ -49,7 +50,7 @@ def finish(outcome: HookOutcome) -> dict[str, Any]:
     log = logger.info if outcome.status == "Succeeded" else logger.error
     log(outcome.summary(), extra={"outcome": outcome.as_log()})
     if not outcome.reported and outcome.deployment_id is not None:
-        raise StatusNotReported(outcome.report)
+        raise StatusNotReported(outcome.report_line)
     return outcome.as_log()
 
 
@@ -60,22 +61,24 @@ def function_cases(cl: Clients, config: HookConfig, function_name: str) -> list[
 
 def handle(
     phase: str,
-    event: dict[str, Any],
+    event: Mapping[str, Any],
     context: HasRemainingTime,
     make_checks: Callable[[Clients, HookConfig], Checks],
 ) -> dict[str, Any]:
     """What both hook handlers do: configuration, lazy clients, one run, one report, logs."""
-    config, error = load_config()
+    config = load_config()
     cl = clients()
-    margin = config.deadline_margin_s if config else HookConfig.deadline_margin_s
+    if isinstance(config, HookConfig):
+        margin, checks = config.deadline_margin_s, make_checks(cl, config)
+    else:  # run_hook reports Failed with the configuration error before any check
+        margin, checks = HookConfig.deadline_margin_s, lambda deployment, deadline: []
     outcome = run_hook(
         phase,
         event,
         codedeploy=cl.codedeploy,
         config=config,
-        config_error=error,
         deadline=Deadline.from_context(context, margin),
-        checks=make_checks(cl, config) if config else lambda deployment, deadline: [],
+        checks=checks,
         on_exception=lambda exc: logger.exception("hook bug"),
     )
     return finish(outcome)

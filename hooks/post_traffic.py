@@ -65,4 +65,4 @@ def post_traffic_checks(cl: Clients, config: HookConfig, session_factory: Any = 
 @logger.inject_lambda_context
 @event_source(data_class=CodeDeployLifecycleHookEvent)
 def lambda_handler(event: CodeDeployLifecycleHookEvent, context: LambdaContext) -> dict[str, Any]:
-    return handle("AfterAllowTraffic", event.raw_event, context, post_traffic_checks)
+    return handle("AfterAllowTraffic", event, context, post_traffic_checks)

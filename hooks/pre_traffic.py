@@ -30,4 +30,4 @@ def pre_traffic_checks(cl: Clients, config: HookConfig) -> Checks:
 @logger.inject_lambda_context
 @event_source(data_class=CodeDeployLifecycleHookEvent)
 def lambda_handler(event: CodeDeployLifecycleHookEvent, context: LambdaContext) -> dict[str, Any]:
-    return handle("BeforeAllowTraffic", event.raw_event, context, pre_traffic_checks)
+    return handle("BeforeAllowTraffic", event, context, pre_traffic_checks)

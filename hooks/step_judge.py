@@ -6,16 +6,18 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from hook_support import clients, load_config, logger
+from safedeploy_core.config import HookConfig
+from safedeploy_core.errors import ConfigError
 from safedeploy_core.notify import publish
 from safedeploy_core.step_gate import run_step_gate
 
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    config, error = load_config()
-    application = config.deployment_application if config else None
-    if config is None or application is None:
-        error = error or "DEPLOYMENT_APPLICATION is empty"
+    config = load_config()
+    application = config.deployment_application if isinstance(config, HookConfig) else None
+    if isinstance(config, ConfigError) or application is None:
+        error = str(config) if isinstance(config, ConfigError) else "DEPLOYMENT_APPLICATION is empty"
         logger.error("step judge misconfigured", extra={"error": error})
         return {"actions": [], "error": error}
     cl = clients()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -32,8 +33,9 @@ class Deployment:
 
 
 def parse_hook_event(event: Any) -> HookEvent:
-    """The event is only {"DeploymentId", "LifecycleEventHookExecutionId"}; name what is missing."""
-    if not isinstance(event, dict):
+    """The event is only {"DeploymentId", "LifecycleEventHookExecutionId"} (a dict, or Powertools'
+    CodeDeployLifecycleHookEvent, which is a Mapping over it); name what is missing."""
+    if not isinstance(event, Mapping):
         raise MalformedEvent(f"hook event must be a JSON object, got {type(event).__name__}")
     missing = [k for k in ("DeploymentId", "LifecycleEventHookExecutionId") if not event.get(k)]
     if missing:
@@ -66,7 +68,9 @@ def get_deployment(codedeploy: Any, deployment_id: str) -> Deployment:
     )
 
 
-def report_status(codedeploy: Any, hook: HookEvent, status: Status) -> str:
+def report_status(
+    codedeploy: Any, hook: HookEvent, status: Status
+) -> Literal["reported", "already-completed"]:
     """Report once. Lambda retries a failed async hook, so a second report may find the event closed."""
     try:
         codedeploy.put_lifecycle_event_hook_execution_status(

@@ -7,14 +7,16 @@ Whatever happens inside (AccessDenied, a malformed AppSpec, a hung target, a bug
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from safedeploy_core.appspec import Target
 from safedeploy_core.codedeploy import (
     Deployment,
     HookEvent,
@@ -26,52 +28,69 @@ from safedeploy_core.codedeploy import (
 )
 from safedeploy_core.config import HookConfig
 from safedeploy_core.deadline import Deadline
-from safedeploy_core.errors import HookError, NotAllowed
+from safedeploy_core.errors import ConfigError, HookError, NotAllowed
 from safedeploy_core.smoke import CheckResult
 
 Checks = Callable[[Deployment, Deadline], list[CheckResult]]
 
 
+class Report(StrEnum):
+    """What became of the one status report."""
+
+    REPORTED = "reported"
+    ALREADY_COMPLETED = "already-completed"  # a retried invocation found the event closed
+    NOT_REPORTED = "not-reported"
+
+
 @dataclass
 class HookOutcome:
+    """Everything one hook invocation decided and did; starts as Failed until the checks say otherwise."""
+
     phase: str
-    status: Status
-    reason: str
-    report: str  # "reported" | "already-completed" | "not-reported: ..."
     deployment_id: str | None = None
-    function_name: str | None = None
-    current_version: str | None = None
-    target_version: str | None = None
+    status: Status = "Failed"
+    reason: str = ""
+    report: Report = Report.NOT_REPORTED
+    report_detail: str = ""  # why a report was not sent
+    target: Target | None = None
     results: list[CheckResult] = field(default_factory=list)
     elapsed_ms: float = 0.0
 
     @property
     def reported(self) -> bool:
-        return self.report in ("reported", "already-completed")
+        return self.report in (Report.REPORTED, Report.ALREADY_COMPLETED)
+
+    @property
+    def function_name(self) -> str | None:
+        return self.target.function_name if self.target else None
+
+    @property
+    def report_line(self) -> str:
+        return f"{self.report}: {self.report_detail}" if self.report_detail else str(self.report)
 
     def summary(self) -> str:
         """One human-readable line for the log and the notification."""
         passed = sum(r.passed for r in self.results)
+        target = self.target
         where = (
-            f"{self.function_name} v{self.current_version}->v{self.target_version}"
-            if self.function_name
-            else "?"
+            f"{target.function_name} v{target.current_version}->v{target.target_version}" if target else "?"
         )
         return (
             f"{self.phase} {self.status}: {where}, {passed}/{len(self.results)} checks passed "
-            f"in {self.elapsed_ms:.0f} ms ({self.reason}); report {self.report}"
+            f"in {self.elapsed_ms:.0f} ms ({self.reason}); report {self.report_line}"
         )
 
     def as_log(self) -> dict[str, Any]:
+        target = self.target
         return {
             "phase": self.phase,
             "status": self.status,
             "reason": self.reason,
-            "report": self.report,
+            "report": self.report_line,
             "deployment_id": self.deployment_id,
-            "function": self.function_name,
-            "current_version": self.current_version,
-            "target_version": self.target_version,
+            "function": target.function_name if target else None,
+            "current_version": target.current_version if target else None,
+            "target_version": target.target_version if target else None,
             "elapsed_ms": round(self.elapsed_ms, 1),
             "checks": [r.as_dict() for r in self.results],
         }
@@ -81,12 +100,6 @@ def ensure_allowed(function_name: str, allowed: frozenset[str]) -> None:
     if function_name not in allowed:
         names = ", ".join(sorted(allowed))
         raise NotAllowed(f"function {function_name} is not in this hook's allow-list ({names}); not invoked")
-
-
-def _configured(config: HookConfig | None, error: str | None) -> HookConfig:
-    if config is None:
-        raise HookError(f"hook misconfigured: {error}")
-    return config
 
 
 def _verdict(results: list[CheckResult]) -> tuple[Status, str]:
@@ -101,26 +114,25 @@ def _verdict(results: list[CheckResult]) -> tuple[Status, str]:
 
 
 def _evaluate(
-    phase: str,
+    outcome: HookOutcome,
     hook: HookEvent,
     codedeploy: Any,
-    config: HookConfig | None,
-    config_error: str | None,
+    config: HookConfig | ConfigError,
     deadline: Deadline,
     checks: Checks,
     on_exception: Callable[[BaseException], None] | None,
 ) -> HookOutcome:
-    outcome = HookOutcome(phase, "Failed", "", "", deployment_id=hook.deployment_id)
+    """Fill `outcome` on the worker thread; past the deadline the caller reports without it."""
+    if isinstance(config, ConfigError):
+        outcome.reason = f"hook misconfigured: {config}"
+        return outcome
     try:
-        config = _configured(config, config_error)
         deployment = get_deployment(codedeploy, hook.deployment_id)
-        target = deployment.target
-        outcome.function_name = target.function_name
-        outcome.current_version = target.current_version
-        outcome.target_version = target.target_version
-        ensure_allowed(target.function_name, config.allowed_functions)
-        outcome.results = checks(deployment, deadline)
-        outcome.status, outcome.reason = _verdict(outcome.results)
+        outcome.target = deployment.target
+        ensure_allowed(deployment.target.function_name, config.allowed_functions)
+        results = checks(deployment, deadline)
+        outcome.results = results
+        outcome.status, outcome.reason = _verdict(results)
     except HookError as exc:
         outcome.reason = str(exc)
     except ClientError as exc:
@@ -135,29 +147,27 @@ def _evaluate(
 
 
 def _within_deadline(
-    work: Callable[[], HookOutcome], deadline: Deadline, fallback: HookOutcome, grace_s: float
-) -> HookOutcome:
+    work: Callable[[], HookOutcome], deadline: Deadline, grace_s: float
+) -> HookOutcome | None:
     """Run the evaluation on a worker and stop waiting at the deadline (plus a little grace for checks
     that end exactly there), whatever hangs inside (a GetMetricData call, a DNS lookup, a bug): the
-    report must leave before the Lambda timeout."""
+    report must leave before the Lambda timeout. None when the deadline passed."""
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hook")
     future = pool.submit(work)
     try:
         return future.result(timeout=deadline.remaining() + grace_s)
     except FuturesTimeout:
-        fallback.reason = "the checks did not finish before the hook's deadline"
-        return fallback
+        return None
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
 def run_hook(
     phase: str,
-    event: Any,
+    event: Mapping[str, Any],
     *,
     codedeploy: Any,
-    config: HookConfig | None,
-    config_error: str | None,
+    config: HookConfig | ConfigError,
     deadline: Deadline,
     checks: Checks,
     on_exception: Callable[[BaseException], None] | None = None,
@@ -168,18 +178,19 @@ def run_hook(
         hook: HookEvent = parse_hook_event(event)
     except HookError as exc:
         # Without both ids there is nothing to report to; a retry would fail the same way.
-        return HookOutcome(phase, "Failed", str(exc), "not-reported: malformed event")
+        return HookOutcome(phase, reason=str(exc), report_detail="malformed event")
 
-    outcome = _within_deadline(
-        lambda: _evaluate(phase, hook, codedeploy, config, config_error, deadline, checks, on_exception),
-        deadline,
-        HookOutcome(phase, "Failed", "", "", deployment_id=hook.deployment_id),
-        grace_s,
+    decided = HookOutcome(phase, deployment_id=hook.deployment_id)
+    work = lambda: _evaluate(decided, hook, codedeploy, config, deadline, checks, on_exception)  # noqa: E731
+    outcome = _within_deadline(work, deadline, grace_s) or HookOutcome(
+        phase,
+        deployment_id=hook.deployment_id,
+        reason="the checks did not finish before the hook's deadline",
+        target=decided.target,  # set before any check ran: known, whatever the worker does next
     )
     try:
-        outcome.report = report_status(codedeploy, hook, outcome.status)
+        outcome.report = Report(report_status(codedeploy, hook, outcome.status))
     except (ClientError, BotoCoreError) as exc:
-        detail = describe_client_error(exc) if isinstance(exc, ClientError) else str(exc)
-        outcome.report = f"not-reported: {detail}"
+        outcome.report_detail = describe_client_error(exc) if isinstance(exc, ClientError) else str(exc)
     outcome.elapsed_ms = (time.perf_counter() - started) * 1000
     return outcome

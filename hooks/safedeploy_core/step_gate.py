@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
@@ -25,12 +25,15 @@ DEFAULT_LOOKS = 10  # unknown (custom) configs: as for a 10-minute shift
 ENDED_CODES = {"DeploymentAlreadyCompletedException", "InvalidDeploymentStatusException"}
 
 
+GateActionKind = Literal["stopped", "watching", "ended-meanwhile", "skipped: not allowed"]
+
+
 @dataclass(frozen=True)
 class GateAction:
     deployment_id: str
     function_name: str
     verdict: Verdict
-    action: str  # "stopped" | "watching" | "ended-meanwhile" | "skipped: ..."
+    action: GateActionKind
 
 
 def in_progress_deployments(codedeploy: Any, application: str) -> list[str]:
@@ -81,7 +84,7 @@ def run_step_gate(
         verdict = judge_deployment(
             cloudwatch, deployment, sequential_policy(policy, deployment.config_name), now, emf
         )
-        action = "watching"
+        action: GateActionKind = "watching"
         if verdict.verdict == "FAIL":
             try:
                 codedeploy.stop_deployment(deploymentId=deployment_id, autoRollbackEnabled=True)

@@ -84,18 +84,6 @@ def deployment_config(name: str) -> DeploymentConfig | None:
     return DeploymentConfig(short, "linear", steps)
 
 
-@dataclass(frozen=True)
-class AlarmTiming:
-    name: str
-    period_s: int
-    evaluation_periods: int
-    datapoints_to_alarm: int | None
-
-    @property
-    def detection_s(self) -> int:
-        return detection_seconds(self.period_s, self.evaluation_periods, self.datapoints_to_alarm)
-
-
 def detection_seconds(period_s: int, evaluation_periods: int, datapoints_to_alarm: int | None = None) -> int:
     return period_s * (datapoints_to_alarm or evaluation_periods) + METRIC_DELAY_S
 

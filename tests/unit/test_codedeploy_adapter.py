@@ -122,7 +122,6 @@ def test_a_hanging_check_still_ends_in_a_failed_report_before_the_deadline() -> 
         load_event("post_traffic.json"),
         codedeploy=cd.client,
         config=HookConfig(frozenset({"hello-fn"})),
-        config_error=None,
         deadline=Deadline.in_seconds(0.3),
         checks=hangs,
         grace_s=0,

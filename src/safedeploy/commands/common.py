@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from safedeploy.live import aws
-from safedeploy.template import scope as template_scope
-from safedeploy.template.samconfig import parameters
+if TYPE_CHECKING:
+    from safedeploy.template.scope import Scope
 
 Subparsers = argparse._SubParsersAction  # the type argparse gives `add_subparsers()`
 
@@ -27,12 +26,17 @@ def template_arguments(p: argparse.ArgumentParser, *, parameters: bool = True) -
     )
 
 
-def scope_of(args: argparse.Namespace) -> template_scope.Scope:
+def scope_of(args: argparse.Namespace) -> Scope:
     """The template (and its nested applications) with the parameters of --config-env / --parameter."""
+    from safedeploy.template import scope as template_scope
+    from safedeploy.template.samconfig import parameters
+
     template = Path(args.template)
     values = parameters(template, getattr(args, "config_env", None), getattr(args, "parameter", []))
     return template_scope.build_scope(template, values)
 
 
 def clients(region: str | None, *services: str) -> list[Any]:
+    from safedeploy.live import aws
+
     return [aws.client(service, region) for service in services]

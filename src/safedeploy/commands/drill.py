@@ -7,7 +7,6 @@ import argparse
 from safedeploy.cli.render import Output
 from safedeploy.cli.status import ExitStatus
 from safedeploy.commands.common import Subparsers, clients
-from safedeploy.live.drill import drill
 
 SERVICES = ("cloudformation", "lambda", "codedeploy", "cloudwatch")
 
@@ -25,6 +24,8 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace, out: Output) -> ExitStatus:
+    from safedeploy.live.drill import drill
+
     result = drill(
         dict(zip(SERVICES, clients(args.region, *SERVICES), strict=True)),
         args.stack,

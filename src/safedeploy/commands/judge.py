@@ -7,8 +7,6 @@ import json
 import sys
 from pathlib import Path
 
-from safedeploy_core.judge import JudgeInputError, judge, parse_judge_input
-
 from safedeploy.cli.render import Output
 from safedeploy.cli.status import ExitStatus
 from safedeploy.commands.common import Subparsers
@@ -29,6 +27,8 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace, out: Output) -> ExitStatus:
+    from safedeploy_core.judge import JudgeInputError, judge, parse_judge_input
+
     try:
         raw = sys.stdin.read() if args.input == "-" else Path(args.input).read_text(encoding="utf-8")
     except OSError as exc:

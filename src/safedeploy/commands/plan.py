@@ -7,7 +7,6 @@ import argparse
 from safedeploy.cli.render import Output
 from safedeploy.cli.status import ExitStatus
 from safedeploy.commands.common import Subparsers, scope_of, template_arguments
-from safedeploy.planning.plan import build_plan
 
 
 def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -17,5 +16,7 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace, out: Output) -> ExitStatus:
+    from safedeploy.planning.plan import build_plan
+
     out.plan(build_plan(scope_of(args)), str(args.template), args.config_env)
     return ExitStatus.OK

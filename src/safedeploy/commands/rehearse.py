@@ -11,7 +11,6 @@ from safedeploy.cli.render import Output
 from safedeploy.cli.status import ExitStatus
 from safedeploy.commands.common import Subparsers, template_arguments
 from safedeploy.rehearsal.options import FAULTS, RehearsalOptions
-from safedeploy.rehearsal.run import rehearse
 
 
 def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -28,6 +27,8 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace, out: Output) -> ExitStatus:
+    from safedeploy.rehearsal.run import rehearse
+
     options = RehearsalOptions(
         template=Path(args.template),
         function=args.function,

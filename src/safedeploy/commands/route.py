@@ -7,8 +7,6 @@ import argparse
 from safedeploy.cli.render import Output
 from safedeploy.cli.status import ExitStatus
 from safedeploy.commands.common import Subparsers, clients
-from safedeploy.live.aws import stack_deployment
-from safedeploy.live.route import route
 
 
 def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -30,6 +28,9 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace, out: Output) -> ExitStatus:
+    from safedeploy.live.aws import stack_deployment
+    from safedeploy.live.route import route
+
     cfn, lam, cd = clients(args.region, "cloudformation", "lambda", "codedeploy")
     result = route(
         lam,

@@ -7,7 +7,6 @@ import argparse
 from safedeploy.cli.render import Output
 from safedeploy.cli.status import ExitStatus
 from safedeploy.commands.common import Subparsers, scope_of, template_arguments
-from safedeploy.planning.timing import timing_report
 
 
 def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -18,5 +17,7 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace, out: Output) -> ExitStatus:
+    from safedeploy.planning.timing import timing_report
+
     out.timing(timing_report(scope_of(args)), args.svg)
     return ExitStatus.OK

@@ -7,8 +7,6 @@ import argparse
 from safedeploy.cli.render import Output
 from safedeploy.cli.status import ExitStatus
 from safedeploy.commands.common import Subparsers, clients
-from safedeploy.live.aws import stack_deployment
-from safedeploy.live.watch import find_deployment, follow, snapshot
 
 
 def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -22,6 +20,9 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace, out: Output) -> ExitStatus:
+    from safedeploy.live.aws import stack_deployment
+    from safedeploy.live.watch import find_deployment, follow, snapshot
+
     cd, cw, cfn = clients(args.region, "codedeploy", "cloudwatch", "cloudformation")
     deployment_id = find_deployment(cd, stack_deployment(cfn, args.stack), args.deployment_id)
     with out.watching(deployment_id) as show:

@@ -1,0 +1,198 @@
+"""The rehearsal's CodeDeploy engine on its own: a plain-Python account behind its `Cloud` port."""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+import pytest
+from safedeploy_core.smoke import load_cases
+from safedeploy_core.timing import deployment_config
+
+from safedeploy.offline.alarm_eval import AlarmModel
+from safedeploy.offline.engine import Engine, HookRun
+from safedeploy.offline.service_overlay import ServiceError
+
+FN = "fn"
+CASES = load_cases(
+    {"cases": [{"name": "echo", "event": {"message": "ping"}, "expect": {"json": {"ok": True}}}]}
+)
+
+
+def healthy(event: Any, context: Any) -> dict[str, Any]:
+    return {"ok": True}
+
+
+def broken(event: Any, context: Any) -> dict[str, Any]:
+    raise RuntimeError("boom")
+
+
+class FakeCloud:
+    """Versions as handlers, the alias as (primary, weights), and every change the engine makes."""
+
+    def __init__(self, versions: dict[str, Any], primary: str = "1") -> None:
+        self.versions = versions
+        self.alias: tuple[str, dict[str, float]] = (primary, {})
+        self.routes: list[tuple[str, dict[str, float]]] = []
+        self.statuses: list[str] = []
+        self.metrics: list[dict[str, Any]] = []
+        self.alarm_states: list[tuple[str, str]] = []
+        self.rng = random.Random(1)
+
+    def invoke(self, function: str, qualifier: str, payload: str) -> tuple[bytes, dict[str, str]]:
+        primary, weights = self.alias
+        version, draw = primary, self.rng.random()
+        for candidate, weight in weights.items():
+            if draw < weight:
+                version = candidate
+                break
+            draw -= weight
+        headers = {"x-amz-executed-version": version}
+        try:
+            result = self.versions[version](json.loads(payload), None)
+        except Exception as exc:
+            headers["x-amz-function-error"] = "Unhandled"
+            result = {"errorMessage": str(exc)}
+        return json.dumps(result).encode(), headers
+
+    def route(self, function: str, alias: str, version: str, weights: dict[str, float]) -> None:
+        self.alias = (version, dict(weights))
+        self.routes.append(self.alias)
+
+    def set_deployment_status(self, deployment_id: str, status: str) -> None:
+        self.statuses.append(status)
+
+    def put_metric_data(self, namespace: str, data: list[dict[str, Any]]) -> None:
+        self.metrics.extend(data)
+
+    def set_alarm_state(self, name: str, state: str) -> None:
+        self.alarm_states.append((name, state))
+
+    def invocations(self, version: str) -> float:
+        return sum(
+            d["StatisticValues"]["Sum"]
+            for d in self.metrics
+            if d["MetricName"] == "Invocations"
+            and {"Name": "ExecutedVersion", "Value": version} in d["Dimensions"]
+        )
+
+
+def engine(cloud: FakeCloud, type_name: str = "Canary10Percent5Minutes", **kwargs: Any) -> Engine:
+    config = deployment_config(type_name)
+    assert config is not None
+    defaults: dict[str, Any] = {
+        "alarms": [],
+        "pre_hook": None,
+        "post_hook": None,
+        "step_judge": None,
+        "function_module": None,
+        "speed": 1e9,
+        "rps": 2,
+        "traffic": CASES,
+    }
+    return Engine(cloud, FN, "live", "1", "2", config, **{**defaults, **kwargs})
+
+
+def reporting(status: str, holder: dict[str, Engine]) -> HookRun:
+    """A hook that reports `status` for its lifecycle event, as a real hook does through CodeDeploy."""
+
+    def handler(event: dict[str, str], context: Any) -> dict[str, str]:
+        put = holder["engine"].codedeploy_operations()["PutLifecycleEventHookExecutionStatus"]
+        put({"lifecycleEventHookExecutionId": event["LifecycleEventHookExecutionId"], "status": status})
+        return {"reason": f"reported {status}"}
+
+    return HookRun("hook", handler, {}, 60)
+
+
+def test_a_healthy_canary_shifts_as_configured_and_succeeds() -> None:
+    # GIVEN a healthy new version and a 5-minute canary
+    cloud = FakeCloud({"1": healthy, "2": healthy})
+    e = engine(cloud)
+    # WHEN the deployment runs
+    outcome = e.run(lambda: "d-1")
+    # THEN 10 % moved first, then everything, and the deployment succeeded after the bake time
+    assert outcome.status == "Succeeded" and outcome.caught_by is None
+    assert cloud.routes == [("1", {"2": 0.1}), ("2", {})]
+    assert cloud.statuses == ["InProgress", "Succeeded"]
+    assert e.t_s >= 300
+    # and the per-version metrics written are the requests served
+    assert cloud.invocations("2") == e.requests["new_version"] > 0
+    assert e.requests["faulty"] == 0
+
+
+def test_a_failed_pre_traffic_hook_rolls_back_before_any_traffic() -> None:
+    cloud = FakeCloud({"1": healthy, "2": healthy})
+    holder: dict[str, Engine] = {}
+    holder["engine"] = e = engine(cloud, pre_hook=reporting("Failed", holder))
+    outcome = e.run(lambda: "d-1")
+    assert (outcome.status, outcome.caught_by) == ("Failed", "pre-traffic hook")
+    assert e.requests["total"] == 0 and cloud.routes == [("1", {})]
+
+
+def test_a_hook_that_raises_before_reporting_fails_the_deployment() -> None:
+    cloud = FakeCloud({"1": healthy, "2": healthy})
+    e = engine(cloud, type_name="AllAtOnce", post_hook=HookRun("hook", broken, {}, 60))
+    outcome = e.run(lambda: "d-1")
+    assert (outcome.status, outcome.caught_by) == ("Failed", "post-traffic hook")
+    assert outcome.reason == "AfterAllowTraffic Failed (no status reported)"
+    assert cloud.routes[-1] == ("1", {})  # traffic went back to the old version
+
+
+def test_a_lifecycle_event_takes_one_status_only() -> None:
+    cloud = FakeCloud({"1": healthy, "2": healthy})
+    holder: dict[str, Engine] = {}
+    holder["engine"] = e = engine(cloud, type_name="AllAtOnce")
+    put = e.codedeploy_operations()["PutLifecycleEventHookExecutionStatus"]
+    with pytest.raises(ServiceError) as unknown:
+        put({"lifecycleEventHookExecutionId": "nope", "status": "Succeeded"})
+    assert unknown.value.code == "LifecycleEventHookExecutionIdNotFoundException"
+
+    def twice(event: dict[str, str], context: Any) -> dict[str, str]:
+        params = {
+            "lifecycleEventHookExecutionId": event["LifecycleEventHookExecutionId"],
+            "status": "Succeeded",
+        }
+        put(params)
+        with pytest.raises(ServiceError) as again:
+            put({**params, "status": "Failed"})
+        assert again.value.code == "LifecycleEventAlreadyCompletedException"
+        return {}
+
+    e.pre_hook = HookRun("hook", twice, {}, 60)
+    assert e.run(lambda: "d-1").status == "Succeeded"  # the first status counts
+
+
+def test_a_gate_alarm_on_the_new_version_rolls_back_during_the_canary() -> None:
+    # GIVEN a new version that always fails and a gate on its own Errors series
+    cloud = FakeCloud({"1": healthy, "2": broken})
+    gate = AlarmModel(
+        "gate",
+        {
+            "Namespace": "AWS/Lambda",
+            "MetricName": "Errors",
+            "Dimensions": [
+                {"Name": "FunctionName", "Value": FN},
+                {"Name": "Resource", "Value": f"{FN}:live"},
+                {"Name": "ExecutedVersion", "Value": "2"},
+            ],
+            "Statistic": "Sum",
+            "Period": 60,
+            "EvaluationPeriods": 1,
+            "Threshold": 0,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "TreatMissingData": "notBreaching",
+        },
+    )
+    e = engine(cloud, alarms=[gate], rps=5)
+    # WHEN the canary runs
+    outcome = e.run(lambda: "d-1")
+    # THEN the alarm fired inside the first step and the alias went back to v1
+    assert (outcome.status, outcome.caught_by) == ("Stopped", "alarm gate")
+    assert ("gate", "ALARM") in cloud.alarm_states
+    assert cloud.routes == [("1", {"2": 0.1}), ("1", {})]
+    assert outcome.rollback_s is not None and outcome.rollback_s < 300
+    # and a stop request after the end is refused, as CodeDeploy refuses it
+    with pytest.raises(ServiceError) as done:
+        e.codedeploy_operations()["StopDeployment"]({"deploymentId": "d-1", "autoRollbackEnabled": True})
+    assert done.value.code == "DeploymentAlreadyCompletedException"
