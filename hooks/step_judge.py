@@ -30,6 +30,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         emf=config.emf,
     )
     for action in actions:
+        if action.action == "error":
+            logger.error(f"{action.deployment_id}: not judged", extra={"error": action.detail})
+            continue
         logger.info(
             f"{action.function_name} {action.deployment_id}: {action.verdict.verdict} -> {action.action}",
             extra={"verdict": action.verdict.as_dict()},
@@ -43,6 +46,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             )
     return {
         "actions": [
-            {"deployment": a.deployment_id, "verdict": a.verdict.verdict, "action": a.action} for a in actions
+            {"deployment": a.deployment_id, "verdict": a.verdict.verdict, "action": a.action}
+            | ({"error": a.detail} if a.detail else {})
+            for a in actions
         ]
     }

@@ -208,8 +208,8 @@ def version_series(
     return out
 
 
-def stubbed_cloudwatch(series: dict[str, list[float]], end: datetime) -> tuple[Any, Stubber]:
-    """A cloudwatch client answering one GetMetricData for the window [DEPLOYMENT_START, end)."""
+def stubbed_cloudwatch(series: dict[str, list[float]], end: datetime, repeat: int = 1) -> tuple[Any, Stubber]:
+    """A cloudwatch client answering `repeat` GetMetricData calls for the window [DEPLOYMENT_START, end)."""
     cw = boto3.client("cloudwatch", region_name=REGION)
     stub = Stubber(cw)
     expected = {
@@ -218,6 +218,7 @@ def stubbed_cloudwatch(series: dict[str, list[float]], end: datetime) -> tuple[A
         "EndTime": end,
         "ScanBy": "TimestampAscending",
     }
-    stub.add_response("get_metric_data", metric_data_response(series), expected)
+    for _ in range(repeat):
+        stub.add_response("get_metric_data", metric_data_response(series), expected)
     stub.activate()
     return cw, stub

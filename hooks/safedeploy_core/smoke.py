@@ -116,8 +116,11 @@ def _parse_case(index: int, raw: Any) -> SmokeCase:
     if ("request" in data) == ("event" in data):
         raise SmokeCaseError(f"{where} needs exactly one of 'request' or 'event'")
     exp = _require_keys(f"{where}.expect", data.get("expect"), _EXPECT_KEYS)
-    if not exp:
-        raise SmokeCaseError(f"{where}.expect must check something (status, json or latency_ms)")
+    # A latency bound or `json: null` alone lets a fast HTTP 500 pass: every case asserts an answer.
+    if "request" in data and exp.get("status") is None:
+        raise SmokeCaseError(f"{where}.expect must check something: a request case needs expect.status")
+    if exp.get("status") is None and exp.get("json") is None:
+        raise SmokeCaseError(f"{where}.expect must check something: expect.status or a non-null expect.json")
     status = exp.get("status")
     if status is not None and (
         not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599

@@ -13,9 +13,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from safedeploy_core.codedeploy import get_deployment
+from safedeploy_core.codedeploy import describe_client_error, get_deployment
+from safedeploy_core.errors import HookError
 from safedeploy_core.judge import Policy, Verdict
 from safedeploy_core.judge_check import judge_deployment
 from safedeploy_core.metrics import EmfSource
@@ -25,7 +26,7 @@ DEFAULT_LOOKS = 10  # unknown (custom) configs: as for a 10-minute shift
 ENDED_CODES = {"DeploymentAlreadyCompletedException", "InvalidDeploymentStatusException"}
 
 
-GateActionKind = Literal["stopped", "watching", "ended-meanwhile", "skipped: not allowed"]
+GateActionKind = Literal["stopped", "watching", "ended-meanwhile", "skipped: not allowed", "error"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class GateAction:
     function_name: str
     verdict: Verdict
     action: GateActionKind
+    detail: str = ""  # what went wrong, for "error"
 
 
 def in_progress_deployments(codedeploy: Any, application: str) -> list[str]:
@@ -62,6 +64,34 @@ def sequential_policy(policy: Policy, config_name: str) -> Policy:
     return replace(policy, confidence=1 - policy.alpha / looks)
 
 
+def _judge_one(
+    codedeploy: Any,
+    cloudwatch: Any,
+    deployment_id: str,
+    allowed: frozenset[str],
+    policy: Policy,
+    now: datetime,
+    emf: EmfSource | None,
+) -> GateAction:
+    deployment = get_deployment(codedeploy, deployment_id)
+    target = deployment.target
+    if target.function_name not in allowed:
+        return GateAction(deployment_id, target.function_name, Verdict("NODATA"), "skipped: not allowed")
+    verdict = judge_deployment(
+        cloudwatch, deployment, sequential_policy(policy, deployment.config_name), now, emf
+    )
+    action: GateActionKind = "watching"
+    if verdict.verdict == "FAIL":
+        try:
+            codedeploy.stop_deployment(deploymentId=deployment_id, autoRollbackEnabled=True)
+            action = "stopped"
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ENDED_CODES:
+                raise
+            action = "ended-meanwhile"
+    return GateAction(deployment_id, target.function_name, verdict, action)
+
+
 def run_step_gate(
     codedeploy: Any,
     cloudwatch: Any,
@@ -71,27 +101,21 @@ def run_step_gate(
     now: datetime | None = None,
     emf: EmfSource | None = None,
 ) -> list[GateAction]:
+    """One action per in-progress deployment. Each is judged on its own: a malformed AppSpec or a
+    throttled call on one becomes its `error` action and the others are still judged."""
     now = now or datetime.now(UTC)
     actions = []
     for deployment_id in in_progress_deployments(codedeploy, application):
-        deployment = get_deployment(codedeploy, deployment_id)
-        target = deployment.target
-        if target.function_name not in allowed:
+        try:
+            actions.append(_judge_one(codedeploy, cloudwatch, deployment_id, allowed, policy, now, emf))
+        except HookError as exc:
+            actions.append(GateAction(deployment_id, "?", Verdict("NODATA"), "error", str(exc)))
+        except ClientError as exc:
             actions.append(
-                GateAction(deployment_id, target.function_name, Verdict("NODATA"), "skipped: not allowed")
+                GateAction(deployment_id, "?", Verdict("NODATA"), "error", describe_client_error(exc))
             )
-            continue
-        verdict = judge_deployment(
-            cloudwatch, deployment, sequential_policy(policy, deployment.config_name), now, emf
-        )
-        action: GateActionKind = "watching"
-        if verdict.verdict == "FAIL":
-            try:
-                codedeploy.stop_deployment(deploymentId=deployment_id, autoRollbackEnabled=True)
-                action = "stopped"
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") not in ENDED_CODES:
-                    raise
-                action = "ended-meanwhile"
-        actions.append(GateAction(deployment_id, target.function_name, verdict, action))
+        except BotoCoreError as exc:
+            actions.append(
+                GateAction(deployment_id, "?", Verdict("NODATA"), "error", f"AWS call failed: {exc}")
+            )
     return actions

@@ -30,6 +30,12 @@ GOOD = {"name": "hello", "request": {"path": "/hello"}, "expect": {"status": 200
         ({"cases": [{"request": {"path": "/"}, "expect": {"status": 200}}]}, "cases[0].name is required"),
         ({"cases": [{"name": "x", "expect": {"status": 200}}]}, "needs exactly one of 'request' or 'event'"),
         ({"cases": [{**GOOD, "expect": {}}]}, "must check something"),
+        ({"cases": [{**GOOD, "expect": {"json": None}}]}, "a request case needs expect.status"),
+        ({"cases": [{**GOOD, "expect": {"json": {"ok": True}, "latency_ms": 100}}]}, "needs expect.status"),
+        (
+            {"cases": [{"name": "e", "event": {}, "expect": {"json": None, "latency_ms": 100}}]},
+            "expect.status or a non-null expect.json",
+        ),
         ({"cases": [{**GOOD, "expect": {"status": 999}}]}, "must be an HTTP status code"),
         ({"cases": [{**GOOD, "timeout_s": 0}]}, "timeout_s must be a positive number"),
         ({"cases": [{**GOOD, "request": {"method": "FETCH", "path": "/"}}]}, "is not an HTTP method"),

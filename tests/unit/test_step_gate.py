@@ -129,3 +129,45 @@ def test_each_look_of_the_gate_gets_its_share_of_alpha(config: str, confidence: 
     from safedeploy_core.step_gate import sequential_policy
 
     assert sequential_policy(Policy(), config).confidence == pytest.approx(confidence)
+
+
+def test_one_broken_deployment_does_not_blind_the_judge_to_the_others() -> None:
+    # GIVEN three deployments in progress: a malformed AppSpec, a throttled stop, and a bad canary
+    cd = CodeDeployStub()
+    in_progress(cd, ["d-1", "d-2", "d-3"])
+    cd.stubber.add_response(
+        "get_deployment",
+        {
+            "deploymentInfo": {
+                "deploymentId": "d-1",
+                "applicationName": APP,
+                "deploymentGroupName": GROUP,
+                "revision": {"revisionType": "AppSpecContent"},
+            }
+        },
+        {"deploymentId": "d-1"},
+    )
+    cd.stubber.add_response(
+        "get_application_revision",
+        {
+            "applicationName": APP,
+            "revision": {"revisionType": "AppSpecContent", "appSpecContent": {"content": "{"}},
+        },
+    )
+    cd.deployment("hello-fn", deployment_id="d-2")
+    cd.stubber.add_client_error("stop_deployment", "ThrottlingException", "Rate exceeded")
+    cd.deployment("hello-fn", deployment_id="d-3")
+    cd.stubber.add_response(
+        "stop_deployment", {"status": "Pending"}, {"deploymentId": "d-3", "autoRollbackEnabled": True}
+    )
+    cw, _ = stubbed_cloudwatch(BAD, NOW, repeat=2)  # d-2 and d-3 are both judged
+    # WHEN the judge looks
+    actions = run_step_gate(cd.client, cw, APP, frozenset({"hello-fn"}), Policy(), now=NOW)
+    # THEN each broken one is an error with its reason, and the bad canary is still stopped
+    cd.done()
+    assert [(a.deployment_id, a.action) for a in actions] == [
+        ("d-1", "error"),
+        ("d-2", "error"),
+        ("d-3", "stopped"),
+    ]
+    assert "AppSpec" in actions[0].detail and "ThrottlingException" in actions[1].detail
