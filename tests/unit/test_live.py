@@ -247,9 +247,19 @@ def test_route_show(aws: AWS, capsys: pytest.CaptureFixture[str]) -> None:
     assert json.loads(capsys.readouterr().out)["weights"] == {"4": 25.0, "3": 75.0}
 
 
+def versions(aws: AWS, *published: str) -> None:
+    aws.add(
+        "lambda",
+        "list_versions_by_function",
+        {"Versions": [{"Version": "$LATEST"}, *({"Version": v} for v in published)]},
+        {"FunctionName": FN},
+    )
+
+
 def test_route_refuses_during_a_deployment(aws: AWS, capsys: pytest.CaptureFixture[str]) -> None:
     aws.stack()
     alias(aws, "3")
+    versions(aws, "3", "4")
     active(aws, ["d-9"])
     assert cli.main(["route", "--stack", STACK, "--function", "HelloWorldFunction", "--weight", "10"]) == 2
     aws.done()
@@ -282,6 +292,7 @@ def test_route_sets_a_weight_and_resets(aws: AWS, capsys: pytest.CaptureFixture[
     assert json.loads(capsys.readouterr().out)["weights"] == {"4": 10.0, "3": 90.0}
     aws.stack()
     alias(aws, "3", {"4": 0.1})
+    versions(aws, "3", "4")
     active(aws, [])
     alias(
         aws,
@@ -297,6 +308,39 @@ def test_route_sets_a_weight_and_resets(aws: AWS, capsys: pytest.CaptureFixture[
     assert route_json("--reset", "--version", "4") == 0
     aws.done()
     assert json.loads(capsys.readouterr().out)["weights"] == {"4": 100.0}
+
+
+@pytest.mark.parametrize("version", ["9", "$LATEST", "live"])
+def test_route_sets_only_published_versions(
+    aws: AWS, capsys: pytest.CaptureFixture[str], version: str
+) -> None:
+    # GIVEN versions 3 and 4 only
+    aws.stack()
+    alias(aws, "3")
+    versions(aws, "3", "4")
+    # WHEN a weight for another version is asked for, THEN it is refused and the alias is not touched
+    assert route_json("--weight", "10", "--version", version) == 2
+    aws.done()  # no UpdateAlias (nor a deployment check) was made
+    assert (
+        f"version {version!r} of {FN} is not a published version (published: 3, 4)" in capsys.readouterr().err
+    )
+
+
+def test_route_checks_for_a_deployment_right_before_it_changes_the_alias(aws: AWS) -> None:
+    # GIVEN a deployment that starts while route looks up the versions
+    calls: list[str] = []
+    for service in ("lambda", "codedeploy"):
+        aws.clients[service].meta.events.register(
+            "before-parameter-build", lambda model, **kwargs: calls.append(model.name)
+        )
+    aws.stack()
+    alias(aws, "3")
+    versions(aws, "3", "4")
+    active(aws, ["d-9"])
+    # WHEN a weight is set, THEN the deployment check is the last call and nothing was changed
+    assert route_json("--weight", "10") == 2
+    aws.done()
+    assert calls == ["GetAlias", "ListVersionsByFunction", "ListDeployments"]
 
 
 def test_route_unknown_function(aws: AWS, capsys: pytest.CaptureFixture[str]) -> None:

@@ -29,7 +29,8 @@ def weights(alias: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def newest_version(lambda_client: Any, name: str) -> str:
+def published_versions(lambda_client: Any, name: str) -> list[str]:
+    """The function's published versions (numbers; `$LATEST` is not published), oldest first."""
     versions: list[int] = []
     kwargs: dict[str, Any] = {"FunctionName": name}
     while True:
@@ -38,9 +39,33 @@ def newest_version(lambda_client: Any, name: str) -> str:
         if not page.get("NextMarker"):
             break
         kwargs["Marker"] = page["NextMarker"]
+    return [str(v) for v in sorted(versions)]
+
+
+def newest_version(lambda_client: Any, name: str) -> str:
+    versions = published_versions(lambda_client, name)
     if not versions:
         raise UserError(f"{name} has no published version")
-    return str(max(versions))
+    return versions[-1]
+
+
+def _published(lambda_client: Any, name: str, version: str) -> str:
+    """`version` if it is a published version of `name`: an alias may not point at $LATEST or nothing."""
+    versions = published_versions(lambda_client, name)
+    if version not in versions:
+        listed = ", ".join(versions) or "none"
+        raise UserError(f"version {version!r} of {name} is not a published version (published: {listed})")
+    return version
+
+
+def _not_deploying(codedeploy: Any, stack: StackDeployment, function: str) -> None:
+    group = stack.groups.get(function)
+    active = active_deployments(codedeploy, stack.application, group) if group else []
+    if active:
+        raise UserError(
+            f"deployment {active[0]} is in progress for {function}: CodeDeploy owns the alias "
+            "until it ends; a manual change now would leave it inconsistent"
+        )
 
 
 def route(
@@ -59,37 +84,25 @@ def route(
     current = lambda_client.get_alias(FunctionName=name, Name=alias)
     if weight is None and not reset:
         return RouteResult(function=name, alias=alias, weights=weights(current), changed=False)
-    group = stack.groups.get(function)
-    if group:
-        active = active_deployments(codedeploy, stack.application, group)
-        if active:
-            raise UserError(
-                f"deployment {active[0]} is in progress for {function}: CodeDeploy owns the alias "
-                "until it ends; a manual change now would leave it inconsistent"
-            )
     primary = str(current["FunctionVersion"])
     if reset:
-        target = version or primary
-        updated = lambda_client.update_alias(
-            FunctionName=name,
-            Name=alias,
-            FunctionVersion=target,
-            RoutingConfig={"AdditionalVersionWeights": {}},
-        )
+        target, routing = _published(lambda_client, name, version) if version else primary, {}
     else:
         assert weight is not None
         if not 0 <= weight < 100:
             raise UserError(
                 "--weight must be within 0 and 100 (exclusive); use --reset --version N for 100 %"
             )
-        other = version or newest_version(lambda_client, name)
+        other = _published(lambda_client, name, version) if version else newest_version(lambda_client, name)
         if other == primary:
             raise UserError(f"version {other} already is the alias's primary version; pass --version")
-        routing = {other: weight / 100} if weight > 0 else {}
-        updated = lambda_client.update_alias(
-            FunctionName=name,
-            Name=alias,
-            FunctionVersion=primary,
-            RoutingConfig={"AdditionalVersionWeights": routing},
-        )
+        target, routing = primary, ({other: weight / 100} if weight > 0 else {})
+    # Checked last, right before the change: a deployment may have started while we looked things up.
+    _not_deploying(codedeploy, stack, function)
+    updated = lambda_client.update_alias(
+        FunctionName=name,
+        Name=alias,
+        FunctionVersion=target,
+        RoutingConfig={"AdditionalVersionWeights": routing},
+    )
     return RouteResult(function=name, alias=alias, weights=weights(updated), changed=True)
