@@ -1,5 +1,12 @@
-"""User-facing errors of the CLI: one line, exit code 2."""
+"""User-facing errors of the CLI: one line, exit code 2 unless said otherwise."""
+
+from __future__ import annotations
 
 
 class UserError(Exception):
     exit_code = 2
+
+    def __init__(self, message: str, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        if exit_code is not None:
+            self.exit_code = exit_code

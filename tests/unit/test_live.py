@@ -473,13 +473,17 @@ def test_drill_proves_the_rollback_and_restores_the_configuration(
             "rollbackInfo": {"rollbackMessage": "rolled back"},
         },
     )
+    alias(aws, "5")  # rolled back: the alias is on the known-good version
+    # the clean-up: the deployment has ended, the alias is right, $LATEST restored, v6 deleted
+    aws.add("codedeploy", "get_deployment", {"deploymentInfo": {"status": "Failed"}}, {"deploymentId": "d-1"})
+    alias(aws, "5")
     aws.add(
         "lambda",
         "update_function_configuration",
         {"FunctionName": FN},
         {"FunctionName": FN, "Environment": {"Variables": env}},
     )
-    alias(aws, "5")
+    aws.add("lambda", "delete_function", {}, {"FunctionName": FN, "Qualifier": "6"})
     assert cli.main(["drill", "--stack", STACK, "--format", "json"]) == 0
     aws.done()
     result = json.loads(capsys.readouterr().out)

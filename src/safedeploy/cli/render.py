@@ -311,6 +311,10 @@ class TextOutput:
                 f"[bold red]NO ROLLBACK[/]: deployment {result.deployment_id} {result.status}; the faulty "
                 f"v{result.faulty_version} was live; alias restored to v{result.restored_version}"
             )
+        if result.undone:
+            self.console.print(f"  clean-up: {', '.join(result.undone)}")
+        for item in result.left:
+            self.console.print(f"  [bold red]left:[/] {item}")
 
     # ------------------------------------------------------------ rehearse
     def rehearsal_start(self, options: RehearsalOptions) -> None:
