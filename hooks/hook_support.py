@@ -79,6 +79,7 @@ def handle(
         config=config,
         deadline=Deadline.from_context(context, margin),
         checks=checks,
+        hook_name=getattr(context, "function_name", None),
         on_exception=lambda exc: logger.exception("hook bug"),
     )
     return finish(outcome)

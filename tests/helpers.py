@@ -42,10 +42,17 @@ class FakeContext:
         return self.remaining_ms
 
 
-def appspec(function: str, current: str = "1", target: str = "2", alias: str = "live") -> str:
-    return render_appspec(
-        function, alias, current, target, {"BeforeAllowTraffic": "pre-hook", "AfterAllowTraffic": "post-hook"}
-    )
+HOOKS = {"BeforeAllowTraffic": "PreTrafficHook", "AfterAllowTraffic": "PostTrafficHook"}
+
+
+def appspec(
+    function: str,
+    current: str = "1",
+    target: str = "2",
+    alias: str = "live",
+    hooks: dict[str, str] | None = None,
+) -> str:
+    return render_appspec(function, alias, current, target, HOOKS if hooks is None else hooks)
 
 
 REVISION = {"revisionType": "AppSpecContent", "appSpecContent": {"sha256": "abc"}}
@@ -69,32 +76,36 @@ class CodeDeployStub:
         target: str = "2",
         deployment_id: str = "d-AB12CD34E",
         status: str = "InProgress",
+        application: str = APP,
+        platform: str = "Lambda",
+        hooks: dict[str, str] | None = None,
     ) -> None:
         self.stubber.add_response(
             "get_deployment",
             {
                 "deploymentInfo": {
                     "deploymentId": deployment_id,
-                    "applicationName": APP,
+                    "applicationName": application,
                     "deploymentGroupName": GROUP,
                     "status": status,
                     "createTime": DEPLOYMENT_START,
                     "revision": REVISION,
-                    "computePlatform": "Lambda",
+                    "computePlatform": platform,
                 }
             },
             {"deploymentId": deployment_id},
         )
+        content = appspec(function, current, target, hooks=hooks)
         self.stubber.add_response(
             "get_application_revision",
             {
-                "applicationName": APP,
+                "applicationName": application,
                 "revision": {
                     "revisionType": "AppSpecContent",
-                    "appSpecContent": {"content": appspec(function, current, target), "sha256": "abc"},
+                    "appSpecContent": {"content": content, "sha256": "abc"},
                 },
             },
-            {"applicationName": APP, "revision": REVISION},
+            {"applicationName": application, "revision": REVISION},
         )
 
     def deployment_group_alarms(self, names: list[str], enabled: bool = True) -> None:

@@ -30,6 +30,7 @@ class Deployment:
     create_time: datetime | None
     target: Target
     config_name: str = ""
+    compute_platform: str | None = None
 
 
 def parse_hook_event(event: Any) -> HookEvent:
@@ -65,6 +66,7 @@ def get_deployment(codedeploy: Any, deployment_id: str) -> Deployment:
         create_time=info.get("createTime"),
         target=target,
         config_name=info.get("deploymentConfigName", ""),
+        compute_platform=info.get("computePlatform"),
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from safedeploy_core.appspec import Target
+from safedeploy_core.appspec import Target, function_name_of
 from safedeploy_core.codedeploy import (
     Deployment,
     HookEvent,
@@ -96,6 +96,29 @@ class HookOutcome:
         }
 
 
+def ensure_addressed(phase: str, hook_name: str | None, deployment: Deployment, config: HookConfig) -> None:
+    """Act only on what this hook was asked to do: a Lambda deployment of this hook's application,
+    whose AppSpec names this very function for this lifecycle event."""
+    if deployment.compute_platform != "Lambda":
+        raise NotAllowed(
+            f"deployment {deployment.deployment_id} is for compute platform "
+            f"{deployment.compute_platform or 'unknown'}, not Lambda; not handled"
+        )
+    if config.deployment_application and deployment.application_name != config.deployment_application:
+        raise NotAllowed(
+            f"deployment {deployment.deployment_id} belongs to application {deployment.application_name}; "
+            f"this hook serves {config.deployment_application}"
+        )
+    target = deployment.target
+    named = target.before_allow_traffic if phase == "BeforeAllowTraffic" else target.after_allow_traffic
+    if named is None:
+        raise NotAllowed(f"the AppSpec names no {phase} hook: this hook was not asked to run")
+    if hook_name is None or function_name_of(named) != function_name_of(hook_name):
+        raise NotAllowed(
+            f"the AppSpec's {phase} hook is {named}, not this function ({hook_name or 'unknown'}): not run"
+        )
+
+
 def ensure_allowed(function_name: str, allowed: frozenset[str]) -> None:
     if function_name not in allowed:
         names = ", ".join(sorted(allowed))
@@ -116,6 +139,7 @@ def _verdict(results: list[CheckResult]) -> tuple[Status, str]:
 def _evaluate(
     outcome: HookOutcome,
     hook: HookEvent,
+    hook_name: str | None,
     codedeploy: Any,
     config: HookConfig | ConfigError,
     deadline: Deadline,
@@ -129,6 +153,7 @@ def _evaluate(
     try:
         deployment = get_deployment(codedeploy, hook.deployment_id)
         outcome.target = deployment.target
+        ensure_addressed(outcome.phase, hook_name, deployment, config)
         ensure_allowed(deployment.target.function_name, config.allowed_functions)
         results = checks(deployment, deadline)
         outcome.results = results
@@ -170,9 +195,11 @@ def run_hook(
     config: HookConfig | ConfigError,
     deadline: Deadline,
     checks: Checks,
+    hook_name: str | None,
     on_exception: Callable[[BaseException], None] | None = None,
     grace_s: float = 2.0,
 ) -> HookOutcome:
+    """`hook_name`: this function's own name (the Lambda context's), checked against the AppSpec."""
     started = time.perf_counter()
     try:
         hook: HookEvent = parse_hook_event(event)
@@ -181,7 +208,7 @@ def run_hook(
         return HookOutcome(phase, reason=str(exc), report_detail="malformed event")
 
     decided = HookOutcome(phase, deployment_id=hook.deployment_id)
-    work = lambda: _evaluate(decided, hook, codedeploy, config, deadline, checks, on_exception)  # noqa: E731
+    work = lambda: _evaluate(decided, hook, hook_name, codedeploy, config, deadline, checks, on_exception)  # noqa: E731
     outcome = _within_deadline(work, deadline, grace_s) or HookOutcome(
         phase,
         deployment_id=hook.deployment_id,

@@ -74,7 +74,10 @@ def test_appspec_is_read_from_either_revision_shape() -> None:
             "3",
             "4",
         )
-        assert target.before_allow_traffic == "pre-hook" and target.after_allow_traffic == "post-hook"
+        assert (
+            target.before_allow_traffic == "PreTrafficHook"
+            and target.after_allow_traffic == "PostTrafficHook"
+        )
 
 
 @pytest.mark.parametrize(
@@ -124,6 +127,7 @@ def test_a_hanging_check_still_ends_in_a_failed_report_before_the_deadline() -> 
         config=HookConfig(frozenset({"hello-fn"})),
         deadline=Deadline.in_seconds(0.3),
         checks=hangs,
+        hook_name="PostTrafficHook",
         grace_s=0,
     )  # type: ignore[arg-type]
     assert _time.monotonic() - started < 1.2

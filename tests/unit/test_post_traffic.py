@@ -91,7 +91,8 @@ def metrics(aws: dict[str, Any], series: dict[str, list[float]]) -> None:
 
 
 def run() -> dict[str, Any]:
-    return post_traffic.lambda_handler(load_event("post_traffic.json"), FakeContext())  # type: ignore[no-any-return]
+    context = FakeContext(function_name="PostTrafficHook")
+    return post_traffic.lambda_handler(load_event("post_traffic.json"), context)  # type: ignore[no-any-return]
 
 
 def test_healthy_release_succeeds(aws: dict[str, Any]) -> None:

@@ -260,3 +260,51 @@ def test_a_judge_policy_that_is_not_json_is_a_configuration_error() -> None:
             HookConfig.from_env({**env, "JUDGE_POLICY": bad})
     assert HookConfig.from_env({**env, "ENVIRONMENT_NAME": "prod"}).undecided_verdict == "fail"
     assert HookConfig.from_env(env).undecided_verdict == "pass"
+
+
+@pytest.mark.parametrize(
+    ("hooks", "expected"),
+    [
+        # the AppSpec names this function, but only for the other lifecycle event
+        ({"AfterAllowTraffic": "PreTrafficHook"}, "the AppSpec names no BeforeAllowTraffic hook"),
+        (
+            {"BeforeAllowTraffic": "someone-else", "AfterAllowTraffic": "PreTrafficHook"},
+            "hook is someone-else",
+        ),
+    ],
+)
+def test_a_hook_runs_only_for_the_lifecycle_event_the_appspec_gives_it(
+    aws: dict[str, Any], hooks: dict[str, str], expected: str
+) -> None:
+    deploy(aws, {"FAULT_MODE": "none"})
+    aws["cd"].deployment(FN, hooks=hooks)
+    aws["cd"].report("Failed")
+    out = run()
+    aws["cd"].done()
+    assert out["status"] == "Failed" and expected in out["reason"]
+    assert aws["runtime"].invocations == []  # nothing was invoked for a request not meant for it
+
+
+def test_a_deployment_of_another_application_fails(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEPLOYMENT_APPLICATION", "my-app")
+    deploy(aws, {"FAULT_MODE": "none"})
+    aws["cd"].deployment(FN, application="other-app")
+    aws["cd"].report("Failed")
+    out = run()
+    aws["cd"].done()
+    assert (
+        out["status"] == "Failed"
+        and "belongs to application other-app; this hook serves my-app" in out["reason"]
+    )
+    assert aws["runtime"].invocations == []
+
+
+def test_a_deployment_on_another_compute_platform_fails(aws: dict[str, Any]) -> None:
+    deploy(aws, {"FAULT_MODE": "none"})
+    aws["cd"].deployment(FN, platform="ECS")
+    aws["cd"].report("Failed")
+    out = run()
+    aws["cd"].done()
+    assert out["status"] == "Failed" and "compute platform ECS, not Lambda" in out["reason"]
