@@ -14,7 +14,18 @@ from safedeploy_core.errors import ConfigError
 from safedeploy_core.runner import Checks, HookOutcome, run_hook
 from safedeploy_core.smoke import SmokeCase
 
-logger = Logger()
+
+def _logger() -> Logger:
+    """Powertools' Logger, or one at INFO when LOG_LEVEL / POWERTOOLS_LOGGER_SAMPLE_RATE are invalid:
+    the module must import whatever the environment holds, so that the hook can still report (the
+    configuration check names the bad value in the Failed reason)."""
+    try:
+        return Logger()
+    except Exception:  # ValueError, InvalidLoggerSamplingRateError
+        return Logger(level="INFO", sampling_rate=0.0)
+
+
+logger = _logger()
 _clients: Clients | None = None
 
 

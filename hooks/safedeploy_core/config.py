@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -13,6 +14,44 @@ from safedeploy_core.judge import Policy
 from safedeploy_core.metrics import EmfSource
 
 VERDICT_POLICIES = ("fail", "pass")
+MAX_LAMBDA_TIMEOUT_S = 900.0
+MAX_WORKERS = 100
+MAX_POLICY_CHARS = 4096
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _number(
+    env: Mapping[str, str], name: str, default: str, low: float, high: float, *, integer: bool = False
+) -> float:
+    """A number within (low, high] (integers: [low, high]); anything else is a ConfigError."""
+    raw = env.get(name) or default
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        value = math.nan
+    ok = math.isfinite(value) and value <= high and (low <= value if integer else low < value)
+    if not ok:
+        kind = "an integer" if integer else "a number"
+        bound = f"[{low:g}" if integer else f"({low:g}"
+        raise ConfigError(f"{name} must be {kind} within {bound}, {high:g}], got {raw!r}")
+    return value
+
+
+def _logger_settings(env: Mapping[str, str]) -> None:
+    """Powertools reads these at import; the hooks fall back to INFO so they still import and report,
+    and the configuration says what is wrong."""
+    for name in ("POWERTOOLS_LOG_LEVEL", "LOG_LEVEL"):
+        level = env.get(name)
+        if level and level.upper() not in LOG_LEVELS:
+            raise ConfigError(f"{name} must be one of {', '.join(LOG_LEVELS)}, got {level!r}")
+    rate = env.get("POWERTOOLS_LOGGER_SAMPLE_RATE")
+    if rate:
+        try:
+            ok = 0.0 <= float(rate) <= 1.0
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ConfigError(f"POWERTOOLS_LOGGER_SAMPLE_RATE must be a number within [0, 1], got {rate!r}")
 
 
 @dataclass(frozen=True)
@@ -49,14 +88,19 @@ class HookConfig:
         undecided = env.get("UNDECIDED_VERDICT") or ("fail" if environment == "prod" else "pass")
         if undecided not in VERDICT_POLICIES:
             raise ConfigError(f"UNDECIDED_VERDICT must be one of {VERDICT_POLICIES}, got {undecided!r}")
+        margin = _number(env, "DEADLINE_MARGIN_S", "25", 0.0, MAX_LAMBDA_TIMEOUT_S)
+        workers = int(_number(env, "SMOKE_CONCURRENCY", "10", 1, MAX_WORKERS, integer=True))
+        _logger_settings(env)
+        raw_policy = env.get("JUDGE_POLICY") or "null"
+        if len(raw_policy) > MAX_POLICY_CHARS:
+            raise ConfigError(f"JUDGE_POLICY is longer than {MAX_POLICY_CHARS} characters")
         try:
-            margin = float(env.get("DEADLINE_MARGIN_S", "25"))
-            workers = int(env.get("SMOKE_CONCURRENCY", "10"))
-        except ValueError as exc:
-            raise ConfigError(f"DEADLINE_MARGIN_S/SMOKE_CONCURRENCY must be numbers: {exc}") from exc
-        try:
-            policy = Policy.from_dict(json.loads(env.get("JUDGE_POLICY") or "null"))
-        except (ValueError, TypeError) as exc:  # JSONDecodeError and JudgeInputError are ValueErrors
+            policy = Policy.from_dict(json.loads(raw_policy))
+        except (
+            ValueError,
+            TypeError,
+            RecursionError,
+        ) as exc:  # JSONDecodeError, JudgeInputError: ValueErrors
             raise ConfigError(f"JUDGE_POLICY is not a valid judge policy: {exc}") from exc
         return cls(
             allowed_functions=allowed,

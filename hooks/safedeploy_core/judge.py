@@ -7,6 +7,7 @@ only fails when the difference is significant AND at least the policy's minimum 
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
@@ -20,6 +21,16 @@ METRICS = ("error_rate", "latency_p99", "latency_p50")
 
 class JudgeInputError(ValueError):
     pass
+
+
+MAX_COUNT = 10**12
+# name -> (low, high, low bound excluded): what a policy number may be
+NUMBER_RANGES: dict[str, tuple[float, float, bool]] = {
+    "error_min_increase_pp": (0.0, 100.0, False),
+    "latency_min_relative": (0.0, 100.0, False),
+    "slo_error_rate_pct": (0.0, 100.0, False),
+    "slo_p99_ms": (0.0, 900_000.0, True),  # a p99 SLO of 0 ms fails every version
+}
 
 
 @dataclass(frozen=True)
@@ -51,15 +62,36 @@ class Policy:
         values = dict(raw)
         if "critical" in values:
             crit = values["critical"]
-            if not isinstance(crit, list) or not set(crit) <= set(METRICS):
+            if (
+                not isinstance(crit, list)
+                or not all(isinstance(c, str) for c in crit)
+                or not set(crit) <= set(METRICS)
+            ):
                 raise JudgeInputError(f"policy.critical must be a list drawn from {', '.join(METRICS)}")
             values["critical"] = tuple(crit)
+        for name in ("min_canary_invocations", "min_baseline_invocations", "min_latency_points"):
+            value = values.get(name, 0)
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
+                raise JudgeInputError(f"policy.{name} must be an integer within 0..{MAX_COUNT}")
+        for name, (low, high, low_open) in NUMBER_RANGES.items():
+            if name not in values or (name == "slo_p99_ms" and values[name] is None):
+                continue
+            value = values[name]
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or not (low < value if low_open else low <= value)
+                or value > high
+            ):
+                bound = f"({low}" if low_open else f"[{low}"
+                raise JudgeInputError(f"policy.{name} must be a number within {bound}, {high}]")
+        confidence = values.get("confidence", 0.99)
+        if isinstance(confidence, bool) or not isinstance(confidence, int | float):
+            raise JudgeInputError("policy.confidence must be a number within [0.5, 1)")
         policy = cls(**values)
         if not 0.5 <= policy.confidence < 1:
             raise JudgeInputError("policy.confidence must be within [0.5, 1)")
-        for name in ("min_canary_invocations", "min_baseline_invocations", "min_latency_points"):
-            if not isinstance(getattr(policy, name), int) or getattr(policy, name) < 0:
-                raise JudgeInputError(f"policy.{name} must be a non-negative integer")
         return policy
 
 

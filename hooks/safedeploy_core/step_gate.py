@@ -118,4 +118,7 @@ def run_step_gate(
             actions.append(
                 GateAction(deployment_id, "?", Verdict("NODATA"), "error", f"AWS call failed: {exc}")
             )
+        except Exception as exc:  # a bug on one deployment must not keep the others from being judged
+            reason = f"unexpected {type(exc).__name__}: {exc}"
+            actions.append(GateAction(deployment_id, "?", Verdict("NODATA"), "error", reason))
     return actions
