@@ -11,7 +11,8 @@ from safedeploy_core.clients import Clients
 from safedeploy_core.config import HookConfig
 from safedeploy_core.deadline import Deadline, HasRemainingTime
 from safedeploy_core.errors import ConfigError
-from safedeploy_core.runner import Checks, HookOutcome, run_hook
+from safedeploy_core.notify import publish
+from safedeploy_core.runner import CheckRun, Checks, HookOutcome, run_hook
 from safedeploy_core.smoke import SmokeCase
 
 
@@ -82,7 +83,7 @@ def handle(
     if isinstance(config, HookConfig):
         margin, checks = config.deadline_margin_s, make_checks(cl, config)
     else:  # run_hook reports Failed with the configuration error before any check
-        margin, checks = HookConfig.deadline_margin_s, lambda deployment, deadline: []
+        margin, checks = HookConfig.deadline_margin_s, lambda deployment, deadline: CheckRun([])
     outcome = run_hook(
         phase,
         event,
@@ -93,4 +94,14 @@ def handle(
         hook_name=getattr(context, "function_name", None),
         on_exception=lambda exc: logger.exception("hook bug"),
     )
+    if isinstance(config, HookConfig):
+        notify(cl, config, outcome)
     return finish(outcome)
+
+
+def notify(cl: Clients, config: HookConfig, outcome: HookOutcome) -> None:
+    """After the status went out: the notices of checks that finished in time, best effort."""
+    for notice in outcome.notices:
+        sent = publish(cl.sns, config.notification_topic_arn, notice.subject, notice.message)
+        if sent != "published":
+            logger.warning("notice not sent", extra={"notify": sent, "subject": notice.subject})

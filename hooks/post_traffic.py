@@ -16,13 +16,12 @@ from safedeploy_core.errors import ConfigError
 from safedeploy_core.http_checks import make_session, run_http_cases
 from safedeploy_core.invoke_checks import run_invoke_cases
 from safedeploy_core.judge_check import judge_deployment, verdict_check
-from safedeploy_core.notify import publish
-from safedeploy_core.runner import Checks
-from safedeploy_core.smoke import CheckResult
+from safedeploy_core.notify import Notice
+from safedeploy_core.runner import CheckRun, Checks
 
 
 def post_traffic_checks(cl: Clients, config: HookConfig, session_factory: Any = make_session) -> Checks:
-    def checks(deployment: Deployment, deadline: Deadline) -> list[CheckResult]:
+    def checks(deployment: Deployment, deadline: Deadline) -> CheckRun:
         target = deployment.target
         results = check_gate_alarms(cl.codedeploy, cl.cloudwatch, deployment)
         cases = function_cases(cl, config, target.function_name)
@@ -44,20 +43,15 @@ def post_traffic_checks(cl: Clients, config: HookConfig, session_factory: Any = 
                 config.max_workers,
                 expected_version=target.target_version,
             )
+        notices = []
         if config.judge_enabled:
             verdict = judge_deployment(cl.cloudwatch, deployment, config.judge_policy, emf=config.emf)
             report = verdict.markdown()
             logger.info(report, extra={"verdict": verdict.as_dict()})
-            sent = publish(
-                cl.sns,
-                config.notification_topic_arn,
-                f"Canary {verdict.verdict}: {target.function_name} v{target.target_version}",
-                report,
-            )
-            if sent != "published":
-                logger.warning("verdict not sent", extra={"notify": sent})
+            subject = f"Canary {verdict.verdict}: {target.function_name} v{target.target_version}"
+            notices.append(Notice(subject, report))
             results.append(verdict_check(verdict, config.undecided_verdict))
-        return results
+        return CheckRun(results, notices)
 
     return checks
 

@@ -12,16 +12,22 @@ from safedeploy_core.codedeploy import Deployment
 from safedeploy_core.config import HookConfig
 from safedeploy_core.deadline import Deadline
 from safedeploy_core.invoke_checks import run_invoke_cases
-from safedeploy_core.runner import Checks
-from safedeploy_core.smoke import CheckResult
+from safedeploy_core.runner import CheckRun, Checks
 
 
 def pre_traffic_checks(cl: Clients, config: HookConfig) -> Checks:
-    def checks(deployment: Deployment, deadline: Deadline) -> list[CheckResult]:
+    def checks(deployment: Deployment, deadline: Deadline) -> CheckRun:
         target = deployment.target
         cases = function_cases(cl, config, target.function_name)
-        return run_invoke_cases(
-            cl.lambda_invoke, target.function_name, target.target_version, cases, deadline, config.max_workers
+        return CheckRun(
+            run_invoke_cases(
+                cl.lambda_invoke,
+                target.function_name,
+                target.target_version,
+                cases,
+                deadline,
+                config.max_workers,
+            )
         )
 
     return checks

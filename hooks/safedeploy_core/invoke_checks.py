@@ -23,8 +23,15 @@ from safedeploy_core.smoke import (
 
 
 def _invoke_one(
-    lambda_client: Any, function_name: str, qualifier: str, expected_version: str, case: SmokeCase
+    lambda_client: Any,
+    function_name: str,
+    qualifier: str,
+    expected_version: str,
+    case: SmokeCase,
+    deadline: Deadline,
 ) -> CheckResult:
+    if deadline.expired():  # queued behind slower cases until after the deadline: do not start it
+        return failed_result(case, "not run: the hook's deadline has passed")
     payload = api_gateway_event(case.request) if case.request is not None else case.event
     started = time.perf_counter()
     try:
@@ -74,7 +81,7 @@ def run_invoke_cases(
     pool = ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(cases))), thread_name_prefix="smoke")
     started = deadline.clock()
     futures = [
-        (case, pool.submit(_invoke_one, lambda_client, function_name, qualifier, expected, case))
+        (case, pool.submit(_invoke_one, lambda_client, function_name, qualifier, expected, case, deadline))
         for case in cases
     ]
     results: list[CheckResult] = []

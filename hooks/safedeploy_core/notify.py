@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message for people, sent only after the hook's status has been reported."""
+
+    subject: str
+    message: str
 
 
 def publish(sns: Any, topic_arn: str | None, subject: str, message: str) -> str:

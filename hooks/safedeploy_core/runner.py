@@ -29,9 +29,19 @@ from safedeploy_core.codedeploy import (
 from safedeploy_core.config import HookConfig
 from safedeploy_core.deadline import Deadline
 from safedeploy_core.errors import ConfigError, HookError, NotAllowed
+from safedeploy_core.notify import Notice
 from safedeploy_core.smoke import CheckResult
 
-Checks = Callable[[Deployment, Deadline], list[CheckResult]]
+
+@dataclass(frozen=True)
+class CheckRun:
+    """What a hook's checks return: their results, and notices to send once the status is reported."""
+
+    results: list[CheckResult]
+    notices: list[Notice] = field(default_factory=list)
+
+
+Checks = Callable[[Deployment, Deadline], CheckRun]
 
 
 class Report(StrEnum):
@@ -54,6 +64,7 @@ class HookOutcome:
     report_detail: str = ""  # why a report was not sent
     target: Target | None = None
     results: list[CheckResult] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)  # only from checks that finished in time
     elapsed_ms: float = 0.0
 
     @property
@@ -155,9 +166,9 @@ def _evaluate(
         outcome.target = deployment.target
         ensure_addressed(outcome.phase, hook_name, deployment, config)
         ensure_allowed(deployment.target.function_name, config.allowed_functions)
-        results = checks(deployment, deadline)
-        outcome.results = results
-        outcome.status, outcome.reason = _verdict(results)
+        run = checks(deployment, deadline)
+        outcome.results, outcome.notices = run.results, run.notices
+        outcome.status, outcome.reason = _verdict(run.results)
     except HookError as exc:
         outcome.reason = str(exc)
     except ClientError as exc:
@@ -209,12 +220,19 @@ def run_hook(
 
     decided = HookOutcome(phase, deployment_id=hook.deployment_id)
     work = lambda: _evaluate(decided, hook, hook_name, codedeploy, config, deadline, checks, on_exception)  # noqa: E731
-    outcome = _within_deadline(work, deadline, grace_s) or HookOutcome(
-        phase,
-        deployment_id=hook.deployment_id,
-        reason="the checks did not finish before the hook's deadline",
-        target=decided.target,  # set before any check ran: known, whatever the worker does next
-    )
+    if deadline.expired():  # no time to check anything: start nothing, report at once
+        outcome = HookOutcome(
+            phase, deployment_id=hook.deployment_id, reason="no time left before the deadline"
+        )
+    else:
+        # Past the deadline the worker's outcome is dropped whole: its results and notices never
+        # count, whatever it does after the report.
+        outcome = _within_deadline(work, deadline, grace_s) or HookOutcome(
+            phase,
+            deployment_id=hook.deployment_id,
+            reason="the checks did not finish before the hook's deadline",
+            target=decided.target,  # set before any check ran: known, whatever the worker does next
+        )
     try:
         outcome.report = Report(report_status(codedeploy, hook, outcome.status))
     except (ClientError, BotoCoreError) as exc:
