@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -68,7 +69,8 @@ def finish(outcome: HookOutcome) -> dict[str, Any]:
 
 def function_cases(cl: Clients, config: HookConfig, function_name: str) -> list[SmokeCase]:
     s3 = cl.s3 if config.smoke_case_location.startswith("s3://") else None
-    return load_function_cases(cl.lambda_control, config.smoke_case_location, function_name, s3)
+    arn = config.function_arn(function_name)
+    return load_function_cases(cl.lambda_control, config.smoke_case_location, arn, s3)
 
 
 def handle(
@@ -81,6 +83,7 @@ def handle(
     config = load_config()
     cl = clients()
     if isinstance(config, HookConfig):
+        config = replace(config, own_arn=getattr(context, "invoked_function_arn", None))
         margin, checks = config.deadline_margin_s, make_checks(cl, config)
     else:  # run_hook reports Failed with the configuration error before any check
         margin, checks = HookConfig.deadline_margin_s, lambda deployment, deadline: CheckRun([])

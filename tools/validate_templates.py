@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from safedeploy.template.loader import load_and_translate
 
@@ -23,6 +24,7 @@ TRANSLATED = ROOT / "build" / "translated"
 # W2001 (unused parameter): parameters consumed by the SAM transform itself (DeploymentType) are gone
 # from the translated template, exactly as after CloudFormation's own transform.
 CFN_LINT_IGNORE = "W2001"
+CHECKOV_SKIPS = ROOT / "tools" / "checkov_skips.yaml"
 
 
 def _env() -> dict[str, str]:
@@ -58,8 +60,49 @@ def cfn_lint(path: Path) -> tuple[int, str]:
     return run([_tool("cfn-lint"), "--ignore-checks", CFN_LINT_IGNORE, "--", str(path)])
 
 
+def apply_checkov_skips(directory: Path = TRANSLATED, skips_file: Path = CHECKOV_SKIPS) -> list[str]:
+    """Write the accepted findings of `skips_file` into the translated resources' Metadata (checkov's
+    per-resource suppression); return the entries whose resource does not exist in a translated file
+    that is there (a file not translated this run is not checked)."""
+    import yaml
+
+    entries: dict[str, Any] = yaml.safe_load(skips_file.read_text(encoding="utf-8")) or {}
+    documents: dict[str, dict[str, Any]] = {}
+    missing = []
+    for check, entry in entries.items():
+        for target in entry["resources"]:
+            name, _, logical = str(target).partition(":")
+            path = directory / name
+            if name not in documents:
+                if not path.is_file():
+                    continue
+                documents[name] = json.loads(path.read_text(encoding="utf-8"))
+            resource = documents.get(name, {}).get("Resources", {}).get(logical)
+            if resource is None:
+                missing.append(f"{check} {target}")
+                continue
+            skips = resource.setdefault("Metadata", {}).setdefault("checkov", {}).setdefault("skip", [])
+            if all(s.get("id") != check for s in skips):
+                skips.append({"id": check, "comment": " ".join(str(entry["why"]).split())})
+    for name, document in documents.items():
+        (directory / name).write_text(json.dumps(document, indent=1), encoding="utf-8")
+    return missing
+
+
 def checkov(checkov_bin: str, directory: Path = TRANSLATED) -> tuple[int, str]:
-    return run([checkov_bin, "--config-file", str(ROOT / ".checkov.yaml"), "-d", str(directory)])
+    missing = apply_checkov_skips(directory)
+    if missing:
+        return 1, "tools/checkov_skips.yaml names resources that do not exist: " + ", ".join(missing)
+    # Run from the directory itself: checkov also reads a .checkov.yaml from its working directory.
+    proc = subprocess.run(
+        [checkov_bin, "--config-file", str(ROOT / ".checkov.yaml"), "-d", "."],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        cwd=directory,
+        check=False,
+    )
+    return proc.returncode, (proc.stdout + proc.stderr).strip()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from safedeploy_core.appspec import function_name_of
 from safedeploy_core.errors import SmokeCaseError
 from safedeploy_core.smoke import SmokeCase, load_cases
 
@@ -21,11 +22,13 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
-def smoke_case_key(lambda_client: Any, function_name: str) -> str:
-    tags = lambda_client.get_function(FunctionName=function_name).get("Tags") or {}
+def smoke_case_key(lambda_client: Any, function_arn: str) -> str:
+    """The function's case-set name, from its tags (ListTags takes the unqualified function ARN)."""
+    tags = lambda_client.list_tags(Resource=function_arn).get("Tags") or {}
     key = tags.get(SMOKE_TAG)
     if not key:
-        raise SmokeCaseError(f"function {function_name} has no tag {SMOKE_TAG!r} naming its smoke cases")
+        name = function_name_of(function_arn)
+        raise SmokeCaseError(f"function {name} has no tag {SMOKE_TAG!r} naming its smoke cases")
     if not _KEY.match(key) or ".." in key:
         raise SmokeCaseError(f"tag {SMOKE_TAG}={key!r} is not a plain case-set name")
     return str(key)
@@ -51,7 +54,7 @@ def read_case_document(location: str, key: str, s3: Any = None, base_dir: Path =
 
 
 def load_function_cases(
-    lambda_client: Any, location: str, function_name: str, s3: Any = None
+    lambda_client: Any, location: str, function_arn: str, s3: Any = None
 ) -> list[SmokeCase]:
-    key = smoke_case_key(lambda_client, function_name)
+    key = smoke_case_key(lambda_client, function_arn)
     return load_cases(read_case_document(location, key, s3), source=f"smoke cases {key!r}")

@@ -70,6 +70,17 @@ class HookConfig:
     emf_service: str | None = None
     judge_policy: Policy = field(default_factory=Policy)
     deployment_application: str | None = None
+    function_arns: Mapping[str, str] = field(default_factory=dict)  # allow-listed name -> ARN
+    own_arn: str | None = None  # this hook's ARN, from its Lambda context (set at call time)
+
+    def function_arn(self, name: str) -> str:
+        """The unqualified ARN of an allow-listed function: as ALLOWED_FUNCTIONS gave it, else in this
+        hook's own account, region and partition."""
+        if name in self.function_arns:
+            return self.function_arns[name]
+        if self.own_arn and self.own_arn.count(":") >= 6:
+            return ":".join([*self.own_arn.split(":")[:6], name])
+        raise ConfigError(f"no ARN known for {name}: list it in ALLOWED_FUNCTIONS as an ARN")
 
     @property
     def emf(self) -> EmfSource | None:
@@ -80,8 +91,9 @@ class HookConfig:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> HookConfig:
         env = os.environ if env is None else env
-        raw = env.get("ALLOWED_FUNCTIONS", "")
-        allowed = frozenset(function_name_of(x.strip()) for x in raw.split(",") if x.strip())
+        raw = [x.strip() for x in env.get("ALLOWED_FUNCTIONS", "").split(",") if x.strip()]
+        allowed = frozenset(function_name_of(x) for x in raw)
+        arns = {function_name_of(x): ":".join(x.split(":")[:7]) for x in raw if x.startswith("arn:")}
         if not allowed:
             raise ConfigError("ALLOWED_FUNCTIONS is empty: the hook serves no function")
         environment = env.get("ENVIRONMENT_NAME", "dev") or "dev"
@@ -104,6 +116,7 @@ class HookConfig:
             raise ConfigError(f"JUDGE_POLICY is not a valid judge policy: {exc}") from exc
         return cls(
             allowed_functions=allowed,
+            function_arns=arns,
             smoke_case_location=env.get("SMOKE_CASE_LOCATION", "smoke_cases") or "smoke_cases",
             api_url_parameter=env.get("API_URL_PARAMETER") or None,
             environment=environment,

@@ -9,7 +9,8 @@ import pytest
 from safedeploy.template.loader import load_template, translate
 from tests.template.conftest import ROOT
 
-# The SAR developer guide's "List of Supported AWS Resources" (types this project uses, all on it).
+# The SAR developer guide's "List of Supported AWS Resources" (types this project uses, all on it;
+# read from awsdocs/aws-serverlessrepo-developer-guide, doc_source/list-supported-resources.md).
 SAR_SUPPORTED = {
     "AWS::CloudWatch::Alarm",
     "AWS::CloudWatch::Dashboard",
@@ -19,6 +20,8 @@ SAR_SUPPORTED = {
     "AWS::Lambda::Permission",
     "AWS::Lambda::Version",
     "AWS::Lambda::Alias",
+    "AWS::Lambda::EventSourceMapping",
+    "AWS::SQS::Queue",
     "AWS::Logs::LogGroup",
     "AWS::SNS::Topic",
     "AWS::SNS::Subscription",

@@ -138,7 +138,7 @@ def _statements(cfn: dict[str, Any], role: str) -> list[dict[str, Any]]:
 
 def test_hook_iam_is_scoped(hooks_cfn: dict[str, Any]) -> None:
     for role in ("PreTrafficHookRole", "PostTrafficHookRole"):
-        statements = {s["Sid"]: s for s in _statements(hooks_cfn, role)}
+        statements = {s.get("Sid", str(s["Action"])): s for s in _statements(hooks_cfn, role)}
         report = statements["ReportOwnDeploymentsOnly"]
         assert "codedeploy:PutLifecycleEventHookExecutionStatus" in report["Action"]
         assert report["Resource"] == {
@@ -159,9 +159,12 @@ def test_hook_iam_is_scoped(hooks_cfn: dict[str, Any]) -> None:
 
 def test_hook_iam_resolves_to_the_target_versions(root_scope: Scope) -> None:
     hooks = root_scope.children["Hooks"]
-    policy = hooks.resolve(hooks.resources["PreTrafficHookRole"]["Properties"]["Policies"])[0]
+    policies = hooks.resolve(hooks.resources["PreTrafficHookRole"]["Properties"]["Policies"])
     invoke = next(
-        s for s in policy["PolicyDocument"]["Statement"] if s.get("Sid") == "InvokeTargetVersionsOnly"
+        s
+        for policy in policies
+        for s in policy["PolicyDocument"]["Statement"]
+        if s.get("Sid") == "InvokeTargetVersionsOnly"
     )
     assert invoke["Resource"] == [
         "arn:aws:lambda:us-east-1:123456789012:function:<HelloWorldFunction>:*",
@@ -170,13 +173,74 @@ def test_hook_iam_resolves_to_the_target_versions(root_scope: Scope) -> None:
 
 
 def test_codedeploy_role_invokes_exactly_the_two_hooks(hooks_cfn: dict[str, Any]) -> None:
-    statements = {s["Sid"]: s for s in _statements(hooks_cfn, "CodeDeployRole")}
+    statements = {s.get("Sid", str(s["Action"])): s for s in _statements(hooks_cfn, "CodeDeployRole")}
     assert statements["InvokeTheseHooksOnly"]["Resource"] == [
         {"Fn::GetAtt": ["PreTrafficHook", "Arn"]},
         {"Fn::GetAtt": ["PostTrafficHook", "Arn"]},
     ]
     trust = hooks_cfn["Resources"]["CodeDeployRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
     assert trust["Principal"] == {"Service": "codedeploy.amazonaws.com"}
+
+
+def test_hooks_read_only_the_tags_of_their_targets(hooks_cfn: dict[str, Any]) -> None:
+    for role in ("PreTrafficHookRole", "PostTrafficHookRole"):
+        actions = {
+            a
+            for s in _statements(hooks_cfn, role)
+            for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+        }
+        assert "lambda:ListTags" in actions
+        assert "lambda:GetFunction" not in actions  # it returns the targets' environment and code too
+
+
+def test_codedeploy_role_is_assumable_for_this_account_only(hooks_cfn: dict[str, Any]) -> None:
+    trust = hooks_cfn["Resources"]["CodeDeployRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+
+
+def test_a_hook_that_cannot_report_ends_in_the_dead_letter_consumer(hooks_cfn: dict[str, Any]) -> None:
+    res = hooks_cfn["Resources"]
+    queue = {"Fn::GetAtt": ["LostReportQueue", "Arn"]}
+    for hook in ("PreTrafficHook", "PostTrafficHook"):
+        assert res[hook]["Properties"]["DeadLetterConfig"] == {"TargetArn": queue}
+        sends = [s for s in _statements(hooks_cfn, f"{hook}Role") if s["Action"] == "sqs:SendMessage"]
+        assert sends and sends[0]["Resource"] == queue
+    mapping = res["LostReportFunctionLostReports"]["Properties"]
+    assert mapping["EventSourceArn"] == queue and mapping["FunctionResponseTypes"] == [
+        "ReportBatchItemFailures"
+    ]
+    consumer = {s.get("Sid"): s for s in _statements(hooks_cfn, "LostReportFunctionRole")}[
+        "FailOrStopOwnDeployments"
+    ]
+    assert set(consumer["Action"]) == {
+        "codedeploy:PutLifecycleEventHookExecutionStatus",
+        "codedeploy:StopDeployment",
+    }
+    assert "deploymentgroup:${DeploymentApplicationName}/*" in consumer["Resource"]["Fn::Sub"]
+    # SQS gives a message back after its visibility timeout: at least 6 x the consumer's timeout
+    timeout = res["LostReportFunction"]["Properties"]["Timeout"]
+    assert res["LostReportQueue"]["Properties"]["VisibilityTimeout"] >= 6 * timeout
+
+
+def test_a_person_hears_of_failed_hooks_and_lost_events(hooks_cfn: dict[str, Any]) -> None:
+    res = hooks_cfn["Resources"]
+    watched = set()
+    for metric in res["HookFailuresAlarm"]["Properties"]["Metrics"]:
+        stat = metric.get("MetricStat")
+        if stat:
+            (dimension,) = stat["Metric"]["Dimensions"]
+            watched.add((stat["Metric"]["MetricName"], dimension["Value"]["Ref"], stat["Stat"]))
+    assert watched == {
+        (name, hook, "Sum")
+        for name in ("Errors", "AsyncEventsDropped", "DeadLetterErrors")
+        for hook in ("PreTrafficHook", "PostTrafficHook")
+    } | {("Errors", "LostReportFunction", "Sum")}
+    for alarm in ("HookFailuresAlarm", "HookEventAgeAlarm", "LostReportQueueAgeAlarm"):
+        props = res[alarm]["Properties"]
+        assert props["AlarmActions"] == {
+            "Fn::If": ["HasTopic", [{"Ref": "NotificationTopicArn"}], {"Ref": "AWS::NoValue"}]
+        }
+        assert props["TreatMissingData"] == "notBreaching"
 
 
 def test_hooks_report_before_their_timeout_and_retry_briefly(hooks_cfn: dict[str, Any]) -> None:
@@ -214,8 +278,8 @@ def test_every_alarm_definition_is_accepted_by_moto(root_scope: Scope) -> None:
             for logical, res in scope.resources.items():
                 if res["Type"] == "AWS::CloudWatch::Alarm" and scope.active(logical):
                     cloudwatch.put_metric_alarm(**alarm_arguments(scope.resolve(res["Properties"]), mapping))
-        # hello_world: 5 gates + 7 ops (with API); echo: 4 gates + 4 ops
-        assert len(cloudwatch.describe_alarms()["MetricAlarms"]) == 12 + 8
+        # hello_world: 5 gates + 7 ops (with API); echo: 4 gates + 4 ops; the hooks' own health: 3
+        assert len(cloudwatch.describe_alarms()["MetricAlarms"]) == 12 + 8 + 3
 
 
 @pytest.mark.parametrize("env", ["default", "staging", "prod"])

@@ -116,7 +116,7 @@ def test_bundled_cases_are_read_by_key_and_keys_cannot_escape(tmp_path: Path) ->
                 Tags={"safedeploy:smoke-cases": bad},
             )
             with pytest.raises(SmokeCaseError, match="is not a plain case-set name"):
-                smoke_case_key(lam, f"fn{index}")
+                smoke_case_key(lam, f"arn:aws:lambda:us-east-1:123456789012:function:fn{index}")
 
 
 def test_cases_can_live_in_s3() -> None:
