@@ -24,6 +24,8 @@ class JudgeInputError(ValueError):
 
 
 MAX_COUNT = 10**12
+MAX_SAMPLE_COUNT = 10**15  # invocations or errors of one version: far beyond any deployment
+MAX_SERIES = 100_000  # per-minute latency values per version (69 days of minutes)
 # name -> (low, high, low bound excluded): what a policy number may be
 NUMBER_RANGES: dict[str, tuple[float, float, bool]] = {
     "error_min_increase_pp": (0.0, 100.0, False),
@@ -118,6 +120,8 @@ class VersionSample:
                 raise JudgeInputError(f"{side}.{key} must be an integer")
             if value < 0:
                 raise JudgeInputError(f"{side}.{key} must not be negative")
+            if value > MAX_SAMPLE_COUNT:
+                raise JudgeInputError(f"{side}.{key} must be at most {MAX_SAMPLE_COUNT}")
         if raw["errors"] > raw["invocations"]:
             raise JudgeInputError(
                 f"{side}.errors ({raw['errors']}) exceeds {side}.invocations ({raw['invocations']})"
@@ -125,6 +129,8 @@ class VersionSample:
         series = {}
         for key in ("duration_p99_ms", "duration_p50_ms"):
             values = raw.get(key, [])
+            if isinstance(values, list) and len(values) > MAX_SERIES:
+                raise JudgeInputError(f"{side}.{key} has more than {MAX_SERIES} values")
             if not isinstance(values, list) or not all(
                 isinstance(v, int | float) and not isinstance(v, bool) and v >= 0 for v in values
             ):

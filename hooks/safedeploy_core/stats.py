@@ -1,11 +1,14 @@
 """Exact and rank tests in pure Python (no scipy: this runs inside a Lambda package).
 
-Pinned against scipy.stats.fisher_exact / mannwhitneyu / binomtest in the unit tests.
+Pinned against scipy.stats.fisher_exact / mannwhitneyu / binomtest in the unit tests. The count tests
+are exact while their tails are short (standard deviation up to EXACT_MAX_SD) and normal
+approximations beyond, so a judge of 10^12 invocations takes as long as one of 10^3.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import lru_cache
 
 
@@ -20,6 +23,33 @@ def _sum_exp(logs: list[float]) -> float:
     return math.exp(top) * math.fsum(math.exp(x - top) for x in logs)
 
 
+# Above this standard deviation a tail has tens of thousands of non-negligible terms, and the normal
+# approximation (with continuity correction) is within ~1/SD of the exact value: the work stays
+# bounded at any count, and small counts — where approximations fail — stay exact.
+EXACT_MAX_SD = 500.0
+NEGLIGIBLE = 1e-18  # a term this much smaller than the sum so far no longer changes it
+
+
+def _upper_tail(log_term: Callable[[int], float], start: int, end: int, mode: float) -> float:
+    """sum(exp(log_term(x)) for x in start..end), stopping once past the mode the terms are negligible
+    (they only shrink from there)."""
+    logs: list[float] = []
+    best = -math.inf
+    for x in range(start, end + 1):
+        value = log_term(x)
+        logs.append(value)
+        best = max(best, value)
+        if x > mode and value < best + math.log(NEGLIGIBLE):
+            break
+    return _sum_exp(logs)
+
+
+def _normal_upper(k: int, mean: float, sd: float) -> float:
+    """P(X >= k) by the normal approximation with continuity correction."""
+    z = (k - 0.5 - mean) / sd
+    return 0.5 * math.erfc(z / math.sqrt(2))
+
+
 def fisher_greater(a: int, b: int, c: int, d: int) -> float:
     """One-sided Fisher exact test on [[a, b], [c, d]]: P(X >= a), odds ratio > 1.
 
@@ -32,9 +62,16 @@ def fisher_greater(a: int, b: int, c: int, d: int) -> float:
     if total == 0 or row1 == 0 or col1 == 0:
         return 1.0
     hi = min(row1, col1)
+    mean = row1 * col1 / total
+    var = mean * (total - row1) * (total - col1) / (total * (total - 1)) if total > 1 else 0.0
+    if math.sqrt(var) > EXACT_MAX_SD:
+        return min(1.0, _normal_upper(a, mean, math.sqrt(var)))
     denom = _log_comb(total, row1)
-    logs = [_log_comb(col1, x) + _log_comb(total - col1, row1 - x) - denom for x in range(a, hi + 1)]
-    return min(1.0, _sum_exp(logs))
+
+    def term(x: int) -> float:
+        return _log_comb(col1, x) + _log_comb(total - col1, row1 - x) - denom
+
+    return min(1.0, _upper_tail(term, a, hi, mean))
 
 
 def binom_greater(k: int, n: int, p: float) -> float:
@@ -45,8 +82,15 @@ def binom_greater(k: int, n: int, p: float) -> float:
         return 0.0
     if p >= 1:
         return 1.0
-    logs = [_log_comb(n, x) + x * math.log(p) + (n - x) * math.log1p(-p) for x in range(k, n + 1)]
-    return min(1.0, _sum_exp(logs))
+    sd = math.sqrt(n * p * (1 - p))
+    if sd > EXACT_MAX_SD:
+        return min(1.0, _normal_upper(k, n * p, sd))
+    log_p, log_q = math.log(p), math.log1p(-p)
+
+    def term(x: int) -> float:
+        return _log_comb(n, x) + x * log_p + (n - x) * log_q
+
+    return min(1.0, _upper_tail(term, k, n, n * p))
 
 
 def _ranks(values: list[float]) -> tuple[list[float], list[int]]:

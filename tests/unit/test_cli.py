@@ -216,3 +216,46 @@ def test_a_numeric_deployment_type_is_unknown(tmp_path: Path, capsys: pytest.Cap
     )
     rules = {(f["rule"], f["severity"]) for f in findings}
     assert code == 1 and ("SD101", "error") in rules and ("SD201", "warning") in rules
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--rps", "1e9"], "--rps must be at most 1000"),
+        (["--speed", "1e-6"], "--speed must be within 1..1e+06"),
+        (["--speed", "inf"], "--speed and --rps must be positive"),
+    ],
+)
+def test_rehearsals_that_would_never_end_are_refused(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(["rehearse", str(ROOT / "template.yaml"), *args], capsys)
+    assert code == 2 and message in err and err.count("\n") == 1
+
+
+def test_a_huge_template_is_refused_at_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    big = tmp_path / "big.yaml"
+    big.write_text("Resources:\n" + "".join(f"  R{i}:\n    Type: AWS::SNS::Topic\n" for i in range(40_000)))
+    for command in ("check", "plan", "timing"):
+        code, _, err = run([command, str(big)], capsys)
+        assert code == 2 and "is more than CloudFormation accepts" in err
+
+
+def test_a_template_with_too_many_resources_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    many = tmp_path / "many.json"
+    many.write_text(json.dumps({"Resources": {f"R{i}": {"Type": "AWS::SNS::Topic"} for i in range(2500)}}))
+    code, _, err = run(["check", str(many)], capsys)
+    assert code == 2 and "2500 resources; CloudFormation accepts at most 500" in err
+
+
+def test_judge_refuses_absurd_counts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "judge.json"
+    path.write_text(
+        json.dumps(
+            {"baseline": {"invocations": 10**16, "errors": 0}, "canary": {"invocations": 1, "errors": 0}}
+        )
+    )
+    code, _, err = run(["judge", "--input", str(path)], capsys)
+    assert code == 2 and "baseline.invocations must be at most 1000000000000000" in err

@@ -11,6 +11,8 @@ from safedeploy.errors import UserError
 
 Fault = Literal["none", "error", "slow", "bad-response"]
 FAULTS: tuple[Fault, ...] = ("none", "error", "slow", "bad-response")
+MIN_SPEED, MAX_SPEED = 1.0, 1e6
+MAX_RPS = 1000.0
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,14 @@ class RehearsalOptions:
         finite = all(math.isfinite(x) for x in (self.speed, self.rps, self.fault_rate))
         if not finite or self.speed <= 0 or self.rps <= 0 or not 0 <= self.fault_rate <= 100:
             raise UserError("--speed and --rps must be positive and --fault-rate within 0..100")
+        # Every simulated request runs the function in-process, and the clock never outruns the wall
+        # by less than 1x: beyond these bounds a rehearsal would not end in any useful time.
+        if not MIN_SPEED <= self.speed <= MAX_SPEED:
+            raise UserError(
+                f"--speed must be within {MIN_SPEED:g}..{MAX_SPEED:g} simulated seconds per second"
+            )
+        if self.rps > MAX_RPS:
+            raise UserError(f"--rps must be at most {MAX_RPS:g} (each request runs the function in-process)")
 
     @property
     def expected_outcome(self) -> str:

@@ -12,6 +12,10 @@ from typing import Any
 from safedeploy.errors import UserError
 
 PLACEHOLDER_BUCKET = "safedeploy-offline"
+# Beyond what CloudFormation takes (a 1 MB template from S3, 500 resources; CloudFormation quotas),
+# with room for SAM's own expansion: reading more would only make every command slow.
+MAX_TEMPLATE_BYTES = 2**20
+MAX_RESOURCES = 2000
 
 
 def load_template(path: str | Path) -> dict[str, Any]:
@@ -21,13 +25,27 @@ def load_template(path: str | Path) -> dict[str, Any]:
     p = Path(path)
     if not p.is_file():
         raise UserError(f"template not found: {p}")
-    text = p.read_text(encoding="utf-8")
+    size = p.stat().st_size
+    if size > MAX_TEMPLATE_BYTES:
+        raise UserError(
+            f"{p}: {size / 2**20:.1f} MiB is more than CloudFormation accepts for a template "
+            f"(1 MB from S3, CloudFormation quotas): not read"
+        )
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{p}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from exc
     try:
         doc: Any = json.loads(text) if text.lstrip().startswith("{") else cfn_yaml.loads(text, str(p))
     except Exception as exc:
         raise UserError(f"{p}: not a valid YAML/JSON template: {str(exc).splitlines()[0]}") from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("Resources"), dict):
         raise UserError(f"{p}: not a CloudFormation/SAM template (no Resources)")
+    if len(doc["Resources"]) > MAX_RESOURCES:
+        raise UserError(
+            f"{p}: {len(doc['Resources'])} resources; CloudFormation accepts at most 500 per template "
+            "(CloudFormation quotas): not read"
+        )
     plain: dict[str, Any] = _plain(doc)
     return plain
 

@@ -1,0 +1,5 @@
+"""`python -m safedeploy`: the same as the `safedeploy` command."""
+
+from safedeploy.cli.app import entry
+
+entry()
