@@ -10,7 +10,7 @@ from aws_lambda_powertools import Logger
 from safedeploy_core.case_source import load_function_cases
 from safedeploy_core.clients import Clients
 from safedeploy_core.config import HookConfig
-from safedeploy_core.deadline import Deadline, HasRemainingTime
+from safedeploy_core.deadline import ABANDONED, Deadline, HasRemainingTime
 from safedeploy_core.errors import ConfigError
 from safedeploy_core.notify import publish
 from safedeploy_core.runner import CheckRun, Checks, HookOutcome, run_hook
@@ -28,6 +28,7 @@ def _logger() -> Logger:
 
 
 logger = _logger()
+DRAIN_RESERVE_S = 2.0  # left for logging and returning once the abandoned work is drained
 _clients: Clients | None = None
 
 
@@ -99,7 +100,17 @@ def handle(
     )
     if isinstance(config, HookConfig):
         notify(cl, config, outcome)
+    drain_abandoned(context)
     return finish(outcome)
+
+
+def drain_abandoned(context: HasRemainingTime) -> None:
+    """After the report: let work abandoned at the deadline end now, not in the next invocation."""
+    still = ABANDONED.drain(context.get_remaining_time_in_millis() / 1000 - DRAIN_RESERVE_S)
+    if still:
+        logger.warning(
+            "abandoned checks still running at the end of the invocation", extra={"running": still}
+        )
 
 
 def notify(cl: Clients, config: HookConfig, outcome: HookOutcome) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from safedeploy_core.codedeploy import describe_client_error
-from safedeploy_core.deadline import Deadline
+from safedeploy_core.deadline import ABANDONED, Deadline
 from safedeploy_core.smoke import (
     CheckResult,
     SmokeCase,
@@ -97,6 +97,8 @@ def run_invoke_cases(
                     failed_result(case, f"no answer within {limit} ({case.timeout_s:g} s)", elapsed)
                 )
     finally:
-        # Never wait for a hung invocation: the report must go out before the Lambda timeout.
+        # Never wait for a hung invocation here: the report must go out before the Lambda timeout.
+        # The handler drains what is still running after its report (deadline.ABANDONED).
         pool.shutdown(wait=False, cancel_futures=True)
+        ABANDONED.add(*(future for _, future in futures))
     return results

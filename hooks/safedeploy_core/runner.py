@@ -27,7 +27,7 @@ from safedeploy_core.codedeploy import (
     report_status,
 )
 from safedeploy_core.config import HookConfig
-from safedeploy_core.deadline import Deadline
+from safedeploy_core.deadline import ABANDONED, Deadline
 from safedeploy_core.errors import ConfigError, HookError, NotAllowed
 from safedeploy_core.notify import Notice
 from safedeploy_core.smoke import CheckResult
@@ -193,6 +193,7 @@ def _within_deadline(
     try:
         return future.result(timeout=deadline.remaining() + grace_s)
     except FuturesTimeout:
+        ABANDONED.add(future)
         return None
     finally:
         pool.shutdown(wait=False, cancel_futures=True)

@@ -140,3 +140,41 @@ def test_a_verdict_in_time_is_published_after_the_report(monkeypatch: Any) -> No
     cd.done()
     assert out["status"] == "Succeeded"
     assert order == ["report", "publish"] and sns.published[0]["Subject"] == "Canary PASS"
+
+
+def test_work_abandoned_at_the_deadline_ends_within_the_invocation_after_the_report(monkeypatch: Any) -> None:
+    import hook_support
+
+    # GIVEN a hung smoke invocation (1.5 s) and a deadline 0.4 s away, with time left after it
+    monkeypatch.setenv("ALLOWED_FUNCTIONS", "hello-fn")
+    monkeypatch.setenv("DEADLINE_MARGIN_S", "3.6")
+    cd = CodeDeployStub()
+    cd.deployment("hello-fn")
+    cd.report("Failed")
+    reported_at: list[float] = []
+    cd.client.meta.events.register(
+        "before-parameter-build.codedeploy.PutLifecycleEventHookExecutionStatus",
+        lambda **kw: reported_at.append(time.monotonic()),
+    )
+    target = CountingTarget(1.5)
+
+    def hung_checks(cl: Clients, config: HookConfig) -> Any:
+        return lambda deployment, deadline: CheckRun(
+            run_invoke_cases(target, "hello-fn", "2", CASES[:1], deadline, max_workers=1)
+        )
+
+    hook_support.use_clients({"codedeploy": cd.client})
+    started = time.monotonic()
+    try:
+        context = FakeContext(remaining_ms=4_000)
+        out = hook_support.handle("BeforeAllowTraffic", load_event("pre_traffic.json"), context, hung_checks)
+    finally:
+        hook_support.use_clients(None)
+    cd.done()
+    # THEN the report left at the deadline, and the hung invocation ended before the handler returned
+    assert out["status"] == "Failed"
+    assert reported_at[0] - started < 1.0
+    assert time.monotonic() - started >= 1.4
+    from safedeploy_core.deadline import ABANDONED
+
+    assert ABANDONED.drain(0) == 0  # nothing left to resume in the next invocation

@@ -121,3 +121,37 @@ def test_a_message_that_is_no_hook_event_is_dropped_without_a_call(world: Any) -
     assert run(event) == {"batchItemFailures": []}
     Stubber.assert_no_pending_responses(cd.stubber)
     assert sns.published == []
+
+
+def test_a_report_lost_on_every_try_is_recovered_from_the_dead_letter_queue(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The whole path: three tries of the hook (Lambda's two async retries) all fail to report, then
+    the event (as Lambda dead-letters it) reaches the consumer, which reports Failed."""
+    import pre_traffic
+
+    monkeypatch.setenv("ALLOWED_FUNCTIONS", "hello-fn")
+    monkeypatch.setenv("DEPLOYMENT_APPLICATION", "other-app")  # every try fails before any invoke
+    event = load_event("pre_traffic.json")
+    for _ in range(3):
+        cd = CodeDeployStub()
+        cd.deployment("hello-fn")
+        cd.report("Failed", error_code="AccessDeniedException")
+        hook_support.use_clients({"codedeploy": cd.client})
+        try:
+            with pytest.raises(hook_support.StatusNotReported, match="AccessDeniedException"):
+                pre_traffic.lambda_handler(event, FakeContext())
+        finally:
+            hook_support.use_clients(None)
+        cd.done()
+    # Lambda's dead-letter message: the original event, unchanged, as the body
+    dead_letter = load_event("lost_report.json")
+    dead_letter["Records"][0]["body"] = json.dumps(event)
+    cd = CodeDeployStub()
+    cd.report("Failed", execution_id=event["LifecycleEventHookExecutionId"])
+    hook_support.use_clients({"codedeploy": cd.client, "sns": RecordingSns()})
+    try:
+        assert run(dead_letter) == {"batchItemFailures": []}
+    finally:
+        hook_support.use_clients(None)
+    cd.done()
