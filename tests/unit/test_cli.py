@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -259,3 +260,50 @@ def test_judge_refuses_absurd_counts(tmp_path: Path, capsys: pytest.CaptureFixtu
     )
     code, _, err = run(["judge", "--input", str(path)], capsys)
     assert code == 2 and "baseline.invocations must be at most 1000000000000000" in err
+
+
+@pytest.mark.parametrize("env", ["default", "staging", "prod"])
+def test_plan_at_80_columns_names_every_gate_alarm_in_full(
+    env: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = run(["plan", str(ROOT / "template.yaml"), "--config-env", env], capsys)
+    assert code == 0 and "…" not in out
+    assert max(len(line.rstrip()) for line in out.splitlines()) <= 80
+    names = [line.split()[0] for line in out.splitlines() if line.startswith("    ") and "Gate" in line]
+    # every gate, by its own name, under the alarm pack that defines it
+    assert names.count("ErrorRateGate") == 2 and "EmfErrorRateGate" in names and "ThrottleGate" in names
+    assert "gate alarms in HelloWorldAlarms" in out and "gate alarms in EchoAlarms" in out
+
+
+def test_no_colour_when_not_a_terminal_or_no_color(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run(["plan", str(ROOT / "template.yaml")], capsys)
+    assert code == 0 and "\x1b[" not in out  # captured: not a terminal
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("FORCE_COLOR", "1")  # even a forced terminal stays plain with NO_COLOR
+    code, out, _ = run(["check", str(ROOT / "template.yaml")], capsys)
+    assert "\x1b[1m" in out  # a terminal: bold stays
+    assert not re.search(r"\x1b\[[0-9;]*(3[0-8]|9[0-7])[;m]", out)  # but no colour at all
+
+
+def test_check_writes_sarif_for_code_scanning(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["check", str(ROOT / "template.yaml"), "--format", "sarif"], capsys)
+    sarif = json.loads(out)
+    assert code == 0 and sarif["version"] == "2.1.0"
+    (run_,) = sarif["runs"]
+    assert run_["tool"]["driver"]["name"] == "safedeploy"
+    rules = {r["id"] for r in run_["tool"]["driver"]["rules"]}
+    assert {r["ruleId"] for r in run_["results"]} == rules and rules >= {"SD105", "SD106"}
+    for result in run_["results"]:
+        location = result["locations"][0]["physicalLocation"]
+        assert location["artifactLocation"]["uri"].endswith("template.yaml")
+        assert location["region"]["startLine"] > 1  # on the function's own line
+        assert result["message"]["text"]
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--version"])
+    assert info.value.code == 0 and capsys.readouterr().out.startswith("safedeploy 0.")

@@ -18,9 +18,10 @@ if TYPE_CHECKING:  # the results' types only: rendering must not load what a com
 
     from safedeploy.live.drill import DrillResult
     from safedeploy.live.route import RouteResult
+    from safedeploy.live.versions import FunctionVersions
     from safedeploy.live.watch import Snapshot
     from safedeploy.offline.engine import TimelineEvent
-    from safedeploy.planning.plan import FunctionPlan
+    from safedeploy.planning.plan import FunctionPlan, GatePlan
     from safedeploy.planning.timing import TimingReport
     from safedeploy.rehearsal.options import RehearsalOptions
     from safedeploy.rules import Finding
@@ -57,6 +58,7 @@ class Output(Protocol):
     ) -> contextlib.AbstractContextManager[Callable[[Snapshot], None]]: ...
     def watched(self, final: Snapshot) -> None: ...
     def route(self, result: RouteResult) -> None: ...
+    def versions(self, functions: list[FunctionVersions]) -> None: ...
     def drill_update(self, snapshot: Snapshot) -> None: ...
     def drill(self, result: DrillResult) -> None: ...
     def rehearsal_start(self, options: RehearsalOptions) -> None: ...
@@ -65,7 +67,22 @@ class Output(Protocol):
 
 
 def output(fmt: str) -> Output:
+    if fmt == "sarif":
+        return SarifOutput()
     return JsonOutput() if fmt == "json" else TextOutput()
+
+
+PLAN_BAR = 12
+
+
+def _grouped(gates: list[GatePlan]) -> dict[str, list[tuple[str, GatePlan]]]:
+    """Gate alarms by the template that defines them: `in HelloWorldAlarms` -> [(ErrorRateGate, …)]."""
+    groups: dict[str, list[tuple[str, GatePlan]]] = {}
+    for gate in gates:
+        where, sep, name = gate.resource.rpartition("/") if gate.known else ("", "", gate.resource)
+        key = f"in {where}" if sep else ("in this template" if gate.known else "defined elsewhere")
+        groups.setdefault(key, []).append((name, gate))
+    return groups
 
 
 def _minutes(seconds: float | None) -> str:
@@ -104,6 +121,9 @@ class JsonOutput:
     def route(self, result: RouteResult) -> None:
         self._print(dict(result), indent=None)
 
+    def versions(self, functions: list[FunctionVersions]) -> None:
+        self._print([f.as_dict() for f in functions])
+
     def drill_update(self, snapshot: Snapshot) -> None:
         return None
 
@@ -118,6 +138,73 @@ class JsonOutput:
 
     def rehearsal(self, report: dict[str, Any]) -> None:
         self._print(report)
+
+
+SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
+
+
+class SarifOutput(JsonOutput):
+    """SARIF 2.1.0 for `check` (GitHub code scanning); every other result as JSON."""
+
+    def findings(self, items: list[Finding], template: str) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        from safedeploy.rules.checks import TITLES
+        from safedeploy.template.loader import resource_line
+
+        try:
+            tool_version = version("safedeploy")
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+            tool_version = "0"
+        rules: dict[str, dict[str, Any]] = {}
+        results = []
+        for f in items:
+            rules.setdefault(
+                f.rule,
+                {
+                    "id": f.rule,
+                    "shortDescription": {"text": TITLES.get(f.rule, f.rule)},
+                    "defaultConfiguration": {"level": SARIF_LEVEL.get(f.severity, "warning")},
+                    "helpUri": "https://github.com/safe-deploy/safe-deploy#safedeploy-check",
+                },
+            )
+            located = f.resource.split("/")[0]  # a nested app's finding sits on the app in this file
+            line = resource_line(template, located) or 1
+            results.append(
+                {
+                    "ruleId": f.rule,
+                    "level": SARIF_LEVEL.get(f.severity, "warning"),
+                    "message": {"text": f.message},
+                    "locations": [
+                        {
+                            "physicalLocation": {
+                                "artifactLocation": {"uri": Path(template).as_posix()},
+                                "region": {"startLine": line},
+                            },
+                            "logicalLocations": [{"name": f.resource, "kind": "resource"}],
+                        }
+                    ],
+                }
+            )
+        self._print(
+            {
+                "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+                "version": "2.1.0",
+                "runs": [
+                    {
+                        "tool": {
+                            "driver": {
+                                "name": "safedeploy",
+                                "version": tool_version,
+                                "informationUri": "https://github.com/safe-deploy/safe-deploy",
+                                "rules": list(rules.values()),
+                            }
+                        },
+                        "results": results,
+                    }
+                ],
+            }
+        )
 
 
 class TextOutput:
@@ -141,59 +228,54 @@ class TextOutput:
 
     # ------------------------------------------------------------ plan
     def plan(self, plans: list[FunctionPlan], template: str, config_env: str | None) -> None:
+        """Laid out for 80 columns: short lines, and gate alarms named in full, grouped by the
+        (nested) template that defines them, so that no name is cut."""
         console = self.console
         console.print(f"[bold]plan for {template}" + (f" ({config_env})" if config_env else "") + "[/]")
         for p in plans:
-            console.rule(f"{p.function} → alias {p.alias} · {p.codedeploy_config}")
+            console.rule(f"{p.function} → alias {p.alias} · {p.deployment_type}", align="left")
             pre = p.pre_traffic_hook
-            console.print(
-                f"  ① BeforeAllowTraffic  {pre.name if pre else '[yellow]none[/]'}"
-                f"{'  (timeout ' + _minutes(pre.timeout_s) + ')' if pre and pre.timeout_s else ''}"
-                "  → smoke cases on the new version, 0 % traffic"
-            )
+            timeout = f" (timeout {_minutes(pre.timeout_s)})" if pre and pre.timeout_s else ""
+            console.print(f"  ① BeforeAllowTraffic: {pre.name if pre else '[yellow]none[/]'}{timeout}")
+            console.print("       smoke cases on the new version, 0 % traffic")
             for step in p.steps:
-                bar = "█" * int(step.percent / 5) + "░" * (20 - int(step.percent / 5))
-                until = f"for {_minutes(step.until_s - step.at_s)}" if step.until_s is not None else "(final)"
+                filled = round(step.percent / 100 * PLAN_BAR)
+                bar = "█" * filled + "░" * (PLAN_BAR - filled)
+                until = f"for {_minutes(step.until_s - step.at_s)}" if step.until_s is not None else "final"
                 count = len(step.can_stop_here)
                 if step.until_s is None:
-                    stops = "then the post-traffic hook and the judge"
+                    stops = "post-traffic hook, judge"
                 elif count:
-                    stops = f"{count} gate alarm(s) can still stop it"
+                    stops = f"{count} gate(s) can stop it"
                 else:
-                    stops = "[yellow]no gate alarm can fire before 100 %[/]"
+                    stops = "[yellow]no gate can fire before 100 %[/]"
                 console.print(
-                    f"  t+{_minutes(step.at_s):>8}  {bar} {step.percent:5.1f} %  {until:<14} {stops}"
+                    f"  t+{_minutes(step.at_s):>8}  {bar} {step.percent:5.1f} %  {until:<12} {stops}"
                 )
             post = p.post_traffic_hook
-            console.print(
-                f"  ② AfterAllowTraffic   {post.name if post else '[yellow]none[/]'}"
-                "  → API end to end, gate alarms, canary judge"
-            )
-            table = Table(show_header=True, box=None, padding=(0, 2))
-            for col in ("gate alarm", "period", "datapoints", "worst-case detection", "fits"):
-                table.add_column(col)
-            for a in p.alarms:
-                if a.timed:
-                    dp = f"{a.datapoints_to_alarm or a.evaluation_periods}/{a.evaluation_periods}"
-                    style = FIT_STYLE.get(a.fits or "", "")
-                    table.add_row(
-                        a.resource,
-                        f"{a.period_s} s",
-                        dp,
-                        _minutes(a.detection_s),
-                        f"[{style}]{a.fits}[/]" if style else str(a.fits),
-                    )
-                else:
-                    table.add_row(a.resource, "?", "?", "?", "[yellow]not in template[/]")
-            console.print(table)
+            console.print(f"  ② AfterAllowTraffic: {post.name if post else '[yellow]none[/]'}")
+            console.print("       API end to end, gate alarms, canary judge")
+            for where, gates in _grouped(p.alarms).items():
+                table = Table(box=None, padding=(0, 1), show_edge=False, pad_edge=False)
+                table.add_column(f"  gate alarms {where}", no_wrap=True)
+                for col in ("period", "points", "worst case", "fits"):
+                    table.add_column(col, no_wrap=True)
+                for name, a in gates:
+                    if a.timed:
+                        points = f"{a.datapoints_to_alarm or a.evaluation_periods}/{a.evaluation_periods}"
+                        style = FIT_STYLE.get(a.fits or "", "")
+                        fits = f"[{style}]{a.fits}[/]" if style else str(a.fits)
+                        table.add_row(f"    {name}", f"{a.period_s} s", points, _minutes(a.detection_s), fits)
+                    else:
+                        table.add_row(f"    {name}", "?", "?", "?", "[yellow]not in template[/]")
+                console.print(table)
             if p.first_window_possible is False:
                 console.print(
                     f"  [yellow]no alarm on 1-minute Lambda metrics can fire inside the first "
-                    f"{_minutes(p.first_window_s)} step "
-                    f"(fastest possible {_minutes(p.fastest_possible_gate_s)})[/]"
+                    f"{_minutes(p.first_window_s)} step (fastest {_minutes(p.fastest_possible_gate_s)})[/]"
                 )
             console.print(
-                f"  shift {_minutes(p.shift_s)}; total at most {_minutes(p.total_max_s)} with hook timeouts"
+                f"  shift {_minutes(p.shift_s)}; at most {_minutes(p.total_max_s)} with hook timeouts"
             )
 
     # ------------------------------------------------------------ timing
@@ -292,6 +374,35 @@ class TextOutput:
         )
         for v, w in sorted(result["weights"].items(), key=lambda kv: -kv[1]):
             self.console.print(f"  version {v:>4}  {'█' * round(w / 5):<20} {w:6.2f} %")
+
+    # ------------------------------------------------------------ versions
+    def versions(self, functions: list[FunctionVersions]) -> None:
+        console = self.console
+        for f in functions:
+            console.rule(f"{f.function} ({f.name}) · alias {f.alias}")
+            for v in f.versions:
+                share = f.weights.get(v.version)
+                where = f"{share:6.2f} % on {f.alias}" if share is not None else "not on the alias"
+                newest = "  (newest)" if v.version == f.newest else ""
+                console.print(f"  [bold]v{v.version}[/]  {where}{newest}")
+                console.print(
+                    f"      {v.runtime} · {v.memory_mb} MB · {v.timeout_s} s · {'/'.join(v.architectures)}"
+                    f" · code {str(v.code_sha256)[:12]}"
+                )
+                console.print(f"      role {v.role}", overflow="fold")
+                if v.layers:
+                    console.print(f"      layers {', '.join(v.layers)}", overflow="fold")
+                if v.environment:
+                    console.print(
+                        f"      env {', '.join(f'{k}={val}' for k, val in v.environment.items())}",
+                        overflow="fold",
+                    )
+            if f.changes:
+                console.print(f"  changed from v{f.primary} (primary on {f.alias}) to v{f.newest}:")
+                for c in f.changes:
+                    console.print(f"      {c.field}: {c.live} → {c.newest}", overflow="fold")
+            elif f.newest and f.newest in f.weights:
+                console.print(f"  the newest version, v{f.newest}, is on {f.alias}")
 
     # ------------------------------------------------------------ drill
     def drill_update(self, snapshot: Snapshot) -> None:

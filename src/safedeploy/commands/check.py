@@ -8,6 +8,8 @@ from safedeploy.cli.render import Output
 from safedeploy.cli.status import ExitStatus
 from safedeploy.commands.common import Subparsers, scope_of, template_arguments
 
+FORMATS = ("text", "json", "sarif")
+
 
 def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="lint a SAM template for unsafe deployment settings")

@@ -28,7 +28,7 @@ class StackDeployment:
     functions: dict[str, str]  # function logical ID -> physical name
 
 
-def stack_deployment(cloudformation: Any, stack: str) -> StackDeployment:
+def stack_resources(cloudformation: Any, stack: str) -> list[dict[str, Any]]:
     try:
         resources = []
         kwargs: dict[str, Any] = {"StackName": stack}
@@ -42,6 +42,20 @@ def stack_deployment(cloudformation: Any, stack: str) -> StackDeployment:
         if exc.response.get("Error", {}).get("Code") == "ValidationError":
             raise UserError(f"stack {stack!r} not found: {exc.response['Error'].get('Message', '')}") from exc
         raise
+    return resources
+
+
+def stack_functions(cloudformation: Any, stack: str) -> dict[str, str]:
+    """Function logical ID -> physical name."""
+    return {
+        r["LogicalResourceId"]: r["PhysicalResourceId"]
+        for r in stack_resources(cloudformation, stack)
+        if r["ResourceType"] == "AWS::Lambda::Function"
+    }
+
+
+def stack_deployment(cloudformation: Any, stack: str) -> StackDeployment:
+    resources = stack_resources(cloudformation, stack)
     application = next(
         (r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::CodeDeploy::Application"),
         None,

@@ -27,6 +27,32 @@ Severity = Literal["error", "warning"]
 HOOK_PREFIX = "CodeDeployHook_"
 MAX_ALARMS = 10
 VERSION_SCOPED = {"Errors", "Invocations", "Duration"}
+# One line per rule: what it finds (the README's rule table says the same).
+TITLES = {
+    "SD101": "unknown deployment type (not predefined, no custom config in the template)",
+    "SD102": "AllAtOnce with alarms (they can only fire after every user saw the version)",
+    "SD103": "Canary/Linear with neither alarms nor hooks: it can never roll back",
+    "SD104": "more than 10 alarms on a deployment group",
+    "SD105": "note: the first create runs no hooks",
+    "SD106": (
+        "environment variable from a parameter: changing only the parameter publishes no version, "
+        "so no deployment runs"
+    ),
+    "SD201": (
+        "CodeDeploy's role may not invoke the hook (CodeDeployHook_ naming vs DeploymentPreference.Role)"
+    ),
+    "SD202": "hook without DeploymentPreference: Enabled: false (e.g. inherited from Globals)",
+    "SD203": "hook role lacks codedeploy:PutLifecycleEventHookExecutionStatus (one-hour hang)",
+    "SD204": "pre-traffic hook may not invoke the target's versions",
+    "SD205": "LambdaInvokePolicy given a version/alias (builds a wrong ARN)",
+    "SD206": "circular dependency through the alias or the implicit API (translated template)",
+    "SD301": "dimensions that do not exist behind an alias (Resource=fn:N, ExecutedVersion without Resource)",
+    "SD302": "Errors/Invocations/Duration on the whole function or alias (blends old and new)",
+    "SD303": "worst-case detection longer than the whole shift / than the first step",
+    "SD304": "TreatMissingData other than notBreaching",
+    "SD305": "an 'Errors > 0' count gate",
+    "SD306": "gate alarm not defined in the template (not verifiable)",
+}
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -137,3 +138,17 @@ class LoadedTemplate:
 def load_and_translate(path: str | Path, parameters: dict[str, Any] | None = None) -> LoadedTemplate:
     sam = load_template(path)
     return LoadedTemplate(Path(path), sam, translate(sam, parameters))
+
+
+def resource_line(path: str | Path, logical_id: str) -> int | None:
+    """1-based line of `logical_id:` under Resources in a YAML template (or `"logical_id":` in JSON)."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    yaml_key = re.compile(rf"^\s+{re.escape(logical_id)}\s*:")
+    json_key = re.compile(rf'^\s*"{re.escape(logical_id)}"\s*:')
+    for number, line in enumerate(lines, start=1):
+        if yaml_key.match(line) or json_key.match(line):
+            return number
+    return None
