@@ -270,6 +270,9 @@ def test_plan_at_80_columns_names_every_gate_alarm_in_full(
     code, out, _ = run(["plan", str(ROOT / "template.yaml"), "--config-env", env], capsys)
     assert code == 0 and "…" not in out
     assert max(len(line.rstrip()) for line in out.splitlines()) <= 80
+    # nothing wrapped: every line but the title and the function headers is indented
+    wrapped = [x for x in out.splitlines()[1:] if x and not x.startswith(" ") and "→ alias" not in x]
+    assert wrapped == []
     names = [line.split()[0] for line in out.splitlines() if line.startswith("    ") and "Gate" in line]
     # every gate, by its own name, under the alarm pack that defines it
     assert names.count("ErrorRateGate") == 2 and "EmfErrorRateGate" in names and "ThrottleGate" in names

@@ -167,6 +167,64 @@ def test_watch_follows_a_successful_deployment(aws: AWS, capsys: pytest.CaptureF
     assert lines[0]["left_s"] is not None and lines[-1]["hooks"]["AfterAllowTraffic"] == "Succeeded"
 
 
+SINCE = "2026-11-26T11:59:00+00:00"
+
+
+def since_query(aws: AWS, ids: list[str]) -> None:
+    aws.add(
+        "codedeploy",
+        "list_deployments",
+        {"deployments": ids},
+        {"applicationName": APP, "deploymentGroupName": GROUP, "createTimeRange": {"start": ANY}},
+    )
+
+
+def stack_status(aws: AWS, status: str) -> None:
+    aws.add(
+        "cloudformation",
+        "describe_stacks",
+        {"Stacks": [{"StackName": STACK, "CreationTime": DEPLOYMENT_START, "StackStatus": status}]},
+        {"StackName": STACK},
+    )
+
+
+def test_watch_since_waits_for_the_deployment_the_stack_update_starts(
+    aws: AWS, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN `sam deploy` running: the stack updates, and CloudFormation starts the deployment later
+    aws.stack()
+    since_query(aws, [])
+    stack_status(aws, "UPDATE_IN_PROGRESS")
+    since_query(aws, ["d-1"])
+    aws.add(
+        "codedeploy",
+        "get_deployment",
+        {"deploymentInfo": {"deploymentId": "d-1", "createTime": DEPLOYMENT_START}},
+    )
+    aws.poll(
+        "Stopped",
+        0.0,
+        {"BeforeAllowTraffic": "Succeeded"},
+        alarm="ALARM",
+        extra={"rollbackInfo": {"rollbackMessage": "rolled back"}},
+    )
+    # WHEN the pipeline watches it, THEN the job fails on the rollback
+    assert cli.main(["watch", "--stack", STACK, "--since", SINCE, "--interval", "0", "--format", "json"]) == 1
+    aws.done()
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["rolled_back"] is True
+
+
+def test_watch_since_ends_quietly_when_the_update_started_no_deployment(
+    aws: AWS, capsys: pytest.CaptureFixture[str]
+) -> None:
+    aws.stack()
+    since_query(aws, [])
+    stack_status(aws, "UPDATE_COMPLETE")  # no new version: CloudFormation shifted nothing
+    assert cli.main(["watch", "--stack", STACK, "--since", SINCE, "--interval", "0"]) == 0
+    aws.done()
+    assert "no deployment started since 2026-11-26T11:59:00+00:00" in capsys.readouterr().out
+
+
 def test_watch_reports_an_alarm_stop_and_the_rollback(aws: AWS, capsys: pytest.CaptureFixture[str]) -> None:
     aws.stack()
     active(aws, ["d-1"])

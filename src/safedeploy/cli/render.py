@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -57,6 +58,7 @@ class Output(Protocol):
         self, deployment_id: str
     ) -> contextlib.AbstractContextManager[Callable[[Snapshot], None]]: ...
     def watched(self, final: Snapshot) -> None: ...
+    def no_deployment(self, stack: str, since: datetime) -> None: ...
     def route(self, result: RouteResult) -> None: ...
     def versions(self, functions: list[FunctionVersions]) -> None: ...
     def drill_update(self, snapshot: Snapshot) -> None: ...
@@ -117,6 +119,11 @@ class JsonOutput:
 
     def watched(self, final: Snapshot) -> None:
         return None
+
+    def no_deployment(self, stack: str, since: datetime) -> None:
+        self._print(
+            {"stack": stack, "since": since.isoformat(), "deployment_id": None, "status": None}, indent=None
+        )
 
     def route(self, result: RouteResult) -> None:
         self._print(dict(result), indent=None)
@@ -271,8 +278,8 @@ class TextOutput:
                 console.print(table)
             if p.first_window_possible is False:
                 console.print(
-                    f"  [yellow]no alarm on 1-minute Lambda metrics can fire inside the first "
-                    f"{_minutes(p.first_window_s)} step (fastest {_minutes(p.fastest_possible_gate_s)})[/]"
+                    f"  [yellow]no gate on 1-minute metrics fits the first {_minutes(p.first_window_s)} "
+                    f"step (fastest {_minutes(p.fastest_possible_gate_s)})[/]"
                 )
             console.print(
                 f"  shift {_minutes(p.shift_s)}; at most {_minutes(p.total_max_s)} with hook timeouts"
@@ -365,6 +372,11 @@ class TextOutput:
             f"deployment {final.deployment_id} {verdict}"
             + (f": {final.reason}" if final.reason else "")
             + (" — traffic rolled back to the previous version" if final.rolled_back else "")
+        )
+
+    def no_deployment(self, stack: str, since: datetime) -> None:
+        self.console.print(
+            f"stack {stack}: no deployment started since {since.isoformat()} (no new version was published)"
         )
 
     # ------------------------------------------------------------ route

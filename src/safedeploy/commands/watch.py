@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import UTC, datetime
 
 from safedeploy.cli.render import Output
 from safedeploy.cli.status import ExitStatus
@@ -16,15 +17,38 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParse
     p.add_argument("--region")
     p.add_argument("--interval", type=float, default=5.0, help="seconds between polls")
     p.add_argument("--timeout", type=float, default=3600.0, help="give up after this many seconds")
+    p.add_argument(
+        "--since",
+        type=_timestamp,
+        metavar="ISO-8601",
+        help="follow the deployment started at or after this time (waits for it while the stack "
+        "updates; exit 0 when the update ends without one)",
+    )
     return p
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 time: {text!r}") from exc
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def run(args: argparse.Namespace, out: Output) -> ExitStatus:
     from safedeploy.live.aws import stack_deployment
-    from safedeploy.live.watch import find_deployment, follow, snapshot
+    from safedeploy.live.watch import find_deployment, follow, snapshot, wait_for_deployment
 
     cd, cw, cfn = clients(args.region, "codedeploy", "cloudwatch", "cloudformation")
-    deployment_id = find_deployment(cd, stack_deployment(cfn, args.stack), args.deployment_id)
+    stack = stack_deployment(cfn, args.stack)
+    if args.since and not args.deployment_id:
+        found = wait_for_deployment(cd, cfn, stack, args.since, args.interval, args.timeout)
+        if found is None:
+            out.no_deployment(args.stack, args.since)
+            return ExitStatus.OK
+        deployment_id = found
+    else:
+        deployment_id = find_deployment(cd, stack, args.deployment_id)
     with out.watching(deployment_id) as show:
         final = follow(lambda: snapshot(cd, cw, deployment_id), show, args.interval, args.timeout)
     out.watched(final)

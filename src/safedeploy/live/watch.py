@@ -63,6 +63,48 @@ def find_deployment(codedeploy: Any, stack: StackDeployment, deployment_id: str 
     return str(max(infos, key=lambda i: i["createTime"])["deploymentId"])
 
 
+def deployment_since(codedeploy: Any, stack: StackDeployment, since: datetime) -> str | None:
+    """The newest deployment of the stack's groups created at or after `since`."""
+    found: list[str] = []
+    for group in stack.groups.values():
+        found.extend(
+            codedeploy.list_deployments(
+                applicationName=stack.application,
+                deploymentGroupName=group,
+                createTimeRange={"start": since},
+            ).get("deployments", [])
+        )
+    if not found:
+        return None
+    infos = [codedeploy.get_deployment(deploymentId=d)["deploymentInfo"] for d in found]
+    return str(max(infos, key=lambda i: i["createTime"])["deploymentId"])
+
+
+def wait_for_deployment(
+    codedeploy: Any,
+    cloudformation: Any,
+    stack: StackDeployment,
+    since: datetime,
+    interval: float,
+    timeout: float,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> str | None:
+    """For a pipeline that starts `sam deploy` and this watch together: the deployment CloudFormation
+    starts for this update, or None once the stack update ended without one (no new version)."""
+    started = clock()
+    while True:
+        found = deployment_since(codedeploy, stack, since)
+        if found:
+            return found
+        status = str(cloudformation.describe_stacks(StackName=stack.stack)["Stacks"][0]["StackStatus"])
+        if not status.endswith("_IN_PROGRESS"):
+            return None
+        if clock() - started > timeout:
+            raise UserError(f"no deployment of stack {stack.stack!r} started within {timeout:.0f} s")
+        sleep(interval)
+
+
 def snapshot(codedeploy: Any, cloudwatch: Any, deployment_id: str, now: datetime | None = None) -> Snapshot:
     info = codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
     now = now or datetime.now(UTC)
