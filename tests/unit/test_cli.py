@@ -310,3 +310,16 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         cli.main(["--version"])
     assert info.value.code == 0 and capsys.readouterr().out.startswith("safedeploy 0.")
+
+
+@pytest.mark.parametrize("command", ["timing", "check"])
+def test_narrow_terminals_cut_no_name(
+    command: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = run([command, str(ROOT / "template.yaml")], capsys)
+    assert code == 0 and "…" not in out
+    assert max(len(line.rstrip()) for line in out.splitlines()) <= 80
+    if command == "timing":
+        for name in ("ErrorRateGate", "EmfErrorRateGate", "Linear10PercentEvery10Minutes", "AllAtOnce"):
+            assert name in out

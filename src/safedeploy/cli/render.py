@@ -287,6 +287,9 @@ class TextOutput:
 
     # ------------------------------------------------------------ timing
     def timing(self, report: TimingReport, svg: str | None) -> None:
+        if not svg and self.console.width < SVG_WIDTH:
+            self._timing_narrow(report)
+            return
         console = Console(highlight=False, record=True, width=SVG_WIDTH) if svg else self.console
         # One column per kind of gate: the same gate in several alarm packs has the same timing.
         columns: dict[str, list[str]] = {}
@@ -310,6 +313,31 @@ class TextOutput:
         if svg:
             Path(svg).parent.mkdir(parents=True, exist_ok=True)
             console.save_svg(svg, title="safedeploy timing")
+
+    def _timing_narrow(self, report: TimingReport) -> None:
+        """The same table for a narrow terminal: one block per worst-case time (gates with the same
+        worst case fit the same windows), every gate and type named in full."""
+        console = self.console
+        console.print("[bold]worst-case gate detection vs. bake windows[/]")
+        by_time: dict[int, list[str]] = {}
+        for alarm, detect in report.detection_s.items():
+            name = alarm.split("/")[-1]
+            if name not in by_time.setdefault(detect, []):
+                by_time[detect].append(name)
+        style = {"first-step": "green", "whole-shift": "yellow", "never": "red"}
+        for detect, names in sorted(by_time.items()):
+            console.print(f"  {detect} s worst case: {', '.join(names)}", overflow="fold")
+            alarm = next(a for a, d in report.detection_s.items() if d == detect)
+            for row in report.types:
+                where = row.alarms[alarm]
+                console.print(
+                    f"    {row.deployment_type:<30} first step {row.first_window_s:>5} s  "
+                    f"[{style[where]}]{where}[/]"
+                )
+        console.print(
+            f"fastest possible gate on 1-minute Lambda metrics: {report.fastest_1min_gate_s} s "
+            "(one datapoint + ~2 min delay): none fits a 1-minute linear step."
+        )
 
     # ------------------------------------------------------------ judge
     def verdict(self, verdict: Verdict) -> None:
