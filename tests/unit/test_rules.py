@@ -313,3 +313,79 @@ def test_rules_are_offered_to_cfn_lint(tmp_path: Path) -> None:
         env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"},
     )
     assert "E9101 SD201 PreHook:" in proc.stdout and proc.returncode != 0
+
+
+# ---------------------------------------------------------------- trust: no error that is not proven
+def test_unquoted_dates_are_read_as_cloudformation_reads_them(tmp_path: Path) -> None:
+    # YAML reads both as dates; CloudFormation reads strings. This used to end in a TypeError.
+    text = "AWSTemplateFormatVersion: 2010-09-09\n" + BASE.format(**DEFAULTS).replace(
+        '- Version: "2012-10-17"', "- Version: 2012-10-17"
+    )
+    assert "Version: 2012-10-17\n" in text
+    assert rules(run(tmp_path, text)) == set()
+
+
+def test_serverless_resources_without_the_transform_are_said_to_be_untranslated(tmp_path: Path) -> None:
+    text = BASE.format(**DEFAULTS).replace("Transform: AWS::Serverless-2016-10-31\n", "")
+    found = run(tmp_path, text)
+    assert [(f.rule, f.severity) for f in found] == [("SD001", "error")]  # no cycle, nothing else
+    assert "no `Transform: AWS::Serverless-2016-10-31`" in found[0].message
+
+
+@pytest.mark.parametrize(
+    ("hook_name", "expected"),
+    [
+        ('!Sub "CodeDeployHook_${AWS::StackName}-pre"', set()),  # the prefix is known: fine
+        ('!Join ["", [CodeDeployHook_, !Ref "AWS::StackName"]]', set()),
+        ('!Sub "${AWS::StackName}-pre"', {("SD201", "warning", "PreHook")}),  # not known: not proven
+        ('!Sub "Hook_${AWS::StackName}"', {("SD201", "error", "PreHook")}),  # known and wrong
+    ],
+)
+def test_hook_names_built_from_the_stack_name(tmp_path: Path, hook_name: str, expected: set[object]) -> None:
+    assert rules(run(tmp_path, hook_name=hook_name)) == expected
+
+
+def test_a_grant_on_the_new_version_itself_lets_the_hook_invoke_it(tmp_path: Path) -> None:
+    exact = BASE.format(**DEFAULTS).replace('Resource: !Sub "${Fn.Arn}:*"', "Resource: !Ref Fn.Version")
+    assert rules(run(tmp_path, exact)) == set()
+    # near miss: the unqualified function only, which does not cover its versions
+    unqualified = BASE.format(**DEFAULTS).replace('Resource: !Sub "${Fn.Arn}:*"', "Resource: !GetAtt Fn.Arn")
+    assert ("SD204", "error", "PreHook") in rules(run(tmp_path, unqualified))
+
+
+@pytest.mark.parametrize(
+    ("parameter", "expected"),
+    [
+        ("  HookDeployments:\n    Type: String\n    Default: 'false'\n", set()),
+        ("  HookDeployments:\n    Type: String\n    Default: 'true'\n", {("SD202", "error", "PreHook")}),
+        ("  HookDeployments:\n    Type: String\n", {("SD202", "warning", "PreHook")}),  # no value known
+    ],
+)
+def test_a_hook_switched_by_a_parameter(tmp_path: Path, parameter: str, expected: set[object]) -> None:
+    text = (
+        BASE.format(**DEFAULTS)
+        .replace("Globals:", "Parameters:\n" + parameter + "Globals:")
+        .replace(
+            "      DeploymentPreference:\n        Enabled: false\n",
+            "      AutoPublishAlias: live\n      DeploymentPreference:\n"
+            "        Enabled: !Ref HookDeployments\n        Type: AllAtOnce\n",
+        )
+    )
+    assert rules(run(tmp_path, text)) == expected
+
+
+def test_a_function_whose_condition_is_false_is_not_created_and_not_linted(tmp_path: Path) -> None:
+    text = (
+        BASE.format(**DEFAULTS)
+        .replace("        Alarms: [!Ref Gate]\n", "")
+        .replace("        Hooks:\n          PreTraffic: !Ref PreHook\n", "")
+        .replace("Globals:", "Conditions:\n  Never: !Equals [a, b]\nGlobals:")
+        .replace(
+            "  Fn:\n    Type: AWS::Serverless::Function\n",
+            "  Fn:\n    Type: AWS::Serverless::Function\n    Condition: Never\n",
+        )
+    )
+    assert not [f for f in run(tmp_path, text) if f.resource == "Fn"]
+    # near miss: the same function, created, can never roll back
+    created = text.replace("Never: !Equals [a, b]", "Never: !Equals [a, a]")
+    assert ("SD103", "error", "Fn") in rules(run(tmp_path, created))

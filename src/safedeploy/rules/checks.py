@@ -8,6 +8,7 @@ alarm problems, the function for DeploymentPreference problems.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -29,6 +30,7 @@ MAX_ALARMS = 10
 VERSION_SCOPED = {"Errors", "Invocations", "Duration"}
 # One line per rule: what it finds (the README's rule table says the same).
 TITLES = {
+    "SD001": "AWS::Serverless resources without the SAM Transform (the template is rejected)",
     "SD101": "unknown deployment type (not predefined, no custom config in the template)",
     "SD102": "AllAtOnce with alarms (they can only fire after every user saw the version)",
     "SD103": "Canary/Linear with neither alarms nor hooks: it can never roll back",
@@ -108,7 +110,8 @@ def allows(statements: list[dict[str, Any]], action: str, resource: str) -> bool
 
 
 def _version_arn(function_logical: str) -> str:
-    return f"arn:aws:lambda:us-east-1:123456789012:function:<{function_logical}>:7"
+    """The new version's ARN as the translated template names it (`!Ref Fn.Version`)."""
+    return f"arn:aws:lambda:us-east-1:123456789012:function:<{function_logical}>:<{function_logical}.Version>"
 
 
 # ---------------------------------------------------------------- rules per function
@@ -218,7 +221,16 @@ def _hook_findings(dep: FunctionDeployment, ref: HookRef, phase: str) -> Iterato
     name = where.resolve(ref.properties.get("FunctionName"))
     yield from _invocable_by_codedeploy(dep, hook_id, hook, name)
     pref = function_properties(where, hook_id).get("DeploymentPreference") or {}
-    if pref and pref.get("Enabled", True) is not False:
+    enabled = _boolean(where.resolve(pref.get("Enabled", True))) if pref else False
+    if enabled is None:
+        yield Finding(
+            "SD202",
+            "warning",
+            hook,
+            "the hook's DeploymentPreference.Enabled depends on a value only CloudFormation knows: a hook "
+            "must never be deployed through CodeDeploy itself; make sure it resolves to false",
+        )
+    elif enabled:
         yield Finding(
             "SD202",
             "error",
@@ -279,8 +291,10 @@ def _invocable_by_codedeploy(
     generated = any("AWSCodeDeployRoleForLambda" in m for m in managed)
     if generated:
         statements.append(CODEDEPLOY_MANAGED_INVOKE)
+    # A name built with !Sub/!Join keeps its literal parts ("CodeDeployHook_<stack>-pre"): the
+    # placeholder matches a wildcard in a grant as the real value would.
     arns = [f"arn:aws:lambda:us-east-1:123456789012:function:<{hook_id}>"]
-    if isinstance(name, str) and "<" not in name:
+    if isinstance(name, str):
         arns.append(f"arn:aws:lambda:us-east-1:123456789012:function:{name}")
     if not any(allows(statements, "lambda:InvokeFunction", arn) for arn in arns):
         hint = (
@@ -289,9 +303,29 @@ def _invocable_by_codedeploy(
             if generated
             else f"DeploymentPreference.Role ({role_id}) may not invoke this hook"
         )
-        yield Finding("SD201", "error", hook, f"{hint}; otherwise the deployment fails at this hook")
-    if isinstance(name, str) and len(name) > 64:
+        if isinstance(name, str) and name.startswith("<") and name != f"<{hook_id}>":
+            # The name's beginning is only known to CloudFormation: not proven wrong.
+            yield Finding(
+                "SD201",
+                "warning",
+                hook,
+                f"hook name {name!r} starts with a value only CloudFormation knows, so whether "
+                f"CodeDeploy may invoke it is not verified: {hint}",
+            )
+        else:
+            yield Finding("SD201", "error", hook, f"{hint}; otherwise the deployment fails at this hook")
+    literal = re.sub(r"<[^>]*>", "", name) if isinstance(name, str) else ""
+    if len(literal) > 64:
         yield Finding("SD201", "error", hook, f"hook name {name!r} is longer than 64 characters")
+
+
+def _boolean(value: Any) -> bool | None:
+    """A template boolean as CloudFormation reads it ("false", false); None when not known here."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return None
 
 
 def _lambda_invoke_policy(scope: Scope, hook_id: str, hook: str) -> Iterator[Finding]:
@@ -487,7 +521,32 @@ FUNCTION_RULES: tuple[Callable[[FunctionDeployment], Iterator[Finding]], ...] = 
 )
 
 
+SERVERLESS = "AWS::Serverless::"
+
+
+def rule_not_translated(scope: Scope) -> Iterator[Finding]:
+    """AWS::Serverless::* resources without the SAM transform: CloudFormation rejects the template, and
+    nothing here can be checked on a translation that will not happen."""
+    if "Transform" in scope.sam:
+        return
+    serverless = sorted(
+        k for k, r in scope.sam_resources.items() if str(r.get("Type", "")).startswith(SERVERLESS)
+    )
+    if serverless:
+        yield Finding(
+            "SD001",
+            "error",
+            serverless[0],
+            f"{len(serverless)} AWS::Serverless resource(s) ({', '.join(serverless[:3])}"
+            f"{', …' if len(serverless) > 3 else ''}) but no `Transform: AWS::Serverless-2016-10-31`: "
+            "CloudFormation rejects the template, and its deployments cannot be checked untranslated",
+        )
+
+
 def check(scope: Scope) -> list[Finding]:
+    not_translated = list(rule_not_translated(scope))
+    if not_translated:
+        return not_translated
     findings: list[Finding] = list(rule_cycles(scope))
     for dep in deployments(scope):
         for rule in FUNCTION_RULES:

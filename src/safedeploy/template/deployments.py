@@ -207,6 +207,8 @@ def deployments(scope: Scope) -> list[FunctionDeployment]:
     for logical_id, res in scope.sam_resources.items():
         if res.get("Type") != "AWS::Serverless::Function":
             continue
+        if not scope.active(logical_id):  # its Condition is false for these parameters: not created
+            continue
         group = resources.get(f"{logical_id}DeploymentGroup")
         alias_id = next(
             (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime
 import json
 import logging
 import re
@@ -52,13 +53,17 @@ def load_template(path: str | Path) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
-    """cfn-lint returns dict/str subclasses with line marks; translate and compare on plain types."""
+    """cfn-lint returns dict/str subclasses with line marks; translate and compare on plain types.
+    YAML reads an unquoted `2010-09-09` (AWSTemplateFormatVersion, an IAM policy's Version) as a
+    date; CloudFormation reads the string, and so do we."""
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]
     if isinstance(value, str):
         return str(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
     return value
 
 

@@ -93,6 +93,12 @@ def evaluate_condition(scope: Scope, expr: Any) -> bool | None:
 def placeholder(scope: Scope, logical: str, attr: str | None = None) -> str:
     """A readable stand-in for a value only CloudFormation knows: <Fn>, <Fn.Version>, an ARN."""
     kind = scope.resources.get(logical, {}).get("Type")
+    if attr is None and kind == "AWS::Lambda::Version":  # Ref of a version is its ARN
+        owner = scope.resources[logical].get("Properties", {}).get("FunctionName", {})
+        if isinstance(owner, dict) and "Ref" in owner:
+            fn = owner["Ref"]
+            region, account = PSEUDO["AWS::Region"], PSEUDO["AWS::AccountId"]
+            return f"arn:aws:lambda:{region}:{account}:function:<{fn}>:<{fn}.Version>"
     if attr is None:
         return f"<{logical}>"
     if attr == "Arn" and kind == "AWS::Lambda::Function":
