@@ -389,3 +389,97 @@ def test_a_function_whose_condition_is_false_is_not_created_and_not_linted(tmp_p
     # near miss: the same function, created, can never roll back
     created = text.replace("Never: !Equals [a, b]", "Never: !Equals [a, a]")
     assert ("SD103", "error", "Fn") in rules(run(tmp_path, created))
+
+
+# ---------------------------------------------------------------- trust: what used to be missed
+def test_a_canary_with_hooks_but_no_alarm(tmp_path: Path) -> None:
+    text = BASE.format(**DEFAULTS).replace("        Alarms: [!Ref Gate]\n", "")
+    assert ("SD107", "warning", "Fn") in rules(run(tmp_path, text))
+    assert not [f for f in run(tmp_path) if f.rule == "SD107"]  # near miss: the base has a gate
+
+
+@pytest.mark.parametrize(
+    ("operator", "threshold", "count_gate"),
+    [
+        ("GreaterThanThreshold", 0, True),
+        ("GreaterThanOrEqualToThreshold", 1, True),  # the same gate as "> 0"
+        ("GreaterThanOrEqualToThreshold", 5, False),
+        ("GreaterThanThreshold", 1, False),
+    ],
+)
+def test_count_gates_in_either_spelling(
+    tmp_path: Path, operator: str, threshold: int, count_gate: bool
+) -> None:
+    text = (
+        BASE.format(**DEFAULTS).split("  Gate:\n")[0]
+        + f"""  Gate:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      Namespace: AWS/Lambda
+      MetricName: Errors
+      Dimensions: {GOOD_DIMS}
+      Statistic: Sum
+      Period: 60
+      EvaluationPeriods: 2
+      Threshold: {threshold}
+      ComparisonOperator: {operator}
+      TreatMissingData: notBreaching
+"""
+    )
+    assert (("SD305", "warning", "Gate") in rules(run(tmp_path, text))) is count_gate
+
+
+def _dims(**values: str) -> str:
+    return "[" + ", ".join(f"{{Name: {k}, Value: {v}}}" for k, v in values.items()) + "]"
+
+
+@pytest.mark.parametrize(
+    ("metric", "dimensions", "rule"),
+    [
+        ("Error", GOOD_DIMS, "SD307"),  # a typo: Lambda publishes Errors
+        (
+            "Errors",
+            _dims(FunctionName="!Ref Fn", Alias="live", ExecutedVersion="!GetAtt Fn.Version.Version"),
+            "SD308",
+        ),
+        (
+            "Errors",
+            _dims(
+                FunctionName="!GetAtt Fn.Arn",
+                Resource='!Sub "${Fn}:live"',
+                ExecutedVersion="!GetAtt Fn.Version.Version",
+            ),
+            "SD309",
+        ),
+        (
+            "Errors",
+            _dims(FunctionName="!Ref Fn", Resource='!Sub "${Fn}:live"', ExecutedVersion="!Ref Fn.Version"),
+            "SD309",
+        ),
+        (
+            "Errors",
+            _dims(
+                FunctionName="!Ref Fn",
+                Resource='!Sub "${Fn}:beta"',
+                ExecutedVersion="!GetAtt Fn.Version.Version",
+            ),
+            "SD309",
+        ),
+        ("Errors", _dims(FunctionName="!Ref Fn", Resource="!Ref Fn.Version"), "SD301"),  # a version ARN
+    ],
+)
+def test_alarms_on_series_lambda_never_publishes(
+    tmp_path: Path, metric: str, dimensions: str, rule: str
+) -> None:
+    text = BASE.format(**{**DEFAULTS, "dimensions": dimensions}).replace(
+        "MetricName: Errors", f"MetricName: {metric}", 1
+    )
+    found = {(f.rule, f.severity) for f in run(tmp_path, text)}
+    assert (rule, "error") in found
+    # near miss: the very same template with the base's metric and dimensions has no such finding
+    assert not [f for f in run(tmp_path) if f.rule in ("SD301", "SD307", "SD308", "SD309")]
+
+
+def test_an_unknown_but_plausible_metric_is_only_a_warning(tmp_path: Path) -> None:
+    text = BASE.format(**DEFAULTS).replace("MetricName: Errors", "MetricName: SomethingNew", 1)
+    assert ("SD307", "warning", "Gate") in rules(run(tmp_path, text))

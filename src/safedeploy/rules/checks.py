@@ -7,6 +7,7 @@ alarm problems, the function for DeploymentPreference problems.
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import re
 from collections.abc import Callable, Iterator
@@ -28,6 +29,19 @@ Severity = Literal["error", "warning"]
 HOOK_PREFIX = "CodeDeployHook_"
 MAX_ALARMS = 10
 VERSION_SCOPED = {"Errors", "Invocations", "Duration"}
+# What Lambda publishes in AWS/Lambda (Lambda developer guide, "Types of metrics for Lambda functions"),
+# and its only dimensions; CloudWatch returns a series only for the exact dimension set published.
+LAMBDA_METRICS = {
+    "Invocations", "Errors", "DeadLetterErrors", "DestinationDeliveryFailures", "Throttles",
+    "OversizedRecordCount", "ProvisionedConcurrencyInvocations", "ProvisionedConcurrencySpilloverInvocations",
+    "RecursiveInvocationsDropped", "Duration", "PostRuntimeExtensionsDuration", "IteratorAge", "OffsetLag",
+    "ConcurrentExecutions", "ProvisionedConcurrentExecutions", "ProvisionedConcurrencyUtilization",
+    "UnreservedConcurrentExecutions", "ClaimedAccountConcurrency", "AsyncEventsReceived", "AsyncEventAge",
+    "AsyncEventsDropped", "PolledEventCount", "InvokedEventCount", "FilteredOutEventCount",
+    "FailedInvokeEventCount", "DeletedEventCount", "DroppedEventCount",
+    "OnFailureDestinationDeliveredEventCount",
+}  # fmt: skip
+LAMBDA_DIMENSIONS = {"FunctionName", "Resource", "ExecutedVersion", "EventSourceMappingUUID"}
 # One line per rule: what it finds (the README's rule table says the same).
 TITLES = {
     "SD001": "AWS::Serverless resources without the SAM Transform (the template is rejected)",
@@ -36,6 +50,7 @@ TITLES = {
     "SD103": "Canary/Linear with neither alarms nor hooks: it can never roll back",
     "SD104": "more than 10 alarms on a deployment group",
     "SD105": "note: the first create runs no hooks",
+    "SD107": "Canary/Linear with hooks but no alarm: nothing watches the shifted traffic",
     "SD106": (
         "environment variable from a parameter: changing only the parameter publishes no version, "
         "so no deployment runs"
@@ -54,6 +69,9 @@ TITLES = {
     "SD304": "TreatMissingData other than notBreaching",
     "SD305": "an 'Errors > 0' count gate",
     "SD306": "gate alarm not defined in the template (not verifiable)",
+    "SD307": "a metric Lambda does not publish (a typo such as Error)",
+    "SD308": "a dimension Lambda does not publish (e.g. Alias)",
+    "SD309": "a dimension value Lambda never uses (an ARN for FunctionName/ExecutedVersion, another alias)",
 }
 
 
@@ -151,6 +169,15 @@ def rule_rollback_triggers(dep: FunctionDeployment) -> Iterator[Finding]:
             "error",
             dep.logical_id,
             f"{dep.type_name} with neither alarms nor hooks: nothing can ever roll this deployment back",
+        )
+    elif dep.config.kind != "all-at-once" and not dep.alarms:
+        yield Finding(
+            "SD107",
+            "warning",
+            dep.logical_id,
+            f"{dep.type_name} with hooks but no alarm: nothing watches the shifted traffic, so a bad "
+            "version keeps its share until the post-traffic hook runs at 100 %; add gate alarms on the "
+            "new version (DeploymentPreference.Alarms)",
         )
     if len(dep.alarms) > MAX_ALARMS:
         yield Finding(
@@ -389,10 +416,16 @@ def _alarm_findings(dep: FunctionDeployment, alarm: AlarmSpec) -> Iterator[Findi
     stats = alarm.metric_stats()
     if alarm.expression() is None and len(stats) == 1 and stats[0]["metric"] == "Errors":
         threshold = alarm.props.get("Threshold")
+        operator = alarm.props.get("ComparisonOperator")
         try:
-            count_gate = float(str(threshold)) < 1
+            value = float(str(threshold))
         except (TypeError, ValueError):
-            count_gate = False
+            value = None
+        # "> 0" and ">= 1" both fire on a single error
+        count_gate = value is not None and (
+            (operator == "GreaterThanThreshold" and value < 1)
+            or (operator == "GreaterThanOrEqualToThreshold" and value <= 1)
+        )
         if count_gate:
             yield Finding(
                 "SD305",
@@ -403,10 +436,79 @@ def _alarm_findings(dep: FunctionDeployment, alarm: AlarmSpec) -> Iterator[Findi
             )
 
 
+def _series_findings(dep: FunctionDeployment, stat: dict[str, Any], rid: str) -> Iterator[Finding]:
+    """A metric, dimension or value Lambda never publishes: the alarm can never see data."""
+    metric = stat["metric"]
+    if isinstance(metric, str) and "<" not in metric and metric not in LAMBDA_METRICS:
+        close = difflib.get_close_matches(metric, sorted(LAMBDA_METRICS), n=1)
+        if close:
+            yield Finding(
+                "SD307",
+                "error",
+                rid,
+                f"AWS/Lambda publishes no metric {metric!r} (did you mean {close[0]!r}?): this alarm never "
+                "gets data and never rolls back",
+            )
+        else:
+            yield Finding(
+                "SD307",
+                "warning",
+                rid,
+                f"{metric!r} is not a Lambda metric known here (Lambda developer guide, types of metrics): "
+                "check the name, or the alarm never gets data",
+            )
+    dims = stat["dimensions"]
+    unknown = sorted(d for d in dims if d not in LAMBDA_DIMENSIONS)
+    if unknown:
+        yield Finding(
+            "SD308",
+            "error",
+            rid,
+            f"{metric} with dimension(s) {', '.join(unknown)}: Lambda publishes only FunctionName, Resource "
+            "and ExecutedVersion (and CloudWatch matches the exact combination), so this alarm never gets "
+            "data; for an alias use Resource=fn:alias",
+        )
+    values = {k: v for k, v in dims.items() if isinstance(v, str)}
+    if values.get("FunctionName", "").startswith("arn:"):
+        yield Finding(
+            "SD309",
+            "error",
+            rid,
+            f"{metric} with FunctionName={values['FunctionName']}: the dimension holds the function's name, "
+            "not its ARN; use !Ref Fn",
+        )
+    if ":function:" in values.get("ExecutedVersion", ""):
+        yield Finding(
+            "SD309",
+            "error",
+            rid,
+            f"{metric} with ExecutedVersion={values['ExecutedVersion']}: the dimension holds the version "
+            "number; use !GetAtt Fn.Version.Version (not !Ref Fn.Version, the version's ARN)",
+        )
+    resource = values.get("Resource", "")
+    name, sep, qualifier = resource.rpartition(":")
+    other_alias = qualifier != dep.alias and not qualifier.isdigit() and not qualifier.endswith(".Version>")
+    if (
+        sep
+        and dep.alias
+        and not resource.startswith("arn:")
+        and name == f"<{dep.logical_id}>"
+        and other_alias
+    ):
+        yield Finding(
+            "SD309",
+            "error",
+            rid,
+            f"{metric} with Resource={resource}: that is alias {qualifier!r}, but CodeDeploy shifts "
+            f"{dep.alias!r}; the gate watches traffic that is not being shifted",
+        )
+
+
 def _dimension_findings(dep: FunctionDeployment, alarm: AlarmSpec, rid: str) -> Iterator[Finding]:
     for stat in alarm.metric_stats():
         if stat["namespace"] != "AWS/Lambda":
             continue
+        yield from _series_findings(dep, stat, rid)
         dims = stat["dimensions"]
         resource = dims.get("Resource")
         if resource is not None:
