@@ -10,3 +10,12 @@ class UserError(Exception):
         super().__init__(message)
         if exit_code is not None:
             self.exit_code = exit_code
+
+
+class TemplateError(UserError):
+    """The template itself is the problem (unreadable, not a template, not translatable): `check`
+    reports it as a finding (`rule`), every other command as a one-line error."""
+
+    def __init__(self, message: str, rule: str) -> None:
+        super().__init__(message)
+        self.rule = rule

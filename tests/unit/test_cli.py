@@ -175,8 +175,88 @@ def test_user_errors_are_one_line_exit_2(
 def test_not_a_template(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("key: [unclosed")
-    code, _, err = run(["check", str(bad)], capsys)
+    # check: the template's problem is its finding, in every format, exit 1
+    code, out, _ = run(["check", str(bad), "--format", "json"], capsys)
+    assert code == 1 and [(f["rule"], f["severity"]) for f in json.loads(out)] == [("SD002", "error")]
+    assert "not a valid YAML/JSON template" in json.loads(out)[0]["message"]
+    # other commands: one line, exit 2
+    code, _, err = run(["plan", str(bad)], capsys)
     assert code == 2 and "not a valid YAML/JSON template" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "rule", "message"),
+    [
+        (
+            "Transform: AWS::Serverless-2016-10-31\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
+            "    Properties: {Runtime: python3.13, Handler: a.b, InlineCode: x, AutoPublishAlias: live,"
+            " DeploymentPreference: {Enabled: true}}\n",
+            "SD003",
+            "'DeploymentPreference' is missing required Property 'Type'",
+        ),
+        ("Transform: 42\nResources: {T: {Type: AWS::SNS::Topic}}\n", "SD003", "Transform must be a name"),
+        ("Resources: []\n", "SD002", "not a CloudFormation/SAM template"),
+    ],
+)
+def test_a_template_sam_cannot_read_is_a_finding_in_every_format(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, rule: str, message: str
+) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text(text)
+    code, out, _ = run(["check", str(path), "--format", "json"], capsys)
+    (finding,) = json.loads(out)
+    assert code == 1 and finding["rule"] == rule and message in finding["message"]
+    code, out, _ = run(["check", str(path), "--format", "sarif"], capsys)
+    assert code == 1 and json.loads(out)["runs"][0]["results"][0]["ruleId"] == rule
+    code, out, _ = run(["check", str(path)], capsys)
+    assert code == 1 and rule in out
+
+
+def test_findings_can_be_ignored_by_id_by_resource_and_by_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = (ROOT / "template.yaml").read_text()
+    for folder in ("hooks", "alarms", "hello_world", "echo"):
+        (tmp_path / folder).symlink_to(ROOT / folder)
+    path = tmp_path / "template.yaml"
+    path.write_text(source)
+
+    def rule_ids(*extra: str) -> list[str]:
+        code, out, _ = run(["check", str(path), "--format", "json", *extra], capsys)
+        assert code == 0
+        return sorted(f["rule"] for f in json.loads(out))
+
+    assert rule_ids() == ["SD105", "SD106"]
+    assert rule_ids("--ignore", "SD105") == ["SD106"]
+    assert rule_ids("--ignore", "SD105,SD106") == []
+    # a resource's own Metadata
+    path.write_text(
+        source.replace(
+            "  HelloWorldFunction:\n    Type: AWS::Serverless::Function\n",
+            "  HelloWorldFunction:\n    Type: AWS::Serverless::Function\n"
+            "    Metadata:\n      safedeploy:\n        ignore: [SD106]\n",
+        )
+    )
+    assert rule_ids() == ["SD105"]
+    # a config file next to the template
+    (tmp_path / ".safedeploy.toml").write_text('ignore = ["SD105"]\n')
+    assert rule_ids() == []
+    code, _, err = run(["check", str(path), "--ignore", "SD999"], capsys)
+    assert code == 2 and "no such rule: SD999" in err
+
+
+def test_the_readme_rule_table_is_the_registry(capsys: pytest.CaptureFixture[str]) -> None:
+    import re
+
+    from safedeploy.rules.checks import RULES
+
+    readme = (ROOT / "README.md").read_text()
+    table = re.findall(r"^\| (SD\d+) \| ([^|]+) \| ([^|]+) \| (.+) \|$", readme, re.M)
+    assert [(r, s.strip(), k.strip(), t.strip()) for r, s, k, t in table] == [
+        (rule, r.severity, r.kind, r.title) for rule, r in RULES.items()
+    ]
+    code, out, _ = run(["check", "--list-rules", "--format", "json"], capsys)
+    assert code == 0 and [r["rule"] for r in json.loads(out)] == list(RULES)
 
 
 def test_no_region_is_exit_2(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

@@ -26,8 +26,10 @@ if TYPE_CHECKING:  # the results' types only: rendering must not load what a com
     from safedeploy.planning.timing import TimingReport
     from safedeploy.rehearsal.options import RehearsalOptions
     from safedeploy.rules import Finding
+    from safedeploy.rules.checks import Rule
 
-SEVERITY_STYLE = {"error": "bold red", "warning": "yellow"}
+SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+RULES_URL = "https://github.com/safe-deploy/safe-deploy#safedeploy-check"
 RESULT_STYLE = {
     "PASS": "green",
     "FAIL": "bold red",
@@ -51,6 +53,7 @@ SVG_WIDTH = 150
 
 class Output(Protocol):
     def findings(self, items: list[Finding], template: str) -> None: ...
+    def rules(self, rules: dict[str, Rule]) -> None: ...
     def plan(self, plans: list[FunctionPlan], template: str, config_env: str | None) -> None: ...
     def timing(self, report: TimingReport, svg: str | None) -> None: ...
     def verdict(self, verdict: Verdict) -> None: ...
@@ -101,6 +104,14 @@ class JsonOutput:
 
     def findings(self, items: list[Finding], template: str) -> None:
         self._print([f.as_dict() for f in items])
+
+    def rules(self, rules: dict[str, Rule]) -> None:
+        self._print(
+            [
+                {"rule": k, "severity": r.severity, "kind": r.kind, "title": r.title, "url": RULES_URL}
+                for k, r in rules.items()
+            ]
+        )
 
     def plan(self, plans: list[FunctionPlan], template: str, config_env: str | None) -> None:
         self._print(
@@ -172,7 +183,7 @@ class SarifOutput(JsonOutput):
                     "id": f.rule,
                     "shortDescription": {"text": TITLES.get(f.rule, f.rule)},
                     "defaultConfiguration": {"level": SARIF_LEVEL.get(f.severity, "warning")},
-                    "helpUri": "https://github.com/safe-deploy/safe-deploy#safedeploy-check",
+                    "helpUri": RULES_URL,
                 },
             )
             located = f.resource.split("/")[0]  # a nested app's finding sits on the app in this file
@@ -230,8 +241,17 @@ class TextOutput:
         for f in items:
             table.add_row(f.rule, f"[{SEVERITY_STYLE[f.severity]}]{f.severity}[/]", f.resource, f.message)
         console.print(table)
-        errors = sum(f.severity == "error" for f in items)
-        console.print(f"{errors} error(s), {len(items) - errors} warning(s)")
+        counts = {level: sum(f.severity == level for f in items) for level in ("error", "warning", "info")}
+        console.print(f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} note(s)")
+
+    def rules(self, rules: dict[str, Rule]) -> None:
+        table = Table(title="safedeploy check rules", show_lines=False)
+        for col in ("rule", "severity", "finding on", "what it finds"):
+            table.add_column(col, overflow="fold")
+        for rule_id, r in rules.items():
+            table.add_row(rule_id, f"[{SEVERITY_STYLE[r.severity]}]{r.severity}[/]", r.kind, r.title)
+        self.console.print(table)
+        self.console.print(f"details: {RULES_URL}")
 
     # ------------------------------------------------------------ plan
     def plan(self, plans: list[FunctionPlan], template: str, config_env: str | None) -> None:

@@ -3,23 +3,62 @@
 from __future__ import annotations
 
 import argparse
+import tomllib
+from pathlib import Path
 
 from safedeploy.cli.render import Output
 from safedeploy.cli.status import ExitStatus
 from safedeploy.commands.common import Subparsers, scope_of, template_arguments
+from safedeploy.errors import TemplateError, UserError
 
 FORMATS = ("text", "json", "sarif")
+CONFIG = ".safedeploy.toml"  # next to the template: ignore = ["SD105", ...]
 
 
 def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="lint a SAM template for unsafe deployment settings")
     template_arguments(p)
+    p.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="SDxxx[,SDxxx]",
+        help="rule ids to leave out (repeatable); also `ignore` in .safedeploy.toml next to the template "
+        "and a resource's Metadata: {safedeploy: {ignore: [...]}}",
+    )
+    p.add_argument("--list-rules", action="store_true", help="print every rule and exit")
     return p
 
 
-def run(args: argparse.Namespace, out: Output) -> ExitStatus:
-    from safedeploy.rules import check
+def ignored(args: argparse.Namespace) -> frozenset[str]:
+    from safedeploy.rules.checks import RULES
 
-    found = check(scope_of(args))
+    ids = {x.strip() for item in args.ignore for x in str(item).split(",") if x.strip()}
+    config = Path(args.template).parent / CONFIG
+    if config.is_file():
+        try:
+            listed = tomllib.loads(config.read_text(encoding="utf-8")).get("ignore", [])
+        except tomllib.TOMLDecodeError as exc:
+            raise UserError(f"{config}: not valid TOML: {exc}") from exc
+        if not isinstance(listed, list):
+            raise UserError(f"{config}: ignore must be a list of rule ids")
+        ids |= {str(x) for x in listed}
+    unknown = sorted(ids - set(RULES))
+    if unknown:
+        raise UserError(f"no such rule: {', '.join(unknown)} (safedeploy check --list-rules)")
+    return frozenset(ids)
+
+
+def run(args: argparse.Namespace, out: Output) -> ExitStatus:
+    from safedeploy.rules.checks import RULES, Finding, check
+
+    if args.list_rules:
+        out.rules(RULES)
+        return ExitStatus.OK
+    ignore = ignored(args)
+    try:
+        found = check(scope_of(args), ignore)
+    except TemplateError as exc:  # the template itself is the finding, in every output format
+        found = [Finding(exc.rule, "error", "template", str(exc))]
     out.findings(found, args.template)
     return ExitStatus.FAILED if any(f.severity == "error" for f in found) else ExitStatus.OK

@@ -23,9 +23,10 @@ from safedeploy.template.deployments import (
     deployments,
     function_properties,
 )
+from safedeploy.template.loader import is_sam
 from safedeploy.template.scope import Scope, locate
 
-Severity = Literal["error", "warning"]
+Severity = Literal["error", "warning", "info"]
 HOOK_PREFIX = "CodeDeployHook_"
 MAX_ALARMS = 10
 VERSION_SCOPED = {"Errors", "Invocations", "Duration"}
@@ -42,37 +43,147 @@ LAMBDA_METRICS = {
     "OnFailureDestinationDeliveredEventCount",
 }  # fmt: skip
 LAMBDA_DIMENSIONS = {"FunctionName", "Resource", "ExecutedVersion", "EventSourceMappingUUID"}
-# One line per rule: what it finds (the README's rule table says the same).
-TITLES = {
-    "SD001": "AWS::Serverless resources without the SAM Transform (the template is rejected)",
-    "SD101": "unknown deployment type (not predefined, no custom config in the template)",
-    "SD102": "AllAtOnce with alarms (they can only fire after every user saw the version)",
-    "SD103": "Canary/Linear with neither alarms nor hooks: it can never roll back",
-    "SD104": "more than 10 alarms on a deployment group",
-    "SD105": "note: the first create runs no hooks",
-    "SD107": "Canary/Linear with hooks but no alarm: nothing watches the shifted traffic",
-    "SD106": (
+Kind = Literal["template", "function", "hook", "alarm"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    severity: Severity  # the highest severity it reports
+    kind: Kind  # what the finding names
+    title: str
+
+
+# `safedeploy check --list-rules` prints these, and the README's rule table is this list (a test keeps
+# them equal).
+_RULES: dict[str, Rule] = {
+    "SD002": Rule("error", "template", "not a readable template (YAML/JSON, UTF-8, a Resources section)"),
+    "SD003": Rule("error", "template", "SAM cannot translate the template (the translator's own message)"),
+    "SD001": Rule(
+        "error",
+        "template",
+        "AWS::Serverless resources without the SAM Transform: CloudFormation rejects the template, "
+        "and nothing else is checked",
+    ),
+    "SD101": Rule(
+        "error",
+        "function",
+        "unknown deployment type (not predefined, no custom config in the template)",
+    ),
+    "SD102": Rule(
+        "warning",
+        "function",
+        "AllAtOnce with alarms (they can only fire after every user saw the version)",
+    ),
+    "SD103": Rule(
+        "error",
+        "function",
+        "Canary/Linear with neither alarms nor hooks: it can never roll back",
+    ),
+    "SD104": Rule(
+        "error",
+        "function",
+        "more than 10 alarms on a deployment group",
+    ),
+    "SD105": Rule(
+        "info",
+        "function",
+        "note, once per template: the first create runs no hooks",
+    ),
+    "SD106": Rule(
+        "warning",
+        "function",
         "environment variable from a parameter: changing only the parameter publishes no version, "
-        "so no deployment runs"
+        "so no deployment runs",
     ),
-    "SD201": (
-        "CodeDeploy's role may not invoke the hook (CodeDeployHook_ naming vs DeploymentPreference.Role)"
+    "SD107": Rule(
+        "warning",
+        "function",
+        "Canary/Linear with hooks but no alarm: nothing watches the shifted traffic before 100 %",
     ),
-    "SD202": "hook without DeploymentPreference: Enabled: false (e.g. inherited from Globals)",
-    "SD203": "hook role lacks codedeploy:PutLifecycleEventHookExecutionStatus (one-hour hang)",
-    "SD204": "pre-traffic hook may not invoke the target's versions",
-    "SD205": "LambdaInvokePolicy given a version/alias (builds a wrong ARN)",
-    "SD206": "circular dependency through the alias or the implicit API (translated template)",
-    "SD301": "dimensions that do not exist behind an alias (Resource=fn:N, ExecutedVersion without Resource)",
-    "SD302": "Errors/Invocations/Duration on the whole function or alias (blends old and new)",
-    "SD303": "worst-case detection longer than the whole shift / than the first step",
-    "SD304": "TreatMissingData other than notBreaching",
-    "SD305": "an 'Errors > 0' count gate",
-    "SD306": "gate alarm not defined in the template (not verifiable)",
-    "SD307": "a metric Lambda does not publish (a typo such as Error)",
-    "SD308": "a dimension Lambda does not publish (e.g. Alias)",
-    "SD309": "a dimension value Lambda never uses (an ARN for FunctionName/ExecutedVersion, another alias)",
+    "SD201": Rule(
+        "error",
+        "hook",
+        "CodeDeploy's role may not invoke the hook (CodeDeployHook_ naming vs "
+        "DeploymentPreference.Role); a warning when the name is not known here",
+    ),
+    "SD202": Rule(
+        "error",
+        "hook",
+        "hook without DeploymentPreference: Enabled: false (e.g. inherited from Globals); a warning"
+        " when the value is not known here",
+    ),
+    "SD203": Rule(
+        "error",
+        "hook",
+        "hook role lacks codedeploy:PutLifecycleEventHookExecutionStatus (one-hour hang)",
+    ),
+    "SD204": Rule(
+        "error",
+        "hook",
+        "pre-traffic hook may not invoke the target's versions",
+    ),
+    "SD205": Rule(
+        "error",
+        "hook",
+        "LambdaInvokePolicy given a version/alias (builds a wrong ARN)",
+    ),
+    "SD206": Rule(
+        "error",
+        "hook",
+        "circular dependency through the alias or the implicit API (translated template)",
+    ),
+    "SD301": Rule(
+        "error",
+        "alarm",
+        "dimensions that do not exist behind an alias (Resource=fn:N, a version ARN, "
+        "ExecutedVersion without Resource)",
+    ),
+    "SD302": Rule(
+        "warning",
+        "alarm",
+        "Errors/Invocations/Duration on the whole function or alias (blends old and new)",
+    ),
+    "SD303": Rule(
+        "error",
+        "alarm",
+        "worst-case detection longer than the whole shift (error) / than the first step (warning)",
+    ),
+    "SD304": Rule(
+        "warning",
+        "alarm",
+        "TreatMissingData breaching (a healthy version with no traffic yet rolls back; warning), or"
+        " left at missing (info)",
+    ),
+    "SD305": Rule(
+        "warning",
+        "alarm",
+        "an 'Errors > 0' count gate (or its twin 'Errors >= 1')",
+    ),
+    "SD306": Rule(
+        "warning",
+        "function",
+        "gate alarm not defined in the template, or composite (not verifiable)",
+    ),
+    "SD307": Rule(
+        "error",
+        "alarm",
+        "a metric Lambda does not publish: error for a near-miss name (Error), warning for a name "
+        "not known here",
+    ),
+    "SD308": Rule(
+        "error",
+        "alarm",
+        "a dimension Lambda does not publish (e.g. Alias): the alarm never gets data",
+    ),
+    "SD309": Rule(
+        "error",
+        "alarm",
+        "a dimension value Lambda never uses: an ARN for FunctionName or ExecutedVersion, Resource "
+        "on another alias",
+    ),
 }
+RULES = dict(sorted(_RULES.items()))
+TITLES = {rule: r.title for rule, r in RULES.items()}
 
 
 @dataclass(frozen=True)
@@ -187,13 +298,6 @@ def rule_rollback_triggers(dep: FunctionDeployment) -> Iterator[Finding]:
             f"{len(dep.alarms)} alarms: CodeDeploy accepts at most {MAX_ALARMS} per deployment group",
         )
     yield from _parameter_only_environment(dep)
-    yield Finding(
-        "SD105",
-        "warning",
-        dep.logical_id,
-        "note: the first create of the stack runs no hooks and shifts no traffic; "
-        "protection starts with the second deployment",
-    )
 
 
 def _parameter_refs(value: Any, parameters: set[str]) -> set[str]:
@@ -405,10 +509,13 @@ def _alarm_findings(dep: FunctionDeployment, alarm: AlarmSpec) -> Iterator[Findi
         return
     yield from _dimension_findings(dep, alarm, rid)
     yield from _timing_findings(dep, alarm, rid)
-    if alarm.props.get("TreatMissingData") != "notBreaching":
+    treat = alarm.props.get("TreatMissingData")
+    if treat != "notBreaching":
+        # breaching: a new version with no traffic yet fires the gate and rolls a healthy release back;
+        # missing (the default) and ignore leave INSUFFICIENT_DATA, which CodeDeploy does not act on.
         yield Finding(
             "SD304",
-            "warning",
+            "warning" if treat == "breaching" else "info",
             rid,
             f"TreatMissingData is {alarm.props.get('TreatMissingData', 'missing')!r}: a new version with "
             "no traffic yet reads as INSUFFICIENT_DATA or breaching; use notBreaching for gates",
@@ -629,7 +736,7 @@ SERVERLESS = "AWS::Serverless::"
 def rule_not_translated(scope: Scope) -> Iterator[Finding]:
     """AWS::Serverless::* resources without the SAM transform: CloudFormation rejects the template, and
     nothing here can be checked on a translation that will not happen."""
-    if "Transform" in scope.sam:
+    if is_sam(scope.sam):
         return
     serverless = sorted(
         k for k, r in scope.sam_resources.items() if str(r.get("Type", "")).startswith(SERVERLESS)
@@ -645,13 +752,46 @@ def rule_not_translated(scope: Scope) -> Iterator[Finding]:
         )
 
 
-def check(scope: Scope) -> list[Finding]:
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+def first_create_note(found: list[FunctionDeployment]) -> Iterator[Finding]:
+    if found:
+        yield Finding(
+            "SD105",
+            "info",
+            found[0].logical_id,
+            "note: the first create of the stack runs no hooks and shifts no traffic; "
+            "protection starts with the second deployment",
+        )
+
+
+def check(scope: Scope, ignore: frozenset[str] = frozenset()) -> list[Finding]:
+    """Every finding, less those ignored by id (`--ignore`, a config file) or by the resource's own
+    `Metadata: {safedeploy: {ignore: [SDxxx]}}`."""
     not_translated = list(rule_not_translated(scope))
     if not_translated:
         return not_translated
     findings: list[Finding] = list(rule_cycles(scope))
-    for dep in deployments(scope):
+    found = deployments(scope)
+    findings.extend(first_create_note(found))
+    for dep in found:
         for rule in FUNCTION_RULES:
             findings.extend(rule(dep))
-    unique = list(dict.fromkeys(findings))
-    return sorted(unique, key=lambda f: (f.severity != "error", f.rule, f.resource))
+    kept = [
+        f for f in dict.fromkeys(findings) if f.rule not in ignore and f.rule not in _ignored_by(scope, f)
+    ]
+    return sorted(kept, key=lambda f: (SEVERITY_ORDER[f.severity], f.rule, f.resource))
+
+
+def _ignored_by(scope: Scope, finding: Finding) -> set[str]:
+    """The rule ids a resource's Metadata ignores (`App/Resource`: the nested template's resource)."""
+    *apps, logical = finding.resource.split("/")
+    where = scope
+    for app in apps:
+        if app not in where.children:
+            return set()
+        where = where.children[app]
+    metadata = (where.sam_resources.get(logical) or {}).get("Metadata") or {}
+    ignored = (metadata.get("safedeploy") or {}).get("ignore") if isinstance(metadata, dict) else None
+    return {str(x) for x in ignored} if isinstance(ignored, list) else set()

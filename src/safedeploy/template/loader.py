@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from safedeploy.errors import UserError
+from safedeploy.errors import TemplateError, UserError
 
 PLACEHOLDER_BUCKET = "safedeploy-offline"
 # Beyond what CloudFormation takes (a 1 MB template from S3, 500 resources; CloudFormation quotas),
@@ -36,13 +36,17 @@ def load_template(path: str | Path) -> dict[str, Any]:
     try:
         text = p.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise UserError(f"{p}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from exc
+        raise TemplateError(
+            f"{p}: not a UTF-8 text file ({exc.reason} at byte {exc.start})", "SD002"
+        ) from exc
     try:
         doc: Any = json.loads(text) if text.lstrip().startswith("{") else cfn_yaml.loads(text, str(p))
     except Exception as exc:
-        raise UserError(f"{p}: not a valid YAML/JSON template: {str(exc).splitlines()[0]}") from exc
+        raise TemplateError(
+            f"{p}: not a valid YAML/JSON template: {str(exc).splitlines()[0]}", "SD002"
+        ) from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("Resources"), dict):
-        raise UserError(f"{p}: not a CloudFormation/SAM template (no Resources)")
+        raise TemplateError(f"{p}: not a CloudFormation/SAM template (no Resources)", "SD002")
     if len(doc["Resources"]) > MAX_RESOURCES:
         raise UserError(
             f"{p}: {len(doc['Resources'])} resources; CloudFormation accepts at most 500 per template "
@@ -106,7 +110,7 @@ def translate(
     template: dict[str, Any], parameters: dict[str, Any] | None = None, region: str = "us-east-1"
 ) -> dict[str, Any]:
     """The CloudFormation that `sam deploy` would submit (code locations replaced by placeholders)."""
-    if "Transform" not in template:
+    if not is_sam(template):
         return copy.deepcopy(template)
     import boto3
     from samtranslator.model.exceptions import InvalidDocumentException
@@ -130,7 +134,28 @@ def translate(
         return undo_mark_unicode_str_in_template(out)  # type: ignore[no-any-return]
     except InvalidDocumentException as exc:
         messages = "; ".join(str(c) for c in exc.causes) or str(exc)
-        raise UserError(f"SAM translation failed: {messages}") from exc
+        raise TemplateError(f"SAM translation failed: {messages}", "SD003") from exc
+    except (
+        TypeError,
+        ValueError,
+        KeyError,
+        AttributeError,
+    ) as exc:  # the translator on input it did not expect
+        raise TemplateError(f"SAM translation failed: {type(exc).__name__}: {exc}", "SD003") from exc
+
+
+SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
+
+
+def is_sam(template: dict[str, Any]) -> bool:
+    """Whether the template names the SAM transform (alone or in a list of transforms)."""
+    if "Transform" not in template:
+        return False
+    transform = template["Transform"]
+    names = transform if isinstance(transform, list) else [transform]
+    if not all(isinstance(n, str) for n in names):
+        raise TemplateError(f"Transform must be a name or a list of names, got {transform!r}", "SD003")
+    return SAM_TRANSFORM in names
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 cfn-lint hands a rule one (transformed) template; our checks need the SAM source and the nested
 applications beside it, so the rule re-reads the template from `cfn.filename`. Findings keep their
-SDxxx id in the message; errors are E9101, warnings W9101.
+SDxxx id in the message; errors are E9101, warnings W9101, notes I9101.
 """
 
 from __future__ import annotations
@@ -58,3 +58,14 @@ class SafeDeploymentWarnings(CloudFormationLintRule):  # type: ignore[misc]
 
     def match(self, cfn: Any) -> list[RuleMatch]:
         return _findings(cfn, "warning")
+
+
+class SafeDeploymentNotes(CloudFormationLintRule):  # type: ignore[misc]
+    id = "I9101"
+    shortdesc = "Safe Lambda deployment (safedeploy check): notes"
+    description = SafeDeploymentErrors.description
+    source_url = SafeDeploymentErrors.source_url
+    tags = SafeDeploymentErrors.tags
+
+    def match(self, cfn: Any) -> list[RuleMatch]:
+        return _findings(cfn, "info")

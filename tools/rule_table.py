@@ -1,0 +1,15 @@
+"""Print the README's rule table from the rule registry: `python tools/rule_table.py`."""
+
+from __future__ import annotations
+
+from safedeploy.rules.checks import RULES
+
+
+def table() -> str:
+    lines = ["| rule | severity | finding on | what it finds |", "|---|---|---|---|"]
+    lines += [f"| {rule} | {r.severity} | {r.kind} | {r.title} |" for rule, r in RULES.items()]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(table())
