@@ -11,6 +11,7 @@ Lambda metrics arrive about two minutes late, so its worst-case time to ALARM is
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -73,15 +74,31 @@ def deployment_config(name: str) -> DeploymentConfig | None:
         return DeploymentConfig(short, "all-at-once", (TrafficStep(0, 100.0),))
     canary = _CANARY.match(short)
     if canary:
-        pct, minutes = int(canary.group(1)), int(canary.group(2))
-        return DeploymentConfig(
-            short, "canary", (TrafficStep(0, float(pct)), TrafficStep(minutes * 60, 100.0))
-        )
+        return traffic_config(short, "canary", int(canary.group(1)), int(canary.group(2)))
     linear = _LINEAR.match(short)
     assert linear is not None
-    pct, minutes = int(linear.group(1)), int(linear.group(2))
-    steps = tuple(TrafficStep(k * minutes * 60, float(min(100, (k + 1) * pct))) for k in range(100 // pct))
-    return DeploymentConfig(short, "linear", steps)
+    return traffic_config(short, "linear", int(linear.group(1)), int(linear.group(2)))
+
+
+def traffic_config(
+    name: str, kind: Literal["canary", "linear", "all-at-once"], percent: float, interval_min: float
+) -> DeploymentConfig | None:
+    """A canary (X % then the rest after N minutes) or linear (X % more every N minutes) shift, as a
+    custom AWS::CodeDeploy::DeploymentConfig's TimeBasedCanary/TimeBasedLinear describes it too."""
+    if not 0 < percent <= 100 or interval_min < 0:
+        return None
+    interval_s = int(interval_min * 60)
+    if kind == "canary":
+        return DeploymentConfig(
+            name, "canary", (TrafficStep(0, float(percent)), TrafficStep(interval_s, 100.0))
+        )
+    if kind == "linear":
+        count = math.ceil(100 / percent)
+        steps = tuple(TrafficStep(k * interval_s, float(min(100, (k + 1) * percent))) for k in range(count))
+        return DeploymentConfig(name, "linear", steps)
+    if kind == "all-at-once":
+        return DeploymentConfig(name, "all-at-once", (TrafficStep(0, 100.0),))
+    return None
 
 
 def detection_seconds(period_s: int, evaluation_periods: int, datapoints_to_alarm: int | None = None) -> int:

@@ -487,3 +487,86 @@ def test_alarms_on_series_lambda_never_publishes(
 def test_an_unknown_but_plausible_metric_is_only_a_warning(tmp_path: Path) -> None:
     text = BASE.format(**DEFAULTS).replace("MetricName: Errors", "MetricName: SomethingNew", 1)
     assert ("SD307", "warning", "Gate") in rules(run(tmp_path, text))
+
+
+# ---------------------------------------------------------------- conditions: every reachable scenario
+SCENARIO = """
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Env:
+    Type: String{default}
+Conditions:
+  IsProd: !Equals [!Ref Env, prod]
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.13
+      Handler: app.handler
+      InlineCode: x
+      AutoPublishAlias: live
+      DeploymentPreference:
+        Type: {type}
+{alarms}"""
+
+
+def scenario(
+    tmp_path: Path, default: str = "", type_: str = "Canary10Percent15Minutes", alarms: str = ""
+) -> Path:
+    path = tmp_path / "template.yaml"
+    path.write_text(SCENARIO.format(default=default, type=type_, alarms=alarms))
+    return path
+
+
+def test_a_type_chosen_by_a_condition_is_checked_in_each_scenario(tmp_path: Path) -> None:
+    path = scenario(tmp_path, type_="!If [IsProd, Canary10Percent15Minutes, AllAtOnce]")
+    # Env has no default: both are reachable, and only the canary can never roll back
+    (finding,) = [f for f in check(build_scope(path)) if f.rule == "SD103"]
+    assert finding.severity == "error" and finding.message.startswith(
+        "when IsProd is true: Canary10Percent15Minutes"
+    )
+    # the parameter values in force decide it
+    assert [f.rule for f in check(build_scope(path, {"Env": "dev"})) if f.rule == "SD103"] == []
+    (prod,) = [f for f in check(build_scope(path, {"Env": "prod"})) if f.rule == "SD103"]
+    assert not prod.message.startswith("when")  # no scenario left open
+
+
+def test_alarms_given_through_a_condition_are_not_read_as_absent(tmp_path: Path) -> None:
+    gate = """  Gate:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      Namespace: AWS/Lambda
+      MetricName: Errors
+      Dimensions: [{Name: FunctionName, Value: !Ref Fn}, {Name: Resource, Value: !Sub "${Fn}:live"}, {Name: ExecutedVersion, Value: !GetAtt Fn.Version.Version}]
+      Statistic: Sum
+      Period: 60
+      EvaluationPeriods: 2
+      Threshold: 5
+      ComparisonOperator: GreaterThanThreshold
+      TreatMissingData: notBreaching
+"""
+    alarms = "        Alarms: !If [IsProd, [!Ref Gate], [!Ref Gate, !Ref Gate]]\n" + gate
+    assert [f for f in check(build_scope(scenario(tmp_path, alarms=alarms))) if f.rule == "SD103"] == []
+    # near miss: one branch really has none
+    none_in_dev = "        Alarms: !If [IsProd, [!Ref Gate], [!Ref AWS::NoValue]]\n" + gate
+    (finding,) = [f for f in check(build_scope(scenario(tmp_path, alarms=none_in_dev))) if f.rule == "SD103"]
+    assert finding.message.startswith("when IsProd is false:")
+
+
+def test_a_custom_deployment_config_in_the_template_is_recognised_and_timed(tmp_path: Path) -> None:
+    custom = """  MyConfig:
+    Type: AWS::CodeDeploy::DeploymentConfig
+    Properties:
+      ComputePlatform: Lambda
+      TrafficRoutingConfig:
+        Type: TimeBasedCanary
+        TimeBasedCanary: {CanaryPercentage: 5, CanaryInterval: 10}
+"""
+    path = scenario(tmp_path, default="\n    Default: dev", type_="!Ref MyConfig", alarms=custom)
+    found = check(build_scope(path))
+    assert ("SD103", "error") in {(f.rule, f.severity) for f in found}  # a canary nothing can roll back
+    assert "SD101" not in {f.rule for f in found}  # known: defined right here
+    from safedeploy.planning.plan import build_plan
+
+    (plan,) = build_plan(build_scope(path))
+    assert [(s.at_s, s.percent) for s in plan.steps] == [(0, 5.0), (600, 100.0)]

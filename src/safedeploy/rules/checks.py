@@ -775,13 +775,29 @@ def check(scope: Scope, ignore: frozenset[str] = frozenset()) -> list[Finding]:
     findings: list[Finding] = list(rule_cycles(scope))
     found = deployments(scope)
     findings.extend(first_create_note(found))
+    by_function: dict[str, list[tuple[FunctionDeployment, list[Finding]]]] = {}
     for dep in found:
-        for rule in FUNCTION_RULES:
-            findings.extend(rule(dep))
+        own = [f for rule in FUNCTION_RULES for f in rule(dep)]
+        by_function.setdefault(dep.logical_id, []).append((dep, own))
+    for scenarios in by_function.values():
+        findings.extend(_across_scenarios(scenarios))
     kept = [
         f for f in dict.fromkeys(findings) if f.rule not in ignore and f.rule not in _ignored_by(scope, f)
     ]
     return sorted(kept, key=lambda f: (SEVERITY_ORDER[f.severity], f.rule, f.resource))
+
+
+def _across_scenarios(scenarios: list[tuple[FunctionDeployment, list[Finding]]]) -> Iterator[Finding]:
+    """A finding of every scenario as it is; one of some scenarios only, named with its scenario."""
+    if len(scenarios) == 1:
+        yield from scenarios[0][1]
+        return
+    everywhere = set.intersection(*(set(found) for _, found in scenarios))
+    yield from sorted(everywhere, key=lambda f: (f.rule, f.resource))
+    for dep, found in scenarios:
+        for f in found:
+            if f not in everywhere:
+                yield Finding(f.rule, f.severity, f.resource, f"when {dep.scenario_text}: {f.message}")
 
 
 def _ignored_by(scope: Scope, finding: Finding) -> set[str]:

@@ -3,12 +3,13 @@ hooks and gate alarms, with every reference resolved once (through nested applic
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import itertools
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from safedeploy_core.timing import DeploymentConfig, deployment_config
+from safedeploy_core.timing import PREFIX, DeploymentConfig, deployment_config, traffic_config
 
-from safedeploy.template.scope import Scope, describe, locate
+from safedeploy.template.scope import Scope, describe, locate, select_branches, unknown_conditions
 
 
 def merge_globals(globals_value: Any, own: Any) -> Any:
@@ -176,6 +177,11 @@ class FunctionDeployment:
     post_hook: HookRef | None
     role: Any
     alias: str | None
+    scenario: tuple[tuple[str, bool], ...] = ()  # conditions fixed for this entry (none: all known)
+
+    @property
+    def scenario_text(self) -> str:
+        return " and ".join(f"{name} is {str(value).lower()}" for name, value in self.scenario)
 
     @property
     def function_props(self) -> dict[str, Any]:
@@ -201,7 +207,12 @@ def _alarm_spec(scope: Scope, ref: Any) -> AlarmSpec:
     return AlarmSpec(describe(ref), None, None)
 
 
+MAX_SCENARIO_CONDITIONS = 4  # 16 scenarios per function at most; further unknown conditions: see below
+
+
 def deployments(scope: Scope) -> list[FunctionDeployment]:
+    """One entry per function with a deployment group, and per scenario: the conditions its
+    deployment depends on that these parameters leave open (each combination, true and false)."""
     out = []
     resources = scope.resources
     for logical_id, res in scope.sam_resources.items():
@@ -221,31 +232,105 @@ def deployments(scope: Scope) -> list[FunctionDeployment]:
         )
         if group is None:
             continue
-        gprops = group.get("Properties", {})
-        type_name = _config_name(gprops.get("DeploymentConfigName"))
         policy = (
             resources[alias_id].get("UpdatePolicy", {}).get("CodeDeployLambdaAliasUpdate", {})
             if alias_id
             else {}
         )
-        alarms = [
-            _alarm_spec(scope, a.get("Name"))
-            for a in (gprops.get("AlarmConfiguration") or {}).get("Alarms", []) or []
-        ]
-        out.append(
-            FunctionDeployment(
-                logical_id=logical_id,
-                scope=scope,
-                type_name=type_name,
-                config=deployment_config(type_name) if type_name else None,
-                alarms=alarms,
-                pre_hook=hook_ref(scope, policy.get("BeforeAllowTrafficHook")),
-                post_hook=hook_ref(scope, policy.get("AfterAllowTrafficHook")),
-                role=gprops.get("ServiceRoleArn"),
-                alias=resources[alias_id]["Properties"].get("Name") if alias_id else None,
-            )
-        )
+        gprops = group.get("Properties", {})
+        alias = resources[alias_id]["Properties"].get("Name") if alias_id else None
+        open_conditions = unknown_conditions(scope, [gprops, policy])[:MAX_SCENARIO_CONDITIONS]
+        for values in itertools.product((True, False), repeat=len(open_conditions)):
+            scenario = tuple(zip(open_conditions, values, strict=True))
+            where = replace(scope, forced={**scope.forced, **dict(scenario)}) if scenario else scope
+            out.append(_deployment(where, logical_id, gprops, policy, alias, scenario))
     return out
+
+
+def _deployment(
+    scope: Scope,
+    logical_id: str,
+    gprops: dict[str, Any],
+    policy: dict[str, Any],
+    alias: str | None,
+    scenario: tuple[tuple[str, bool], ...],
+) -> FunctionDeployment:
+    gprops, policy = select_branches(scope, gprops), select_branches(scope, policy)
+    type_name, config = _config(scope, gprops.get("DeploymentConfigName"))
+    alarms = [
+        _alarm_spec(scope, a.get("Name"))
+        for a in (gprops.get("AlarmConfiguration") or {}).get("Alarms", []) or []
+        if isinstance(a, dict)
+    ]
+    return FunctionDeployment(
+        logical_id=logical_id,
+        scope=scope,
+        type_name=type_name,
+        config=config,
+        alarms=alarms,
+        pre_hook=hook_ref(scope, policy.get("BeforeAllowTrafficHook")),
+        post_hook=hook_ref(scope, policy.get("AfterAllowTrafficHook")),
+        role=gprops.get("ServiceRoleArn"),
+        alias=alias,
+        scenario=scenario,
+    )
+
+
+def _config(scope: Scope, value: Any) -> tuple[str | None, DeploymentConfig | None]:
+    """(name, traffic schedule) of DeploymentConfigName: predefined, or a custom
+    AWS::CodeDeploy::DeploymentConfig of this template (TimeBasedCanary / TimeBasedLinear / AllAtOnce)."""
+    custom = _custom_config(scope, value)
+    if custom is not None:
+        return custom
+    name = _config_name(value)
+    return name, deployment_config(name) if name else None
+
+
+def _custom_config(scope: Scope, value: Any) -> tuple[str, DeploymentConfig | None] | None:
+    found = locate(scope, value) if isinstance(value, dict) and "Ref" in value else None
+    if found is None:
+        name = _config_name(value)
+        found = next(
+            (
+                (scope, k)
+                for k, r in scope.resources.items()
+                if r.get("Type") == "AWS::CodeDeploy::DeploymentConfig"
+                and name is not None
+                and scope.resolve(r.get("Properties", {}).get("DeploymentConfigName"))
+                in (name, f"{PREFIX}{name}")
+            ),
+            None,
+        )
+    if found is None:
+        return None
+    where, logical = found
+    resource = where.resources[logical]
+    if resource.get("Type") != "AWS::CodeDeploy::DeploymentConfig":
+        return None
+    props = where.resolve(resource.get("Properties", {}))
+    routing = props.get("TrafficRoutingConfig") or {}
+    kind = routing.get("Type")
+    name = str(props.get("DeploymentConfigName") or logical)
+    if kind == "TimeBasedCanary":
+        spec = routing.get("TimeBasedCanary") or {}
+        return name, traffic_config(
+            name, "canary", _num(spec.get("CanaryPercentage")), _num(spec.get("CanaryInterval"))
+        )
+    if kind == "TimeBasedLinear":
+        spec = routing.get("TimeBasedLinear") or {}
+        return name, traffic_config(
+            name, "linear", _num(spec.get("LinearPercentage")), _num(spec.get("LinearInterval"))
+        )
+    if kind == "AllAtOnce":
+        return name, traffic_config(name, "all-at-once", 100, 0)
+    return name, None
+
+
+def _num(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return -1.0
 
 
 def _config_name(value: Any) -> str | None:

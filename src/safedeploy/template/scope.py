@@ -38,6 +38,7 @@ class Scope:
     params: dict[str, Any]
     children: dict[str, Scope] = field(default_factory=dict)
     name: str = ""  # logical ID of the nested application in its parent ("" for the root)
+    forced: dict[str, bool] = field(default_factory=dict)  # conditions fixed for one scenario
 
     def qualified(self, logical_id: str) -> str:
         """`Hooks/PreTrafficHook` for a resource of a nested application, `Fn` at the root."""
@@ -52,6 +53,8 @@ class Scope:
         return self.sam.get("Resources", {})  # type: ignore[no-any-return]
 
     def condition(self, name: str) -> bool | None:
+        if name in self.forced:
+            return self.forced[name]
         expr = self.cfn.get("Conditions", {}).get(name)
         return None if expr is None else evaluate_condition(self, expr)
 
@@ -75,7 +78,7 @@ def evaluate_condition(scope: Scope, expr: Any) -> bool | None:
         ((fn, args),) = expr.items()
         if fn == "Fn::Equals":
             a, b = (scope.resolve(x) for x in args)
-            return None if isinstance(a, dict) or isinstance(b, dict) else str(a) == str(b)
+            return str(a) == str(b) if known(a) and known(b) else None
         if fn == "Fn::Not":
             inner = evaluate_condition(scope, args[0])
             return None if inner is None else not inner
@@ -87,6 +90,18 @@ def evaluate_condition(scope: Scope, expr: Any) -> bool | None:
         if fn == "Condition":
             return scope.condition(args)
     return None
+
+
+_PLACEHOLDER = re.compile(r"<[A-Za-z0-9_.:]+>")
+
+
+def known(value: Any) -> bool:
+    """Whether a resolved value is fully known here (no intrinsic left, no placeholder inside)."""
+    if isinstance(value, dict):
+        return False
+    if isinstance(value, list):
+        return all(known(v) for v in value)
+    return not (isinstance(value, str) and _PLACEHOLDER.search(value))
 
 
 # ---------------------------------------------------------------- intrinsics, one function each
@@ -196,6 +211,38 @@ def resolve(scope: Scope, value: Any) -> Any:
     ((fn, args),) = value.items()
     handler = INTRINSICS.get(fn)
     return handler(scope, args) if handler else {fn: resolve(scope, args)}
+
+
+def select_branches(scope: Scope, value: Any) -> Any:
+    """`value` with every Fn::If whose condition is known replaced by its branch (AWS::NoValue
+    dropped); other intrinsics stay as they are. Unknown conditions are left in place."""
+    if isinstance(value, list):
+        picked = [select_branches(scope, v) for v in value]
+        return [v for v in picked if v != {"Ref": "AWS::NoValue"}]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1 and "Fn::If" in value:
+        name, yes, no = value["Fn::If"]
+        known = scope.condition(name)
+        if known is not None:
+            return select_branches(scope, yes if known else no)
+    return {k: select_branches(scope, v) for k, v in value.items() if v != {"Ref": "AWS::NoValue"}}
+
+
+def unknown_conditions(scope: Scope, value: Any) -> list[str]:
+    """Names of the conditions of Fn::If in `value` that these parameters do not decide."""
+    found: list[str] = []
+    if isinstance(value, list):
+        for v in value:
+            found += [c for c in unknown_conditions(scope, v) if c not in found]
+    elif isinstance(value, dict):
+        if len(value) == 1 and "Fn::If" in value and isinstance(value["Fn::If"], list):
+            name = str(value["Fn::If"][0])
+            if scope.condition(name) is None and name not in found:
+                found.append(name)
+        for v in value.values():
+            found += [c for c in unknown_conditions(scope, v) if c not in found]
+    return found
 
 
 def locate(scope: Scope, ref: Any) -> tuple[Scope, str] | None:
