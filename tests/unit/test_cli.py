@@ -47,7 +47,10 @@ def test_check_json_on_the_project_template(capsys: pytest.CaptureFixture[str]) 
     findings = json.loads(out)
     assert code == 0
     assert {f["rule"] for f in findings} == {"SD105", "SD106"}
-    assert all(set(f) == {"rule", "severity", "resource", "message"} for f in findings)
+    # today's keys, plus where: file, line, column
+    assert all(
+        set(f) == {"rule", "severity", "resource", "message", "file", "line", "column"} for f in findings
+    )
 
 
 def test_check_exits_1_on_an_error_finding(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -403,3 +406,45 @@ def test_narrow_terminals_cut_no_name(
     if command == "timing":
         for name in ("ErrorRateGate", "EmfErrorRateGate", "Linear10PercentEvery10Minutes", "AllAtOnce"):
             assert name in out
+
+
+def test_every_finding_says_where_to_change_it(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["check", str(ROOT / "template.yaml"), "--format", "json"], capsys)
+    findings = json.loads(out)
+    assert code == 0
+    lines = (ROOT / "template.yaml").read_text().splitlines()
+    for f in findings:
+        assert f["file"].endswith("template.yaml") and f["line"] >= 1 and f["column"] >= 1
+        assert lines[f["line"] - 1].strip() == f"{f['resource']}:"  # the resource's own line
+
+
+def test_a_nested_finding_points_into_the_nested_template(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for folder in ("hooks", "hello_world", "echo"):
+        (tmp_path / folder).symlink_to(ROOT / folder)
+    (tmp_path / "alarms").mkdir()
+    alarms = (ROOT / "alarms" / "template.yaml").read_text()
+    (tmp_path / "alarms" / "template.yaml").write_text(
+        alarms.replace("TreatMissingData: notBreaching", "TreatMissingData: breaching", 1)
+    )
+    (tmp_path / "template.yaml").write_text((ROOT / "template.yaml").read_text())
+    code, out, _ = run(["check", str(tmp_path / "template.yaml"), "--format", "json"], capsys)
+    nested = [f for f in json.loads(out) if f["rule"] == "SD304"]
+    assert code == 0
+    assert nested and all(f["file"].endswith("alarms/template.yaml") for f in nested)
+    text = (tmp_path / "alarms" / "template.yaml").read_text().splitlines()
+    assert all(text[f["line"] - 1].strip() == f["resource"].split("/")[-1] + ":" for f in nested)
+
+
+def test_circular_conditions_are_a_finding(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Transform: AWS::Serverless-2016-10-31\nConditions:\n  A: !Condition B\n  B: !Not [!Condition A]\n"
+        "Resources:\n  T:\n    Type: AWS::SNS::Topic\n    Condition: A\n"
+    )
+    code, out, _ = run(["check", str(path), "--format", "json"], capsys)
+    (finding,) = json.loads(out)
+    assert (
+        code == 1 and finding["rule"] == "SD002" and "circular Conditions: A -> B -> A" in finding["message"]
+    )

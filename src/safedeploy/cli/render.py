@@ -161,6 +161,15 @@ class JsonOutput:
 SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 
 
+def _relative(path: str) -> str:
+    """A repository-relative URI when the file is under the working directory (code scanning wants that)."""
+    resolved = Path(path).resolve()
+    try:
+        return resolved.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return resolved.as_posix()
+
+
 class SarifOutput(JsonOutput):
     """SARIF 2.1.0 for `check` (GitHub code scanning); every other result as JSON."""
 
@@ -168,7 +177,6 @@ class SarifOutput(JsonOutput):
         from importlib.metadata import PackageNotFoundError, version
 
         from safedeploy.rules.checks import TITLES
-        from safedeploy.template.loader import resource_line
 
         try:
             tool_version = version("safedeploy")
@@ -186,8 +194,6 @@ class SarifOutput(JsonOutput):
                     "helpUri": RULES_URL,
                 },
             )
-            located = f.resource.split("/")[0]  # a nested app's finding sits on the app in this file
-            line = resource_line(template, located) or 1
             results.append(
                 {
                     "ruleId": f.rule,
@@ -196,8 +202,8 @@ class SarifOutput(JsonOutput):
                     "locations": [
                         {
                             "physicalLocation": {
-                                "artifactLocation": {"uri": Path(template).as_posix()},
-                                "region": {"startLine": line},
+                                "artifactLocation": {"uri": _relative(f.file or template)},
+                                "region": {"startLine": max(f.line, 1), "startColumn": max(f.column, 1)},
                             },
                             "logicalLocations": [{"name": f.resource, "kind": "resource"}],
                         }
@@ -239,7 +245,8 @@ class TextOutput:
         for col in ("rule", "severity", "resource", "message"):
             table.add_column(col, overflow="fold")
         for f in items:
-            table.add_row(f.rule, f"[{SEVERITY_STYLE[f.severity]}]{f.severity}[/]", f.resource, f.message)
+            where = f"{f.resource}\n[dim]{_relative(f.file)}:{f.line}[/]" if f.file else f.resource
+            table.add_row(f.rule, f"[{SEVERITY_STYLE[f.severity]}]{f.severity}[/]", where, f.message)
         console.print(table)
         counts = {level: sum(f.severity == level for f in items) for level in ("error", "warning", "info")}
         console.print(f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} note(s)")

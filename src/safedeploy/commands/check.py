@@ -59,6 +59,6 @@ def run(args: argparse.Namespace, out: Output) -> ExitStatus:
     try:
         found = check(scope_of(args), ignore)
     except TemplateError as exc:  # the template itself is the finding, in every output format
-        found = [Finding(exc.rule, "error", "template", str(exc))]
+        found = [Finding(exc.rule, "error", "template", str(exc), str(args.template), 1, 1)]
     out.findings(found, args.template)
     return ExitStatus.FAILED if any(f.severity == "error" for f in found) else ExitStatus.OK

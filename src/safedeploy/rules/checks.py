@@ -11,7 +11,7 @@ import difflib
 import fnmatch
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from safedeploy_core.timing import PREDEFINED, fit
@@ -23,7 +23,7 @@ from safedeploy.template.deployments import (
     deployments,
     function_properties,
 )
-from safedeploy.template.loader import is_sam
+from safedeploy.template.loader import is_sam, resource_position
 from safedeploy.template.scope import Scope, locate
 
 Severity = Literal["error", "warning", "info"]
@@ -192,9 +192,16 @@ class Finding:
     severity: Severity
     resource: str
     message: str
+    # where to change it: the file that defines the resource (a nested app's own template), 1-based
+    file: str = field(default="", compare=False)
+    line: int = field(default=0, compare=False)
+    column: int = field(default=0, compare=False)
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def located(self, file: str, line: int, column: int) -> Finding:
+        return replace(self, file=file, line=line, column=column)
 
 
 # ---------------------------------------------------------------- IAM helpers
@@ -772,6 +779,8 @@ def check(scope: Scope, ignore: frozenset[str] = frozenset()) -> list[Finding]:
     not_translated = list(rule_not_translated(scope))
     if not_translated:
         return not_translated
+    for name in scope.cfn.get("Conditions", {}) or {}:
+        scope.condition(name)  # a circular definition is a TemplateError (SD002), found before anything else
     findings: list[Finding] = list(rule_cycles(scope))
     found = deployments(scope)
     findings.extend(first_create_note(found))
@@ -784,7 +793,34 @@ def check(scope: Scope, ignore: frozenset[str] = frozenset()) -> list[Finding]:
     kept = [
         f for f in dict.fromkeys(findings) if f.rule not in ignore and f.rule not in _ignored_by(scope, f)
     ]
-    return sorted(kept, key=lambda f: (SEVERITY_ORDER[f.severity], f.rule, f.resource))
+    located = [_locate_finding(scope, f) for f in kept]
+    return sorted(located, key=lambda f: (SEVERITY_ORDER[f.severity], f.rule, f.resource))
+
+
+def _locate_finding(scope: Scope, finding: Finding) -> Finding:
+    """The file, line and column of the resource a finding names (`App/Resource`: in the nested
+    application's own template; a resource SAM generated: the SAM resource that made it)."""
+    *apps, logical = finding.resource.split("/")
+    where = scope
+    for app in apps:
+        if app not in where.children:
+            break
+        where = where.children[app]
+    else:
+        position = resource_position(where.path, _source_resource(where, logical))
+        if position:
+            return finding.located(str(where.path), *position)
+    return finding.located(str(scope.path), 1, 1)
+
+
+def _source_resource(scope: Scope, logical: str) -> str:
+    """A generated resource's SAM origin: `FnDeploymentGroup`/`FnAliaslive`/`FnRole` -> `Fn`."""
+    if logical in scope.sam_resources:
+        return logical
+    for origin in scope.sam_resources:
+        if logical.startswith(origin):
+            return origin
+    return logical
 
 
 def _across_scenarios(scenarios: list[tuple[FunctionDeployment, list[Finding]]]) -> Iterator[Finding]:

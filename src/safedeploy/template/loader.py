@@ -170,15 +170,16 @@ def load_and_translate(path: str | Path, parameters: dict[str, Any] | None = Non
     return LoadedTemplate(Path(path), sam, translate(sam, parameters))
 
 
-def resource_line(path: str | Path, logical_id: str) -> int | None:
-    """1-based line of `logical_id:` under Resources in a YAML template (or `"logical_id":` in JSON)."""
+def resource_position(path: str | Path, logical_id: str) -> tuple[int, int] | None:
+    """1-based (line, column) of `logical_id:` in a YAML template (or `"logical_id":` in JSON)."""
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
         return None
-    yaml_key = re.compile(rf"^\s+{re.escape(logical_id)}\s*:")
-    json_key = re.compile(rf'^\s*"{re.escape(logical_id)}"\s*:')
+    yaml_key = re.compile(rf"^(\s+){re.escape(logical_id)}\s*:")
+    json_key = re.compile(rf'^(\s*)"{re.escape(logical_id)}"\s*:')
     for number, line in enumerate(lines, start=1):
-        if yaml_key.match(line) or json_key.match(line):
-            return number
+        match = yaml_key.match(line) or json_key.match(line)
+        if match:
+            return number, len(match.group(1)) + 1
     return None

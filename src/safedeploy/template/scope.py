@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from safedeploy.errors import TemplateError
 from safedeploy.template.loader import PLACEHOLDER_BUCKET, load_template, translate
 from safedeploy.template.samconfig import check_declared
 
@@ -56,7 +57,16 @@ class Scope:
         if name in self.forced:
             return self.forced[name]
         expr = self.cfn.get("Conditions", {}).get(name)
-        return None if expr is None else evaluate_condition(self, expr)
+        if expr is None:
+            return None
+        if name in _EVALUATING:
+            chain = " -> ".join([*_EVALUATING, name])
+            raise TemplateError(f"circular Conditions: {chain}", "SD002")
+        _EVALUATING.append(name)
+        try:
+            return evaluate_condition(self, expr)
+        finally:
+            _EVALUATING.pop()
 
     def resolve(self, value: Any) -> Any:
         return resolve(self, value)
@@ -93,6 +103,7 @@ def evaluate_condition(scope: Scope, expr: Any) -> bool | None:
 
 
 _PLACEHOLDER = re.compile(r"<[A-Za-z0-9_.:]+>")
+_EVALUATING: list[str] = []  # the chain of conditions being evaluated (a cycle is a template error)
 
 
 def known(value: Any) -> bool:
