@@ -233,3 +233,14 @@ def stubbed_cloudwatch(series: dict[str, list[float]], end: datetime, repeat: in
         stub.add_response("get_metric_data", metric_data_response(series), expected)
     stub.activate()
     return cw, stub
+
+
+class RecordingSns:
+    """An SNS client that keeps what it was asked to publish."""
+
+    def __init__(self) -> None:
+        self.published: list[dict[str, Any]] = []
+
+    def publish(self, **kwargs: Any) -> dict[str, str]:
+        self.published.append(kwargs)
+        return {"MessageId": "m-1"}

@@ -26,11 +26,7 @@ def test_cfn_lint_on_the_translated_template(template: str) -> None:
 
 
 def test_checkov_on_the_translated_templates() -> None:
-    checkov = validate.ROOT / ".venv-checkov" / "bin" / "checkov"
-    if not checkov.exists():
-        if os.environ.get("CI"):
-            pytest.fail("checkov is not installed (make venv installs it into .venv-checkov)")
-        pytest.skip("checkov not installed: run `make test` (it installs .venv-checkov)")
+    checkov = _checkov()
     for template in validate.TEMPLATES:
         validate.translate_to_file(template)
     code, out = validate.checkov(str(checkov))

@@ -16,7 +16,7 @@ from safedeploy_core.notify import Notice
 from safedeploy_core.runner import CheckRun
 from safedeploy_core.smoke import CheckResult, load_cases
 
-from tests.helpers import CodeDeployStub, FakeContext, load_event
+from tests.helpers import CodeDeployStub, FakeContext, RecordingSns, load_event
 
 CASES = load_cases(
     {"cases": [{"name": f"case {i}", "event": {}, "expect": {"json": {"ok": True}}} for i in range(3)]}
@@ -36,15 +36,6 @@ class CountingTarget:
         time.sleep(self.delay_s)
         body = json.dumps({"ok": True}).encode()
         return {"StatusCode": 200, "ExecutedVersion": kwargs["Qualifier"], "Payload": io.BytesIO(body)}
-
-
-class RecordingSns:
-    def __init__(self) -> None:
-        self.published: list[dict[str, Any]] = []
-
-    def publish(self, **kwargs: Any) -> dict[str, str]:
-        self.published.append(kwargs)
-        return {"MessageId": "m-1"}
 
 
 def test_cases_queued_past_the_deadline_are_not_started() -> None:

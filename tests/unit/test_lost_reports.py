@@ -11,19 +11,10 @@ import lost_reports
 import pytest
 from botocore.stub import Stubber
 
-from tests.helpers import CodeDeployStub, FakeContext, load_event
+from tests.helpers import CodeDeployStub, FakeContext, RecordingSns, load_event
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:safe-deploy"
 EXECUTION = "eyJlbmNyeXB0ZWREYXRhIjoiQUJDREVGIn0="
-
-
-class RecordingSns:
-    def __init__(self) -> None:
-        self.published: list[dict[str, Any]] = []
-
-    def publish(self, **kwargs: Any) -> dict[str, str]:
-        self.published.append(kwargs)
-        return {"MessageId": "m-1"}
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import functools
 import json
 import logging
 import re
@@ -34,7 +35,7 @@ def load_template(path: str | Path) -> dict[str, Any]:
             f"(1 MB from S3, CloudFormation quotas): not read"
         )
     try:
-        text = p.read_text(encoding="utf-8")
+        text = source_text(p)
     except UnicodeDecodeError as exc:
         raise TemplateError(
             f"{p}: not a UTF-8 text file ({exc.reason} at byte {exc.start})", "SD002"
@@ -170,10 +171,21 @@ def load_and_translate(path: str | Path, parameters: dict[str, Any] | None = Non
     return LoadedTemplate(Path(path), sam, translate(sam, parameters))
 
 
+@functools.lru_cache(maxsize=16)
+def _read(path: Path, mtime_ns: int) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def source_text(path: str | Path) -> str:
+    """A template's text, read once per command however often it is needed (parse, locations)."""
+    p = Path(path).resolve()
+    return _read(p, p.stat().st_mtime_ns)
+
+
 def resource_position(path: str | Path, logical_id: str) -> tuple[int, int] | None:
     """1-based (line, column) of `logical_id:` in a YAML template (or `"logical_id":` in JSON)."""
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        lines = source_text(path).splitlines()
     except (OSError, UnicodeDecodeError):
         return None
     yaml_key = re.compile(rf"^(\s+){re.escape(logical_id)}\s*:")
