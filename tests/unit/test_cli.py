@@ -448,3 +448,14 @@ def test_circular_conditions_are_a_finding(tmp_path: Path, capsys: pytest.Captur
     assert (
         code == 1 and finding["rule"] == "SD002" and "circular Conditions: A -> B -> A" in finding["message"]
     )
+
+
+@pytest.mark.parametrize("width", ["40", "60"])
+def test_plan_on_a_narrow_terminal_cuts_no_name(
+    width: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", width)
+    code, out, _ = run(["plan", str(ROOT / "template.yaml"), "--config-env", "staging"], capsys)
+    assert code == 0 and "…" not in out
+    for name in ("ErrorRateGate", "EmfErrorRateGate", "ThrottleGate", "HelloWorldFunction", "EchoFunction"):
+        assert name in out

@@ -78,6 +78,7 @@ def output(fmt: str) -> Output:
 
 
 PLAN_BAR = 12
+PLAN_WIDTH = 80  # below this, plan prints gates one per line instead of a table
 
 
 def _grouped(gates: list[GatePlan]) -> dict[str, list[tuple[str, GatePlan]]]:
@@ -267,7 +268,11 @@ class TextOutput:
         console = self.console
         console.print(f"[bold]plan for {template}" + (f" ({config_env})" if config_env else "") + "[/]")
         for p in plans:
-            console.rule(f"{p.function} → alias {p.alias} · {p.deployment_type}", align="left")
+            header = f"{p.function} → alias {p.alias} · {p.deployment_type}"
+            if console.width >= PLAN_WIDTH:
+                console.rule(header, align="left")
+            else:  # a rule would cut the header short
+                console.print(f"[bold]{header}[/]")
             pre = p.pre_traffic_hook
             timeout = f" (timeout {_minutes(pre.timeout_s)})" if pre and pre.timeout_s else ""
             console.print(f"  ① BeforeAllowTraffic: {pre.name if pre else '[yellow]none[/]'}{timeout}")
@@ -289,20 +294,7 @@ class TextOutput:
             post = p.post_traffic_hook
             console.print(f"  ② AfterAllowTraffic: {post.name if post else '[yellow]none[/]'}")
             console.print("       API end to end, gate alarms, canary judge")
-            for where, gates in _grouped(p.alarms).items():
-                table = Table(box=None, padding=(0, 1), show_edge=False, pad_edge=False)
-                table.add_column(f"  gate alarms {where}", no_wrap=True)
-                for col in ("period", "points", "worst case", "fits"):
-                    table.add_column(col, no_wrap=True)
-                for name, a in gates:
-                    if a.timed:
-                        points = f"{a.datapoints_to_alarm or a.evaluation_periods}/{a.evaluation_periods}"
-                        style = FIT_STYLE.get(a.fits or "", "")
-                        fits = f"[{style}]{a.fits}[/]" if style else str(a.fits)
-                        table.add_row(f"    {name}", f"{a.period_s} s", points, _minutes(a.detection_s), fits)
-                    else:
-                        table.add_row(f"    {name}", "?", "?", "?", "[yellow]not in template[/]")
-                console.print(table)
+            self._plan_gates(p)
             if p.first_window_possible is False:
                 console.print(
                     f"  [yellow]no gate on 1-minute metrics fits the first {_minutes(p.first_window_s)} "
@@ -311,6 +303,34 @@ class TextOutput:
             console.print(
                 f"  shift {_minutes(p.shift_s)}; at most {_minutes(p.total_max_s)} with hook timeouts"
             )
+
+    def _plan_gates(self, p: FunctionPlan) -> None:
+        console = self.console
+        for where, gates in _grouped(p.alarms).items():
+            if console.width < PLAN_WIDTH:  # one gate per line, nothing to squeeze
+                console.print(f"  gate alarms {where}:")
+                for name, a in gates:
+                    detail = (
+                        f"{a.period_s} s, {a.datapoints_to_alarm or a.evaluation_periods}/"
+                        f"{a.evaluation_periods}, worst case {_minutes(a.detection_s)}, {a.fits}"
+                        if a.timed
+                        else "not in template"
+                    )
+                    console.print(f"    {name}: {detail}")
+                continue
+            table = Table(box=None, padding=(0, 1), show_edge=False, pad_edge=False)
+            table.add_column(f"  gate alarms {where}", no_wrap=True)
+            for col in ("period", "points", "worst case", "fits"):
+                table.add_column(col, no_wrap=True)
+            for name, a in gates:
+                if a.timed:
+                    points = f"{a.datapoints_to_alarm or a.evaluation_periods}/{a.evaluation_periods}"
+                    style = FIT_STYLE.get(a.fits or "", "")
+                    fits = f"[{style}]{a.fits}[/]" if style else str(a.fits)
+                    table.add_row(f"    {name}", f"{a.period_s} s", points, _minutes(a.detection_s), fits)
+                else:
+                    table.add_row(f"    {name}", "?", "?", "?", "[yellow]not in template[/]")
+            console.print(table)
 
     # ------------------------------------------------------------ timing
     def timing(self, report: TimingReport, svg: str | None) -> None:
