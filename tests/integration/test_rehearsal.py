@@ -101,3 +101,26 @@ def test_bad_arguments_are_one_line_and_exit_2(capsys: pytest.CaptureFixture[str
     assert "--speed and --rps must be positive" in capsys.readouterr().err
     assert cli.main(["rehearse", str(ROOT / "template.yaml"), "--function", "Nope"]) == 2
     assert "has no function 'Nope'" in capsys.readouterr().err
+
+
+def test_a_step_judge_switched_off_in_the_template_is_not_run(tmp_path: Any) -> None:
+    # GIVEN the hooks nested with EnableStepJudge "false"
+    for folder in ("hooks", "alarms", "hello_world", "echo"):
+        (tmp_path / folder).symlink_to(ROOT / folder)
+    source = (ROOT / "template.yaml").read_text()
+    switched = source.replace(
+        "        EmfService: safe-deploy-sample\n",
+        '        EmfService: safe-deploy-sample\n        EnableStepJudge: "false"\n',
+        1,
+    )
+    assert switched != source
+    (tmp_path / "template.yaml").write_text(switched)
+    # WHEN a 5 % error canary is rehearsed
+    report = rehearse(
+        RehearsalOptions(
+            tmp_path / "template.yaml", "HelloWorldFunction", "error", 5.0, None, speed=2000, rps=20, seed=7
+        )
+    )
+    # THEN no step judge acted: something else caught it (or nothing did)
+    assert report["caught_by"] != "step judge"
+    assert not [e for e in report["events"] if e["kind"] == "judge"]

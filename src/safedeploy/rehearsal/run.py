@@ -136,7 +136,13 @@ def _hooks(
     ]
     judge = None
     pre = dep.pre_hook
-    if pre and pre.scope and "StepJudgeFunction" in pre.scope.resources:
+    # Only when the template creates it (its Condition, e.g. the hooks' EnableStepJudge switch).
+    if (
+        pre
+        and pre.scope
+        and "StepJudgeFunction" in pre.scope.resources
+        and pre.scope.active("StepJudgeFunction")
+    ):
         judge = hook_run(pre.scope, "StepJudgeFunction", mapping)
     return runs[0], runs[1], judge
 
