@@ -483,3 +483,18 @@ def test_sarif_validates_against_the_sarif_2_1_0_schema(
     # and the validator does catch a broken document
     document["runs"][0]["results"][0]["level"] = "fatal"
     assert list(validator.iter_errors(document))
+
+
+def test_rehearse_does_not_pick_a_scenario_for_the_user(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Transform: AWS::Serverless-2016-10-31\nParameters:\n  Env:\n    Type: String\n"
+        "Conditions:\n  IsProd: !Equals [!Ref Env, prod]\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
+        "    Properties:\n      Runtime: python3.13\n      Handler: app.handler\n      InlineCode: x\n"
+        "      AutoPublishAlias: live\n      DeploymentPreference:\n"
+        "        Type: !If [IsProd, Canary10Percent15Minutes, AllAtOnce]\n"
+    )
+    code, _, err = run(["rehearse", str(path), "--function", "Fn"], capsys)
+    assert code == 2 and "depends on condition(s) IsProd" in err and err.count("\n") == 1

@@ -570,3 +570,60 @@ def test_a_custom_deployment_config_in_the_template_is_recognised_and_timed(tmp_
 
     (plan,) = build_plan(build_scope(path))
     assert [(s.at_s, s.percent) for s in plan.steps] == [(0, 5.0), (600, 100.0)]
+
+
+# ---------------------------------------------------------------- no error that rests on an open condition
+def _open(
+    tmp_path: Path, body: str, conditions: str = "  IsProd: !Equals [!Ref Env, prod]\n"
+) -> list[Finding]:
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Transform: AWS::Serverless-2016-10-31\nParameters:\n  Env:\n    Type: String\n"
+        f"Conditions:\n{conditions}Resources:\n" + body
+    )
+    return check(build_scope(path))
+
+
+FN_WITH_GATE = """  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.13
+      Handler: app.handler
+      InlineCode: x
+      AutoPublishAlias: live
+      DeploymentPreference:
+        Type: Canary10Percent15Minutes
+        Alarms: [!Ref Gate]
+  Gate:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      Namespace: AWS/Lambda
+      MetricName: Errors
+      Dimensions: [{{Name: FunctionName, Value: !Ref Fn}}, {{Name: Resource, Value: {resource}}}, {{Name: ExecutedVersion, Value: !GetAtt Fn.Version.Version}}]
+      Statistic: Sum
+      Period: 60
+      EvaluationPeriods: 2
+      Threshold: 5
+      ComparisonOperator: GreaterThanThreshold
+      TreatMissingData: notBreaching
+"""
+
+
+def test_a_dimension_chosen_by_an_open_condition_is_not_an_error(tmp_path: Path) -> None:
+    either = FN_WITH_GATE.format(resource='!If [IsProd, !Sub "${Fn}:beta", !Sub "${Fn}:live"]')
+    assert [f for f in _open(tmp_path, either) if f.severity == "error"] == []
+    # near miss: the same wrong alias, for certain
+    beta = FN_WITH_GATE.format(resource='!Sub "${Fn}:beta"')
+    assert ("SD309", "error", "Gate") in rules(_open(tmp_path, beta))
+
+
+def test_conditions_beyond_the_enumerated_ones_leave_no_error(tmp_path: Path) -> None:
+    conditions = "".join(f"  C{i}: !Equals [!Ref Env, e{i}]\n" for i in range(5))
+    alarms = ", ".join(f"!If [C{i}, !Ref Gate, !Ref AWS::NoValue]" for i in range(5))
+    body = FN_WITH_GATE.format(resource='!Sub "${Fn}:beta"').replace(
+        "Alarms: [!Ref Gate]", f"Alarms: [{alarms}]"
+    )
+    found = _open(tmp_path, body, conditions)
+    assert [f for f in found if f.severity == "error"] == []
+    downgraded = [f for f in found if "not verified: depends on condition(s) C4 left open" in f.message]
+    assert downgraded and {f.severity for f in downgraded} == {"warning"}

@@ -80,7 +80,11 @@ def function_env(scope: Scope, logical: str, mapping: dict[str, str]) -> dict[st
 
 
 def function_timeout(scope: Scope, logical: str) -> int:
-    return int(scope.resolve(scope.resources[logical]["Properties"].get("Timeout", 3)))
+    value = scope.resolve(scope.resources[logical]["Properties"].get("Timeout", 3))
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"the Timeout of {logical} ({value}) is not known for these parameters") from exc
 
 
 def hook_run(scope: Scope, logical: str, mapping: dict[str, str]) -> HookRun:

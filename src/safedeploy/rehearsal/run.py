@@ -48,7 +48,14 @@ def _deployment(options: RehearsalOptions) -> tuple[FunctionDeployment, Deployme
         {"DeploymentType": options.type_name} if options.type_name and "DeploymentType" in declared else {}
     )
     scope = build_scope(options.template, overrides, sam=sam)
-    dep = next((d for d in deployments(scope) if d.logical_id == options.function), None)
+    found = [d for d in deployments(scope) if d.logical_id == options.function]
+    if len(found) > 1:  # a rehearsal plays one deployment: it does not pick a scenario for the user
+        open_conditions = ", ".join(name for name, _ in found[0].scenario)
+        raise UserError(
+            f"the deployment of {options.function} depends on condition(s) {open_conditions} that the "
+            "template's parameter defaults leave open: give those parameters defaults to rehearse it"
+        )
+    dep = found[0] if found else None
     if dep is None:
         raise UserError(
             f"{options.template} has no function {options.function!r} with a DeploymentPreference"

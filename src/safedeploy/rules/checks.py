@@ -787,6 +787,12 @@ def check(scope: Scope, ignore: frozenset[str] = frozenset()) -> list[Finding]:
     by_function: dict[str, list[tuple[FunctionDeployment, list[Finding]]]] = {}
     for dep in found:
         own = [f for rule in FUNCTION_RULES for f in rule(dep)]
+        if dep.undecided:  # the deployment also rests on conditions not enumerated: nothing is proven
+            unverified = f" (not verified: depends on condition(s) {', '.join(dep.undecided)} left open)"
+            own = [
+                replace(f, severity="warning", message=f.message + unverified) if f.severity == "error" else f
+                for f in own
+            ]
         by_function.setdefault(dep.logical_id, []).append((dep, own))
     for scenarios in by_function.values():
         findings.extend(_across_scenarios(scenarios))

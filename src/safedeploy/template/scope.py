@@ -103,6 +103,7 @@ def evaluate_condition(scope: Scope, expr: Any) -> bool | None:
 
 
 _PLACEHOLDER = re.compile(r"<[A-Za-z0-9_.:]+>")
+UNKNOWN = "<unknown>"  # a value that depends on something not decided here (an open condition)
 _EVALUATING: list[str] = []  # the chain of conditions being evaluated (a cycle is a template error)
 
 
@@ -160,34 +161,55 @@ def _sub(scope: Scope, args: Any) -> Any:
     def one(match: re.Match[str]) -> str:
         name = match.group(1)
         if name in values:
-            return str(values[name])
+            return _text(values[name])
         if name in scope.params or name in PSEUDO:
-            return str(_ref(scope, name))
+            return _text(_ref(scope, name))
         if "." in name:
-            return str(_getatt(scope, name))
+            return _text(_getatt(scope, name))
         return placeholder(scope, name)
 
     return re.sub(r"\$\{([^}!]+)\}", one, template)
 
 
 def _if(scope: Scope, args: Any) -> Any:
+    if not isinstance(args, list) or len(args) != 3:
+        return UNKNOWN  # malformed; cfn-lint and the translator report it
     cond = scope.condition(args[0])
-    return resolve(scope, args[1] if cond or cond is None else args[2])
+    if cond is not None:
+        return resolve(scope, args[1] if cond else args[2])
+    yes, no = resolve(scope, args[1]), resolve(scope, args[2])
+    if yes == no:
+        return yes
+    if all(v is None or isinstance(v, str | int | float) for v in (yes, no)):
+        return UNKNOWN  # either value: nothing can be proven about it
+    # Two structures (lists, maps): the first branch stands in. The deployment group's and alias's
+    # Fn::If are enumerated as scenarios before this (deployments.py), the rest is a known limit.
+    return yes
+
+
+def _text(value: Any) -> str:
+    """A resolved value inside a string, as CloudFormation writes it; a structure is not known here."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value) if isinstance(value, str | int | float) else UNKNOWN
 
 
 def _join(scope: Scope, args: Any) -> Any:
     parts = resolve(scope, args[1])
     parts = parts if isinstance(parts, list) else [parts]
-    return str(args[0]).join(str(p) for p in parts if p is not None)
+    return str(args[0]).join(_text(p) for p in parts if p is not None)
 
 
 def _split(scope: Scope, args: Any) -> Any:
-    return str(resolve(scope, args[1])).split(str(args[0]))
+    return _text(resolve(scope, args[1])).split(str(args[0]))
 
 
 def _select(scope: Scope, args: Any) -> Any:
-    items = resolve(scope, args[1])
-    return items[int(args[0])] if isinstance(items, list) else None
+    index, items = resolve(scope, args[0]), resolve(scope, args[1])
+    try:
+        return items[int(index)] if isinstance(items, list) else UNKNOWN
+    except (TypeError, ValueError, IndexError):
+        return UNKNOWN
 
 
 def _getatt(scope: Scope, args: Any) -> Any:
@@ -232,12 +254,23 @@ def select_branches(scope: Scope, value: Any) -> Any:
         return [v for v in picked if v != {"Ref": "AWS::NoValue"}]
     if not isinstance(value, dict):
         return value
-    if len(value) == 1 and "Fn::If" in value:
+    if (
+        len(value) == 1
+        and "Fn::If" in value
+        and isinstance(value["Fn::If"], list)
+        and len(value["Fn::If"]) == 3
+    ):
         name, yes, no = value["Fn::If"]
         known = scope.condition(name)
         if known is not None:
             return select_branches(scope, yes if known else no)
+        # left open: its branches as they are (an AWS::NoValue branch included)
+        return {"Fn::If": [name, _branch(scope, yes), _branch(scope, no)]}
     return {k: select_branches(scope, v) for k, v in value.items() if v != {"Ref": "AWS::NoValue"}}
+
+
+def _branch(scope: Scope, value: Any) -> Any:
+    return value if value == {"Ref": "AWS::NoValue"} else select_branches(scope, value)
 
 
 def unknown_conditions(scope: Scope, value: Any) -> list[str]:
