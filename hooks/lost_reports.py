@@ -25,7 +25,7 @@ def lambda_handler(event: SQSEvent, context: LambdaContext) -> dict[str, Any]:
         log(f"lost report {lost.message_id}: {lost.recovery}", extra={"lost_report": lost.__dict__})
         notice = lost.notice()
         if notice and record.attributes.approximate_receive_count == "1":  # tell a person once
-            publish(cl.sns, topic, *notice)
+            publish(cl.sns, topic, notice.subject, notice.message)
         if lost.retry:
             failures.append({"itemIdentifier": lost.message_id})
     # ReportBatchItemFailures: only the held messages come back (after the visibility timeout)

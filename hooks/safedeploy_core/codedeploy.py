@@ -13,6 +13,8 @@ from safedeploy_core.appspec import Target, parse_appspec
 from safedeploy_core.errors import AppSpecError, MalformedEvent
 
 Status = Literal["Succeeded", "Failed"]
+# StopDeployment's answer for a deployment that has already ended
+ENDED_CODES = frozenset({"DeploymentAlreadyCompletedException", "InvalidDeploymentStatusException"})
 
 
 @dataclass(frozen=True)

@@ -108,11 +108,8 @@ class HookConfig:
             raise ConfigError(f"JUDGE_POLICY is longer than {MAX_POLICY_CHARS} characters")
         try:
             policy = Policy.from_dict(json.loads(raw_policy))
-        except (
-            ValueError,
-            TypeError,
-            RecursionError,
-        ) as exc:  # JSONDecodeError, JudgeInputError: ValueErrors
+        # JSONDecodeError and JudgeInputError are ValueErrors; deep nesting is a RecursionError
+        except (ValueError, TypeError, RecursionError) as exc:
             raise ConfigError(f"JUDGE_POLICY is not a valid judge policy: {exc}") from exc
         return cls(
             allowed_functions=allowed,

@@ -17,10 +17,16 @@ from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from safedeploy_core.codedeploy import HookEvent, describe_client_error, parse_hook_event, report_status
+from safedeploy_core.codedeploy import (
+    ENDED_CODES,
+    HookEvent,
+    describe_client_error,
+    parse_hook_event,
+    report_status,
+)
 from safedeploy_core.errors import MalformedEvent
+from safedeploy_core.notify import Notice
 
-ENDED_CODES = {"DeploymentAlreadyCompletedException", "InvalidDeploymentStatusException"}
 Recovery = Literal["reported-failed", "already-completed", "stopped", "ended", "not-a-hook-event", "held"]
 
 
@@ -37,7 +43,7 @@ class LostReport:
         """Keep the message: nothing freed the deployment yet."""
         return self.recovery == "held"
 
-    def notice(self) -> tuple[str, str] | None:
+    def notice(self) -> Notice | None:
         if self.deployment_id is None:
             return None
         subject = f"Deployment {self.deployment_id}: a hook never reported its status"
@@ -51,7 +57,7 @@ class LostReport:
                 "Still held. Stop it yourself: aws deploy stop-deployment --deployment-id "
                 f"{self.deployment_id} --auto-rollback-enabled"
             )
-        return subject, "\n".join(lines)
+        return Notice(subject, "\n".join(lines))
 
 
 def _attribute(record: dict[str, Any], name: str) -> str:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from safedeploy_core.codedeploy import describe_client_error, get_deployment
+from safedeploy_core.codedeploy import ENDED_CODES, describe_client_error, get_deployment
 from safedeploy_core.errors import HookError
 from safedeploy_core.judge import Policy, Verdict
 from safedeploy_core.judge_check import judge_deployment
@@ -23,7 +23,6 @@ from safedeploy_core.metrics import EmfSource
 from safedeploy_core.timing import deployment_config
 
 DEFAULT_LOOKS = 10  # unknown (custom) configs: as for a 10-minute shift
-ENDED_CODES = {"DeploymentAlreadyCompletedException", "InvalidDeploymentStatusException"}
 
 
 GateActionKind = Literal["stopped", "watching", "ended-meanwhile", "skipped: not allowed", "error"]

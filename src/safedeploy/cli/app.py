@@ -7,6 +7,7 @@ import os
 import sys
 from typing import Any
 
+from safedeploy import version
 from safedeploy.cli.status import ExitStatus
 from safedeploy.errors import UserError
 
@@ -15,24 +16,13 @@ def build_parser() -> argparse.ArgumentParser:
     from safedeploy.commands import COMMANDS
 
     parser = argparse.ArgumentParser(prog="safedeploy", description=__doc__)
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     for command in COMMANDS:
         p = command.register(sub)
         p.add_argument("--format", choices=getattr(command, "FORMATS", ("text", "json")), default="text")
         p.set_defaults(run=command.run)
     return parser
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("safedeploy")
-    except PackageNotFoundError:  # a source tree that was never installed
-        from safedeploy import __version__
-
-        return __version__
 
 
 def _fail(message: str, status: ExitStatus = ExitStatus.USAGE) -> int:

@@ -175,14 +175,9 @@ class SarifOutput(JsonOutput):
     """SARIF 2.1.0 for `check` (GitHub code scanning); every other result as JSON."""
 
     def findings(self, items: list[Finding], template: str) -> None:
-        from importlib.metadata import PackageNotFoundError, version
+        from safedeploy import version
+        from safedeploy.rules.checks import RULES
 
-        from safedeploy.rules.checks import TITLES
-
-        try:
-            tool_version = version("safedeploy")
-        except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-            tool_version = "0"
         rules: dict[str, dict[str, Any]] = {}
         results = []
         for f in items:
@@ -190,7 +185,7 @@ class SarifOutput(JsonOutput):
                 f.rule,
                 {
                     "id": f.rule,
-                    "shortDescription": {"text": TITLES.get(f.rule, f.rule)},
+                    "shortDescription": {"text": RULES[f.rule].title if f.rule in RULES else f.rule},
                     "defaultConfiguration": {"level": SARIF_LEVEL.get(f.severity, "warning")},
                     "helpUri": RULES_URL,
                 },
@@ -220,7 +215,7 @@ class SarifOutput(JsonOutput):
                         "tool": {
                             "driver": {
                                 "name": "safedeploy",
-                                "version": tool_version,
+                                "version": version(),
                                 "informationUri": "https://github.com/safe-deploy/safe-deploy",
                                 "rules": list(rules.values()),
                             }
@@ -235,6 +230,13 @@ class SarifOutput(JsonOutput):
 class TextOutput:
     def __init__(self, console: Console | None = None) -> None:
         self.console = console or Console(highlight=False)
+
+    def _header(self, text: str) -> None:
+        """A section header; a rule only where it cannot cut the text short."""
+        if len(text) + 6 <= self.console.width:
+            self.console.rule(text, align="left")
+        else:
+            self.console.print(f"[bold]{text}[/]")
 
     # ------------------------------------------------------------ check
     def findings(self, items: list[Finding], template: str) -> None:
@@ -268,11 +270,7 @@ class TextOutput:
         console = self.console
         console.print(f"[bold]plan for {template}" + (f" ({config_env})" if config_env else "") + "[/]")
         for p in plans:
-            header = f"{p.function} → alias {p.alias} · {p.deployment_type}"
-            if console.width >= PLAN_WIDTH:
-                console.rule(header, align="left")
-            else:  # a rule would cut the header short
-                console.print(f"[bold]{header}[/]")
+            self._header(f"{p.function} → alias {p.alias} · {p.deployment_type}")
             pre = p.pre_traffic_hook
             timeout = f" (timeout {_minutes(pre.timeout_s)})" if pre and pre.timeout_s else ""
             console.print(f"  ① BeforeAllowTraffic: {pre.name if pre else '[yellow]none[/]'}{timeout}")
@@ -348,9 +346,8 @@ class TextOutput:
         table.add_column("shift", justify="right")
         for header in columns:
             table.add_column(header, no_wrap=True)
-        style = {"first-step": "green", "whole-shift": "yellow", "never": "red"}
         for row in report.types:
-            cells = [f"[{style[row.alarms[a[0]]]}]{row.alarms[a[0]]}[/]" for a in columns.values()]
+            cells = [f"[{FIT_STYLE[row.alarms[a[0]]]}]{row.alarms[a[0]]}[/]" for a in columns.values()]
             table.add_row(row.deployment_type, f"{row.first_window_s} s", f"{row.shift_s} s", *cells)
         console.print(table)
         console.print(
@@ -371,7 +368,6 @@ class TextOutput:
             name = alarm.split("/")[-1]
             if name not in by_time.setdefault(detect, []):
                 by_time[detect].append(name)
-        style = {"first-step": "green", "whole-shift": "yellow", "never": "red"}
         for detect, names in sorted(by_time.items()):
             console.print(f"  {detect} s worst case: {', '.join(names)}", overflow="fold")
             alarm = next(a for a, d in report.detection_s.items() if d == detect)
@@ -379,7 +375,7 @@ class TextOutput:
                 where = row.alarms[alarm]
                 console.print(
                     f"    {row.deployment_type:<30} first step {row.first_window_s:>5} s  "
-                    f"[{style[where]}]{where}[/]"
+                    f"[{FIT_STYLE[where]}]{where}[/]"
                 )
         console.print(
             f"fastest possible gate on 1-minute Lambda metrics: {report.fastest_1min_gate_s} s "
@@ -466,7 +462,7 @@ class TextOutput:
     def versions(self, functions: list[FunctionVersions]) -> None:
         console = self.console
         for f in functions:
-            console.rule(f"{f.function} ({f.name}) · alias {f.alias}")
+            self._header(f"{f.function} ({f.name}) · alias {f.alias}")
             for v in f.versions:
                 share = f.weights.get(v.version)
                 where = f"{share:6.2f} % on {f.alias}" if share is not None else "not on the alias"

@@ -47,9 +47,13 @@ def stack_resources(cloudformation: Any, stack: str) -> list[dict[str, Any]]:
 
 def stack_functions(cloudformation: Any, stack: str) -> dict[str, str]:
     """Function logical ID -> physical name."""
+    return _functions(stack_resources(cloudformation, stack))
+
+
+def _functions(resources: list[dict[str, Any]]) -> dict[str, str]:
     return {
         r["LogicalResourceId"]: r["PhysicalResourceId"]
-        for r in stack_resources(cloudformation, stack)
+        for r in resources
         if r["ResourceType"] == "AWS::Lambda::Function"
     }
 
@@ -65,11 +69,7 @@ def stack_deployment(cloudformation: Any, stack: str) -> StackDeployment:
         for r in resources
         if r["ResourceType"] == "AWS::CodeDeploy::DeploymentGroup"
     }
-    functions = {
-        r["LogicalResourceId"]: r["PhysicalResourceId"]
-        for r in resources
-        if r["ResourceType"] == "AWS::Lambda::Function"
-    }
+    functions = _functions(resources)
     if application is None:
         raise UserError(
             f"stack {stack!r} has no CodeDeploy application (no function with DeploymentPreference)"

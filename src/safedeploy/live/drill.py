@@ -105,6 +105,8 @@ def _retried(step: Callable[[], None], lam: Any, name: str, sleep: Callable[[flo
                     lam.get_waiter("function_updated_v2").wait(FunctionName=name)
         except BotoCoreError as exc:
             error = str(exc)
+        except Exception as exc:  # an odd answer: the remaining steps must still run
+            error = f"{type(exc).__name__}: {exc}"
         else:
             return None
         if attempt + 1 < UNDO_TRIES:

@@ -52,7 +52,7 @@ class FunctionVersions:
         return asdict(self)
 
 
-def version_config(lambda_client: Any, name: str, version: str, show_values: bool) -> VersionConfig:
+def version_config(lambda_client: Any, name: str, version: str) -> VersionConfig:
     conf = lambda_client.get_function_configuration(FunctionName=name, Qualifier=version)
     env = (conf.get("Environment") or {}).get("Variables") or {}
     return VersionConfig(
@@ -65,7 +65,7 @@ def version_config(lambda_client: Any, name: str, version: str, show_values: boo
         role=conf.get("Role"),
         layers=[str(layer.get("Arn")) for layer in conf.get("Layers") or []],
         architectures=list(conf.get("Architectures") or []),
-        environment={k: (str(v) if show_values else MASK) for k, v in sorted(env.items())},
+        environment={k: str(v) for k, v in sorted(env.items())},
         description=str(conf.get("Description") or ""),
     )
 
@@ -95,7 +95,7 @@ def function_versions(
     newest = published[-1] if published else None
     wanted = sorted({*split, *([newest] if newest else [])}, key=int)
     # Read unmasked once, mask for the output: a changed secret shows as changed, not as its value.
-    raw = {v: version_config(lambda_client, name, v, show_values=True) for v in wanted}
+    raw = {v: version_config(lambda_client, name, v) for v in wanted}
     primary = str(current["FunctionVersion"])
     diff = changes(raw[primary], raw[newest]) if newest and newest != primary else []
     if not show_values:

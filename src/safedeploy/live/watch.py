@@ -59,7 +59,11 @@ def find_deployment(codedeploy: Any, stack: StackDeployment, deployment_id: str 
         raise UserError(
             f"stack {stack.stack!r} has no CodeDeploy deployment yet (the first create runs none)"
         )
-    infos = [codedeploy.get_deployment(deploymentId=d)["deploymentInfo"] for d in latest]
+    return _newest(codedeploy, latest)
+
+
+def _newest(codedeploy: Any, deployment_ids: list[str]) -> str:
+    infos = [codedeploy.get_deployment(deploymentId=d)["deploymentInfo"] for d in deployment_ids]
     return str(max(infos, key=lambda i: i["createTime"])["deploymentId"])
 
 
@@ -74,10 +78,7 @@ def deployment_since(codedeploy: Any, stack: StackDeployment, since: datetime) -
                 createTimeRange={"start": since},
             ).get("deployments", [])
         )
-    if not found:
-        return None
-    infos = [codedeploy.get_deployment(deploymentId=d)["deploymentInfo"] for d in found]
-    return str(max(infos, key=lambda i: i["createTime"])["deploymentId"])
+    return _newest(codedeploy, found) if found else None
 
 
 def wait_for_deployment(

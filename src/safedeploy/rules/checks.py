@@ -183,7 +183,6 @@ _RULES: dict[str, Rule] = {
     ),
 }
 RULES = dict(sorted(_RULES.items()))
-TITLES = {rule: r.title for rule, r in RULES.items()}
 
 
 @dataclass(frozen=True)
