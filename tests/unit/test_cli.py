@@ -498,3 +498,23 @@ def test_rehearse_does_not_pick_a_scenario_for_the_user(
     )
     code, _, err = run(["rehearse", str(path), "--function", "Fn"], capsys)
     assert code == 2 and "depends on condition(s) IsProd" in err and err.count("\n") == 1
+
+
+def test_a_translation_that_needs_parameter_values_is_not_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Transform: AWS::Serverless-2016-10-31\nParameters:\n  AliasName:\n    Type: String\nResources:\n"
+        "  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: python3.13\n"
+        "      Handler: app.handler\n      InlineCode: x\n      AutoPublishAlias: !Ref AliasName\n"
+        "      DeploymentPreference:\n        Type: Canary10Percent5Minutes\n"
+    )
+    # offline, AliasName has no value: SAM fails for that alone, which proves nothing about the template
+    code, out, _ = run(["check", str(path), "--format", "json"], capsys)
+    (finding,) = json.loads(out)
+    assert code == 0 and (finding["rule"], finding["severity"]) == ("SD003", "warning")
+    assert "without values for AliasName" in finding["message"]
+    # with the value, the template is checked (and this canary can never roll back)
+    code, out, _ = run(["check", str(path), "--format", "json", "--parameter", "AliasName=live"], capsys)
+    assert code == 1 and "SD103" in {f["rule"] for f in json.loads(out)}

@@ -627,3 +627,20 @@ def test_conditions_beyond_the_enumerated_ones_leave_no_error(tmp_path: Path) ->
     assert [f for f in found if f.severity == "error"] == []
     downgraded = [f for f in found if "not verified: depends on condition(s) C4 left open" in f.message]
     assert downgraded and {f.severity for f in downgraded} == {"warning"}
+
+
+def test_a_grant_chosen_by_an_open_condition_is_not_proven_missing(tmp_path: Path) -> None:
+    text = (
+        BASE.format(**DEFAULTS)
+        .replace(
+            "Globals:",
+            "Parameters:\n  Env:\n    Type: String\nConditions:\n  IsProd: !Equals [!Ref Env, prod]\nGlobals:",
+        )
+        .replace(
+            'Resource: !Sub "${Fn.Arn}:*"',
+            'Resource: !If [IsProd, !GetAtt Fn.Arn, !Sub "${Fn.Arn}:*"]',
+        )
+    )
+    assert "!If [IsProd, !GetAtt Fn.Arn" in text
+    found = rules(run(tmp_path, text))
+    assert ("SD204", "warning", "PreHook") in found and ("SD204", "error", "PreHook") not in found

@@ -50,7 +50,7 @@ def ignored(args: argparse.Namespace) -> frozenset[str]:
 
 
 def run(args: argparse.Namespace, out: Output) -> ExitStatus:
-    from safedeploy.rules.checks import RULES, Finding, check
+    from safedeploy.rules.checks import RULES, Finding, Severity, check
 
     if args.list_rules:
         out.rules(RULES)
@@ -59,6 +59,7 @@ def run(args: argparse.Namespace, out: Output) -> ExitStatus:
     try:
         found = check(scope_of(args), ignore)
     except TemplateError as exc:  # the template itself is the finding, in every output format
-        found = [Finding(exc.rule, "error", "template", str(exc), str(args.template), 1, 1)]
+        level: Severity = "warning" if exc.severity == "warning" else "error"
+        found = [Finding(exc.rule, level, "template", str(exc), str(args.template), 1, 1)]
     out.findings(found, args.template)
     return ExitStatus.FAILED if any(f.severity == "error" for f in found) else ExitStatus.OK

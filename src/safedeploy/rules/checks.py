@@ -24,7 +24,7 @@ from safedeploy.template.deployments import (
     function_properties,
 )
 from safedeploy.template.loader import is_sam, resource_position
-from safedeploy.template.scope import Scope, locate
+from safedeploy.template.scope import UNKNOWN, Scope, locate
 
 Severity = Literal["error", "warning", "info"]
 HOOK_PREFIX = "CodeDeployHook_"
@@ -228,7 +228,23 @@ def role_statements(scope: Scope, function_logical: str) -> tuple[list[dict[str,
         return [], False
     statements, managed = statements_of_role(*found)
     unknown = [m for m in managed if "AWSLambdaBasicExecutionRole" not in m and "AWSLambdaVPCAccess" not in m]
-    return statements, not unknown
+    return statements, not unknown and not opaque(statements)
+
+
+def opaque(statements: list[dict[str, Any]]) -> bool:
+    """Whether some statement's actions or resources depend on values not known here (an open
+    condition, a nested output): then a missing grant is not proven missing."""
+    return any(_undecided(s.get(key)) for s in statements for key in ("Action", "Resource") if key in s)
+
+
+def _undecided(value: Any) -> bool:
+    """An intrinsic left unresolved, or a value an open condition chooses (placeholders such as
+    <Fn> are CloudFormation's own names and match a grant as the real name would)."""
+    if isinstance(value, dict):
+        return True
+    if isinstance(value, list):
+        return any(_undecided(v) for v in value)
+    return isinstance(value, str) and UNKNOWN in value
 
 
 def allows(statements: list[dict[str, Any]], action: str, resource: str) -> bool:
@@ -440,7 +456,15 @@ def _invocable_by_codedeploy(
             if generated
             else f"DeploymentPreference.Role ({role_id}) may not invoke this hook"
         )
-        if isinstance(name, str) and name.startswith("<") and name != f"<{hook_id}>":
+        if opaque(statements):
+            yield Finding(
+                "SD201",
+                "warning",
+                hook,
+                f"the role's grants depend on values not known here, so whether CodeDeploy may invoke "
+                f"this hook is not verified: {hint}",
+            )
+        elif isinstance(name, str) and name.startswith("<") and name != f"<{hook_id}>":
             # The name's beginning is only known to CloudFormation: not proven wrong.
             yield Finding(
                 "SD201",

@@ -135,6 +135,20 @@ def translate(
         return undo_mark_unicode_str_in_template(out)  # type: ignore[no-any-return]
     except InvalidDocumentException as exc:
         messages = "; ".join(str(c) for c in exc.causes) or str(exc)
+        # CloudFormation hands the transform every parameter's value; offline a parameter without a
+        # default and without --parameter/--config-env has none, and SAM may fail for that alone.
+        missing = sorted(
+            name
+            for name, decl in (template.get("Parameters") or {}).items()
+            if name not in values and not (isinstance(decl, dict) and "Default" in decl)
+        )
+        if missing:
+            raise TemplateError(
+                f"SAM could not translate the template without values for {', '.join(missing)} (no "
+                f"default): not verified; pass --parameter or --config-env. The translator said: {messages}",
+                "SD003",
+                "warning",
+            ) from exc
         raise TemplateError(f"SAM translation failed: {messages}", "SD003") from exc
     except (
         TypeError,
