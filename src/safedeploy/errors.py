@@ -3,6 +3,15 @@
 from __future__ import annotations
 
 
+def describe_aws_error(exc: BaseException) -> str:
+    """`Operation: Code: Message` for a botocore ClientError, the text otherwise."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict) and "Error" in response:
+        err = response["Error"]
+        return f"{getattr(exc, 'operation_name', 'call')}: {err.get('Code')}: {err.get('Message')}"
+    return str(exc) or type(exc).__name__
+
+
 class UserError(Exception):
     exit_code = 2
 

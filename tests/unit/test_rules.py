@@ -644,3 +644,19 @@ def test_a_grant_chosen_by_an_open_condition_is_not_proven_missing(tmp_path: Pat
     assert "!If [IsProd, !GetAtt Fn.Arn" in text
     found = rules(run(tmp_path, text))
     assert ("SD204", "warning", "PreHook") in found and ("SD204", "error", "PreHook") not in found
+
+
+def test_a_nested_app_may_reuse_a_condition_name_without_a_cycle(tmp_path: Path) -> None:
+    (tmp_path / "child.yaml").write_text(
+        "Parameters:\n  Env:\n    Type: String\n    Default: prod\nConditions:\n  IsProd: !Equals [!Ref Env, prod]\n"
+        "Resources:\n  T:\n    Type: AWS::SNS::Topic\nOutputs:\n  Tier:\n    Value: !If [IsProd, gold, bronze]\n"
+    )
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Transform: AWS::Serverless-2016-10-31\nConditions:\n  IsProd: !Equals [!GetAtt App.Outputs.Tier, gold]\n"
+        "Resources:\n  App:\n    Type: AWS::Serverless::Application\n    Properties:\n      Location: child.yaml\n"
+        "  T:\n    Type: AWS::SNS::Topic\n    Condition: IsProd\n"
+    )
+    scope = build_scope(path)
+    assert scope.condition("IsProd") is True  # the child's own IsProd, then the parent's: no cycle
+    assert check(scope) == []

@@ -9,7 +9,7 @@ from typing import Any
 
 from safedeploy import version
 from safedeploy.cli.status import ExitStatus
-from safedeploy.errors import UserError
+from safedeploy.errors import UserError, describe_aws_error
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,8 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     except NoCredentialsError:
         return _fail("no AWS credentials (aws configure, or AWS_PROFILE)")
     except ClientError as exc:
-        err = exc.response.get("Error", {})
-        return _fail(f"{exc.operation_name}: {err.get('Code')}: {err.get('Message')}")
+        return _fail(describe_aws_error(exc))
     except BotoCoreError as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:

@@ -26,7 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from safedeploy_core.appspec import parse_appspec, render_appspec
 from safedeploy_core.codedeploy import appspec_content
 
-from safedeploy.errors import UserError
+from safedeploy.errors import UserError, describe_aws_error
 from safedeploy.live.aws import IN_PROGRESS, active_deployments, stack_deployment
 from safedeploy.live.watch import Snapshot, follow, snapshot
 
@@ -290,7 +290,7 @@ def drill(
         with _ignoring_interrupts():
             undo(clients, ledger, sleep)
         interrupted = isinstance(exc, KeyboardInterrupt)
-        what = "interrupted" if interrupted else f"failed: {_describe(exc)}"
+        what = "interrupted" if interrupted else f"failed: {describe_aws_error(exc)}"
         raise UserError(f"drill {what}; clean-up: {ledger.summary()}", 130 if interrupted else None) from exc
     with _ignoring_interrupts():
         undo(clients, ledger, sleep)
@@ -322,10 +322,3 @@ def _ignoring_interrupts() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, ClientError):
-        err = exc.response.get("Error", {})
-        return f"{exc.operation_name}: {err.get('Code')}: {err.get('Message')}"
-    return str(exc) or type(exc).__name__

@@ -59,10 +59,11 @@ class Scope:
         expr = self.cfn.get("Conditions", {}).get(name)
         if expr is None:
             return None
-        if name in _EVALUATING:
-            chain = " -> ".join([*_EVALUATING, name])
+        key = (id(self.cfn), name)  # per template: a nested app may use the same condition names
+        if key in _EVALUATING:
+            chain = " -> ".join([n for k, n in _EVALUATING if k == id(self.cfn)] + [name])
             raise TemplateError(f"circular Conditions: {chain}", "SD002")
-        _EVALUATING.append(name)
+        _EVALUATING.append(key)
         try:
             return evaluate_condition(self, expr)
         finally:
@@ -104,7 +105,8 @@ def evaluate_condition(scope: Scope, expr: Any) -> bool | None:
 
 _PLACEHOLDER = re.compile(r"<[A-Za-z0-9_.:]+>")
 UNKNOWN = "<unknown>"  # a value that depends on something not decided here (an open condition)
-_EVALUATING: list[str] = []  # the chain of conditions being evaluated (a cycle is a template error)
+# The chain of conditions being evaluated, per template (a cycle is a template error).
+_EVALUATING: list[tuple[int, str]] = []
 
 
 def known(value: Any) -> bool:
