@@ -9,7 +9,7 @@ export SAM_CLI_TELEMETRY := 0
 # `sam build` needs python3.13 on PATH; pyenv keeps one here on the project's machines.
 PY313 := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin))
 
-.PHONY: demo plan check timing test test-fast lint format mypy validate build bench package-sar ci clean
+.PHONY: demo plan check timing test test-fast local-invoke lint format mypy validate build bench package-sar ci clean
 
 $(BIN)/.installed: requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,15 @@ test: $(BIN)/.installed $(CHECKOV_VENV)/.installed $(SARIF_SCHEMA)
 test-fast: $(BIN)/.installed
 	$(BIN)/pytest -m "not slow"
 
+## The BUILT functions and hooks in a Lambda-like container (`sam local invoke`), with a Docker
+## engine and a stand-in for AWS's Python base image made here (tools/local_lambda/).
+local-invoke: $(BIN)/.installed
+	@started=$$(date +%s); \
+	tools/local_lambda/docker-host.sh && \
+	PATH="$(if $(PY313),$(PY313):)$$PATH" tools/local_lambda/build-image.sh && \
+	PATH="$(if $(PY313),$(PY313):)$$PATH" SAFEDEPLOY_LOCAL_INVOKE=1 $(BIN)/pytest tests/local -p no:cacheprovider -s -q; \
+	rc=$$?; echo "local-invoke: $$(( $$(date +%s) - started )) s wall, exit $$rc"; exit $$rc
+
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -92,7 +101,7 @@ package-sar: build
 		$(BIN)/sam package -t .aws-sam/$$app/template.yaml --s3-bucket $(SAR_BUCKET) --output-template-file packaged-$$app.yaml || exit 1; \
 	done
 
-ci: lint mypy test build
+ci: lint mypy test build local-invoke
 
 clean:
 	rm -rf .aws-sam build .pytest_cache .mypy_cache .ruff_cache packaged-*.yaml

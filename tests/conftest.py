@@ -22,3 +22,8 @@ def aws_offline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POWERTOOLS_DEV", "false")
     for name in ("FAULT_MODE", "FAULT_RATE", "FAULT_SLOW_MS"):
         monkeypatch.delenv(name, raising=False)
+
+
+# The `sam local invoke` tests need a Docker engine and the stand-in image: `make local-invoke`
+# runs them (with SAFEDEPLOY_LOCAL_INVOKE=1), `make test` does not collect them.
+collect_ignore = [] if os.environ.get("SAFEDEPLOY_LOCAL_INVOKE") == "1" else ["local"]

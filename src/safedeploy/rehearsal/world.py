@@ -21,11 +21,11 @@ SERVICES = ("lambda", "cloudwatch", "codedeploy", "ssm", "iam", "sns")
 
 
 @contextlib.contextmanager
-def moto_server() -> Iterator[str]:
+def moto_server(address: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = ThreadedMotoServer(ip_address=address, port=port, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
