@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -30,6 +31,7 @@ def _logger() -> Logger:
 logger = _logger()
 DRAIN_RESERVE_S = 2.0  # left for logging and returning once the abandoned work is drained
 _clients: Clients | None = None
+_sleep: Callable[[float], None] = time.sleep
 
 
 def clients() -> Clients:
@@ -43,6 +45,16 @@ def clients() -> Clients:
 def use_clients(overrides: dict[str, Any] | None) -> None:
     global _clients  # noqa: PLW0603
     _clients = None if overrides is None else Clients(overrides=dict(overrides))
+
+
+def pause(seconds: float) -> None:
+    """Wait (for metrics to become visible); a rehearsal makes this cost simulated time instead."""
+    _sleep(seconds)
+
+
+def use_sleep(sleep: Callable[[float], None] | None) -> None:
+    global _sleep  # noqa: PLW0603
+    _sleep = time.sleep if sleep is None else sleep
 
 
 def load_config() -> HookConfig | ConfigError:

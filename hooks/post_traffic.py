@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import CodeDeployLifecycleHookEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from hook_support import function_cases, handle, logger
+from hook_support import function_cases, handle, logger, pause
 from safedeploy_core.alarm_checks import check_gate_alarms
 from safedeploy_core.clients import Clients
 from safedeploy_core.codedeploy import Deployment
@@ -15,7 +15,7 @@ from safedeploy_core.deadline import Deadline
 from safedeploy_core.errors import ConfigError
 from safedeploy_core.http_checks import make_session, run_http_cases
 from safedeploy_core.invoke_checks import run_invoke_cases
-from safedeploy_core.judge_check import judge_deployment, verdict_check
+from safedeploy_core.judge_check import judge_when_visible, verdict_check
 from safedeploy_core.notify import Notice
 from safedeploy_core.runner import CheckRun, Checks
 
@@ -45,7 +45,10 @@ def post_traffic_checks(cl: Clients, config: HookConfig, session_factory: Any = 
             )
         notices = []
         if config.judge_enabled:
-            verdict = judge_deployment(cl.cloudwatch, deployment, config.judge_policy, emf=config.emf)
+            policy, wait_s = config.judge_policy, config.judge_wait_s
+            verdict = judge_when_visible(
+                cl.cloudwatch, deployment, policy, deadline, wait_s, config.emf, pause
+            )
             report = verdict.markdown()
             logger.info(report, extra={"verdict": verdict.as_dict()})
             subject = f"Canary {verdict.verdict}: {target.function_name} v{target.target_version}"

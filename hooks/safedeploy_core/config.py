@@ -66,6 +66,8 @@ class HookConfig:
     # What an INCONCLUSIVE or NODATA verdict does: "fail" (closed) or "pass" (with a warning).
     undecided_verdict: str = "pass"
     judge_enabled: bool = True
+    # How long the post-traffic judge may wait for metrics it cannot see yet (NODATA/INCONCLUSIVE).
+    judge_wait_s: float = 120.0
     emf_namespace: str | None = None
     emf_service: str | None = None
     judge_policy: Policy = field(default_factory=Policy)
@@ -101,6 +103,7 @@ class HookConfig:
         if undecided not in VERDICT_POLICIES:
             raise ConfigError(f"UNDECIDED_VERDICT must be one of {VERDICT_POLICIES}, got {undecided!r}")
         margin = _number(env, "DEADLINE_MARGIN_S", "25", 0.0, MAX_LAMBDA_TIMEOUT_S)
+        judge_wait = _number(env, "JUDGE_WAIT_S", "120", 0, MAX_LAMBDA_TIMEOUT_S, integer=True)
         workers = int(_number(env, "SMOKE_CONCURRENCY", "10", 1, MAX_WORKERS, integer=True))
         _logger_settings(env)
         raw_policy = env.get("JUDGE_POLICY") or "null"
@@ -122,6 +125,7 @@ class HookConfig:
             notification_topic_arn=env.get("NOTIFICATION_TOPIC_ARN") or None,
             undecided_verdict=undecided,
             judge_enabled=(env.get("JUDGE_ENABLED", "true").lower() != "false"),
+            judge_wait_s=judge_wait,
             emf_namespace=env.get("EMF_NAMESPACE") or None,
             emf_service=env.get("EMF_SERVICE") or None,
             judge_policy=policy,

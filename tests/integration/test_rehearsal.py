@@ -22,6 +22,17 @@ def run(fault: str, rate: float = 100.0, type_name: str | None = None) -> dict[s
     )
 
 
+def variant(tmp_path: Any, old: str, new: str) -> Any:
+    """This app's template with `old` replaced by `new`, beside links to its code."""
+    for folder in ("hooks", "alarms", "hello_world", "echo"):
+        (tmp_path / folder).symlink_to(ROOT / folder)
+    source = (ROOT / "template.yaml").read_text()
+    changed = source.replace(old, new, 1)
+    assert changed != source
+    (tmp_path / "template.yaml").write_text(changed)
+    return tmp_path / "template.yaml"
+
+
 def test_healthy_release_succeeds_and_is_judged_after_the_shift() -> None:
     report = run("none")
     assert report["status"] == "Succeeded" and report["caught_by"] is None
@@ -105,22 +116,46 @@ def test_bad_arguments_are_one_line_and_exit_2(capsys: pytest.CaptureFixture[str
 
 def test_a_step_judge_switched_off_in_the_template_is_not_run(tmp_path: Any) -> None:
     # GIVEN the hooks nested with EnableStepJudge "false"
-    for folder in ("hooks", "alarms", "hello_world", "echo"):
-        (tmp_path / folder).symlink_to(ROOT / folder)
-    source = (ROOT / "template.yaml").read_text()
-    switched = source.replace(
+    template = variant(
+        tmp_path,
         "        EmfService: safe-deploy-sample\n",
         '        EmfService: safe-deploy-sample\n        EnableStepJudge: "false"\n',
-        1,
     )
-    assert switched != source
-    (tmp_path / "template.yaml").write_text(switched)
     # WHEN a 5 % error canary is rehearsed
     report = rehearse(
-        RehearsalOptions(
-            tmp_path / "template.yaml", "HelloWorldFunction", "error", 5.0, None, speed=2000, rps=20, seed=7
-        )
+        RehearsalOptions(template, "HelloWorldFunction", "error", 5.0, None, speed=2000, rps=20, seed=7)
     )
     # THEN no step judge acted: something else caught it (or nothing did)
     assert report["caught_by"] != "step judge"
     assert not [e for e in report["events"] if e["kind"] == "judge"]
+
+
+def test_a_healthy_all_at_once_release_in_prod_passes_once_its_metrics_are_visible(tmp_path: Any) -> None:
+    # GIVEN the template with prod defaults (undecided verdicts fail closed) and an AllAtOnce shift
+    environment = "  EnvironmentName:\n    Type: String\n    Default: {}\n"
+    template = variant(tmp_path, environment.format("dev"), environment.format("prod"))
+    # WHEN a healthy version is rehearsed: at the post-traffic hook, CloudWatch has nothing of it yet
+    report = rehearse(
+        RehearsalOptions(
+            template,
+            "HelloWorldFunction",
+            "none",
+            100.0,
+            "AllAtOnce",
+            speed=2000,
+            rps=20,
+            seed=7,
+        )
+    )
+    # THEN the judge waited for the metrics (a minute, as they become visible) and the release passed
+    assert report["status"] == "Succeeded", [e["message"] for e in report["events"]][-3:]
+    hook = [e for e in report["events"] if e["message"].startswith("AfterAllowTraffic")]
+    assert hook[-1]["t_s"] - hook[0]["t_s"] >= 60
+
+
+def test_readers_see_metrics_only_after_their_visibility_delay() -> None:
+    # The same 5 % error canary, told by what CloudWatch holds when each reader looks: the judge and
+    # the alarms see a request a minute after it ran, so detection takes longer than a minute.
+    report = run("error", rate=5)
+    assert report["status"] == "Stopped"
+    assert report["detection_s"] is not None and report["detection_s"] >= 60

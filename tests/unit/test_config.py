@@ -23,6 +23,8 @@ BASE = {"ALLOWED_FUNCTIONS": "fn"}
         ({"DEADLINE_MARGIN_S": "-1000"}, "DEADLINE_MARGIN_S must be a number within (0, 900]"),
         ({"DEADLINE_MARGIN_S": "nan"}, "DEADLINE_MARGIN_S must be a number"),
         ({"DEADLINE_MARGIN_S": "1e9"}, "DEADLINE_MARGIN_S must be a number"),
+        ({"JUDGE_WAIT_S": "-1"}, "JUDGE_WAIT_S must be an integer within [0, 900]"),
+        ({"JUDGE_WAIT_S": "2 min"}, "JUDGE_WAIT_S must be an integer"),
         ({"SMOKE_CONCURRENCY": "0"}, "SMOKE_CONCURRENCY must be an integer within [1, 100]"),
         ({"SMOKE_CONCURRENCY": "many"}, "SMOKE_CONCURRENCY must be an integer"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be one of DEBUG, INFO"),

@@ -39,6 +39,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     monkeypatch.setenv("SMOKE_CASE_LOCATION", str(SMOKE_CASES))
     monkeypatch.setenv("API_URL_PARAMETER", URL_PARAM)
     monkeypatch.setenv("ENVIRONMENT_NAME", "dev")
+    waits: list[float] = []
+    hook_support.use_sleep(waits.append)  # the judge's waits for metrics are recorded, not slept
     with mock_aws(), InProcessLambda().installed() as runtime:
         lam = boto3.client("lambda", region_name=REGION)
         ssm = boto3.client("ssm", region_name=REGION)
@@ -61,8 +63,17 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         )
         with serve_api(lam, {"GET /hello": "hello-fn:live", "POST /greetings": "hello-fn:live"}) as url:
             ssm.put_parameter(Name=URL_PARAM, Value=url, Type="String")
-            yield {"lambda": lam, "role": role, "runtime": runtime, "cd": cd, "cw": cw_stub, "ssm": ssm}
+            yield {
+                "lambda": lam,
+                "role": role,
+                "runtime": runtime,
+                "cd": cd,
+                "cw": cw_stub,
+                "ssm": ssm,
+                "waits": waits,
+            }
         hook_support.use_clients(None)
+    hook_support.use_sleep(None)
 
 
 def shifted(
@@ -159,6 +170,7 @@ def test_nodata_verdict_follows_the_environment_policy(
     aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, environment: str, status: str
 ) -> None:
     monkeypatch.setenv("ENVIRONMENT_NAME", environment)
+    monkeypatch.setenv("JUDGE_WAIT_S", "0")
     shifted(aws, {})
     aws["cd"].deployment("hello-fn")
     alarms(aws, {g: "OK" for g in GATES})
@@ -168,6 +180,26 @@ def test_nodata_verdict_follows_the_environment_policy(
     aws["cd"].done()
     judge = out["checks"][-1]
     assert out["status"] == status and judge["reason"].startswith("NODATA")
+
+
+def test_the_judge_waits_for_metrics_not_yet_visible_and_passes_in_prod(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN prod (undecided fails closed) and CloudWatch that has the new version's requests only on
+    # the third look (they ran a minute ago)
+    monkeypatch.setenv("ENVIRONMENT_NAME", "prod")
+    shifted(aws, {})
+    aws["cd"].deployment("hello-fn")
+    alarms(aws, {g: "OK" for g in GATES})
+    for series in (version_series((0, 0, []), (0, 0, [])), version_series((0, 0, []), (0, 0, [])), HEALTHY):
+        metrics(aws, series)
+    aws["cd"].report("Succeeded")
+    # WHEN the hook runs
+    out = run()
+    # THEN it waited twice (20 s each) and judged on the visible metrics: PASS, Succeeded
+    aws["cd"].done()
+    assert out["status"] == "Succeeded" and out["checks"][-1]["reason"].startswith("PASS")
+    assert aws["waits"] == [20.0, 20.0]
 
 
 def test_function_without_api_is_checked_through_its_alias(aws: dict[str, Any]) -> None:

@@ -171,6 +171,12 @@ class AlarmModel:
             return values.get(returned[0]) if returned else None
         return evaluate_expression(expression, values)
 
+    def namespaces(self) -> list[str | None]:
+        if "MetricName" in self.props:
+            return [self.props.get("Namespace")]
+        stats = [m["MetricStat"] for m in self.props["Metrics"] if "MetricStat" in m]
+        return [ms["Metric"].get("Namespace") for ms in stats]
+
     def evaluate(self, fetch: Fetch, now_s: int, delay_s: int = 0) -> State:
         """Evaluate the periods that have fully ended `delay_s` before `now_s` (metrics arrive late)."""
         period = self.period

@@ -10,9 +10,9 @@ What it does, and where each rule comes from (AWS CodeDeploy user guide):
 - Rollback ("Redeploy and roll back a deployment with CodeDeploy"; SAM sets DEPLOYMENT_FAILURE,
   DEPLOYMENT_STOP_ON_ALARM, DEPLOYMENT_STOP_ON_REQUEST): a failed hook, an alarm of the deployment
   group in ALARM, or StopDeployment(autoRollbackEnabled) puts the alias back on the original version.
-Not known, so chosen here: CodeDeploy's alarm poll interval (we evaluate every 10 simulated seconds),
-the metric delay (Lambda metrics are read 60 s late), and hook timing (hooks run in real time and
-their wall time is added to the simulated clock).
+Not known, so chosen here: CodeDeploy's alarm poll interval (we evaluate every 10 simulated seconds)
+and hook timing (hooks run in real time and their wall time is added to the simulated clock). When a
+metric becomes visible is one model for every reader, alarms and GetMetricData alike (visibility.py).
 """
 
 from __future__ import annotations
@@ -32,13 +32,13 @@ from safedeploy_core.appspec import render_appspec
 from safedeploy_core.smoke import SmokeCase, api_gateway_event, decode_proxy_response, evaluate
 from safedeploy_core.timing import DeploymentConfig
 
+from safedeploy.offline import visibility
 from safedeploy.offline.alarm_eval import AlarmModel
 from safedeploy.offline.inprocess_lambda import LambdaContext, environment
 from safedeploy.offline.metric_store import EmfPoint, MetricStore, Record
 from safedeploy.offline.service_overlay import ServiceError
 
 TICK_S = 10
-METRIC_DELAY_S = 60
 
 
 EventKind = Literal["deploy", "hook", "shift", "alarm", "judge", "rollback", "traffic", "done"]
@@ -134,6 +134,7 @@ class Engine:
         self.first_bad_s: float | None = None
         self.requests = {"total": 0, "new_version": 0, "faulty": 0}
         self.next_judge_s = 60.0
+        self._paused_wall_s = 0.0
 
     # ------------------------------------------------------------ the CodeDeploy API moto lacks
     def appspec(self) -> str:
@@ -183,7 +184,9 @@ class Engine:
                 if not ms:
                     continue
                 stat = {**ms["Metric"], "Stat": ms["Stat"]}
-                values = self.store.series(stat, start, self.t_s, int(ms["Period"]))
+                # What CloudWatch holds now: requests older than the metric's visibility delay.
+                visible_until = self.t_s - visibility.of_namespace(stat.get("Namespace")).delay_s
+                values = self.store.series(stat, start, visible_until, int(ms["Period"]))
                 results.append(
                     {
                         "Id": q["Id"],
@@ -233,6 +236,7 @@ class Engine:
         )
         self.emit("hook", f"{phase}: invoking {hook.name}")
         started = time.monotonic()
+        self._paused_wall_s = 0.0
         reason = ""
         with environment(hook.env), contextlib.redirect_stdout(io.StringIO()):
             try:
@@ -240,10 +244,17 @@ class Engine:
                 reason = str(result.get("reason", "")) if isinstance(result, dict) else ""
             except Exception as exc:  # a hook that raised and never reported: CodeDeploy would wait 1 h
                 reason = f"hook raised {type(exc).__name__}: {exc}"
-        self.t_s += time.monotonic() - started
+        self.t_s += time.monotonic() - started - self._paused_wall_s  # pauses advanced the clock already
         status = self.lifecycle[execution] or "Failed (no status reported)"
         self.emit("hook", f"{phase}: {status}" + (f" — {reason}" if reason else ""))
         return status
+
+    def pause(self, seconds: float) -> None:
+        """A hook's wait (for metrics to become visible): users, alarms and the step judge carry on for
+        `seconds` simulated seconds, as they do on AWS while a hook runs."""
+        started = time.monotonic()
+        self._serve(seconds)
+        self._paused_wall_s += time.monotonic() - started
 
     def _serve(self, duration_s: float) -> None:
         """Synthetic users for `duration_s` simulated seconds, alarms and the step judge on the way."""
@@ -351,7 +362,7 @@ class Engine:
         fetch = self.store.fetch
         for alarm in self.alarms:
             before = alarm.state
-            state = alarm.evaluate(fetch, int(self.t_s), METRIC_DELAY_S)
+            state = alarm.evaluate(fetch, int(self.t_s), visibility.delay_s(alarm.namespaces()))
             if state != before:
                 self.cloud.set_alarm_state(alarm.name, state)
                 self.emit("alarm", f"{alarm.name}: {before} -> {state}")
@@ -399,6 +410,8 @@ class Engine:
             return self.outcome
         if self.post_hook:
             status = self._run_hook("AfterAllowTraffic", self.post_hook)
+            if self.outcome.status != "InProgress":  # an alarm fired while the hook waited
+                return self.outcome
             if status != "Succeeded":
                 self._rollback("post-traffic hook", f"AfterAllowTraffic {status}", "Failed")
                 return self.outcome

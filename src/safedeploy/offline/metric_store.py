@@ -54,19 +54,23 @@ class MetricStore:
     records: list[Record] = field(default_factory=list)
     emf: list[EmfPoint] = field(default_factory=list)
 
-    def fetch(self, stat: dict[str, Any], start_s: float, period_s: float) -> float | None:
-        """One datapoint of `stat` ({Namespace, MetricName, Dimensions, Stat}); None: nothing published."""
+    def published(self, record: Record) -> list[dict[str, str]]:
+        """The dimension sets Lambda publishes for a request through the alias ('Types of metrics for
+        Lambda functions': FunctionName; FunctionName + Resource; FunctionName + Resource +
+        ExecutedVersion). CloudWatch answers only these exact combinations, never a subset."""
+        by_function = {"FunctionName": record.function}
+        by_alias = {**by_function, "Resource": f"{record.function}:{self.alias}"}
+        return [by_function, by_alias, {**by_alias, "ExecutedVersion": record.version}]
+
+    def fetch(
+        self, stat: dict[str, Any], start_s: float, period_s: float, until_s: float = math.inf
+    ) -> float | None:
+        """One datapoint of `stat` ({Namespace, MetricName, Dimensions, Stat}) from what was published
+        before `until_s`; None: nothing published."""
         dims = {d["Name"]: str(d["Value"]) for d in stat.get("Dimensions", [])}
-        end_s = start_s + period_s
+        end_s = min(start_s + period_s, until_s)
         if stat.get("Namespace") == "AWS/Lambda":
-            rows = [
-                r
-                for r in self.records
-                if start_s <= r.t_s < end_s
-                and r.function == dims.get("FunctionName")
-                and ("ExecutedVersion" not in dims or r.version == dims["ExecutedVersion"])
-                and ("Resource" not in dims or dims["Resource"] == f"{r.function}:{self.alias}")
-            ]
+            rows = [r for r in self.records if start_s <= r.t_s < end_s and dims in self.published(r)]
             if not rows:
                 return None
             metric = stat["MetricName"]
@@ -93,11 +97,12 @@ class MetricStore:
         return _stat(points, stat["Stat"]) if points else None
 
     def series(self, stat: dict[str, Any], start_s: float, end_s: float, period_s: int) -> list[float]:
-        """Datapoints on the period grid from `start_s` to `end_s`, the current partial period included."""
+        """Datapoints on the period grid from `start_s` to `end_s` (what is visible then), the current
+        partial period included."""
         out = []
         t = (start_s // period_s) * period_s
         while t < end_s:
-            value = self.fetch(stat, t, period_s)
+            value = self.fetch(stat, t, period_s, until_s=end_s)
             if value is not None:
                 out.append(value)
             t += period_s

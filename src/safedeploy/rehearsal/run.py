@@ -258,6 +258,7 @@ def _run(
             "sns": env_world.client("sns"),
         }
     )
+    support.use_sleep(engine.pause)
     api_param = (post.env if post else {}).get("API_URL_PARAMETER")
 
     def create() -> str:
@@ -278,6 +279,7 @@ def _run(
             wall = time.monotonic() - started
     finally:
         support.use_clients(None)
+        support.use_sleep(None)
     cloud = MotoCloud(env_world)
     return {
         "wall_s": round(wall, 2),
