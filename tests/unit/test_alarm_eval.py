@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from typing import Any
 
 import pytest
 
-from safedeploy.offline.alarm_eval import AlarmModel, ExpressionError, evaluate_expression
+from safedeploy.offline.alarm_eval import (
+    AlarmModel,
+    ExpressionError,
+    decide,
+    evaluate_expression,
+    evaluation_range,
+)
+from tests.helpers import ROOT
 
 
 def alarm(**props: Any) -> AlarmModel:
@@ -109,3 +118,58 @@ def test_expressions(expression: str, values: dict[str, float | None], expected:
 def test_unsupported_expressions_are_refused(expression: str) -> None:
     with pytest.raises(ExpressionError):
         evaluate_expression(expression, {"a": 1.0, "b": 2.0})
+
+
+def pattern(text: str) -> list[bool | None]:
+    """'X' breaching, '0' not breaching, '-' missing; oldest first."""
+    return [{"X": True, "0": False, "-": None}[c] for c in text]
+
+
+@pytest.mark.parametrize(
+    ("points", "n", "m", "treat", "expected"),
+    [
+        # at least N present: the most recent N present ones, older ones beyond them ignored
+        ("XX0-0", 2, 2, "missing", "OK"),
+        ("XX0-0", 2, 2, "breaching", "OK"),  # TreatMissingData is not used with N present
+        ("0X-X-", 2, 2, "notBreaching", "ALARM"),  # the two most recent present both breach
+        # fewer than N present: the gap is filled as TreatMissingData says
+        ("---X-", 3, 2, "breaching", "ALARM"),
+        ("---X-", 3, 2, "notBreaching", "OK"),
+        # premature alarm (missing/ignore): oldest breach of the last N at least M old, the rest missing
+        ("--X--", 3, 3, "missing", "ALARM"),
+        ("---X-", 3, 3, "missing", "OK"),  # only 2 periods old: not yet
+        ("--X0-", 3, 2, "missing", "OK"),  # a later datapoint is good
+        ("--X--", 3, 3, "ignore", "ALARM"),
+        # nothing present in the whole range
+        ("-----", 3, 3, "missing", "INSUFFICIENT_DATA"),
+        ("-----", 3, 3, "breaching", "ALARM"),
+        ("-----", 3, 3, "notBreaching", "OK"),
+        ("-----", 3, 3, "ignore", "ALARM"),  # from ALARM: kept
+    ],
+)
+def test_the_documented_decision(points: str, n: int, m: int, treat: str, expected: str) -> None:
+    assert decide(pattern(points), n, m, treat, "ALARM") == expected
+
+
+def test_the_evaluation_range_reaches_back_past_the_evaluation_periods() -> None:
+    # 1 of 1 with the last period missing: the most recent present datapoint (one period back) decides
+    a = alarm(EvaluationPeriods=1)
+    assert evaluation_range(1) == 3
+    assert a.evaluate(fetch_from({60: 9, 120: None}), 180) == "ALARM"
+
+
+def test_the_decision_agrees_with_localstack_on_every_pattern_or_says_why() -> None:
+    python = ROOT / ".venv-localstack" / "bin" / "python"
+    if not python.exists():
+        if os.environ.get("CI"):
+            pytest.fail("localstack-core is not installed (make test installs it into .venv-localstack)")
+        pytest.skip("localstack-core not installed: run `make test` (it installs .venv-localstack)")
+    proc = subprocess.run(
+        [str(python), str(ROOT / "tools" / "crosscheck_alarms.py")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "0 unexplained disagreements" in proc.stdout

@@ -1,23 +1,34 @@
 """CloudWatch alarm evaluation, emulated for the offline rehearsal (moto stores alarms, never evaluates).
 
-Rules, from the CloudWatch user guide ("Using Amazon CloudWatch alarms": evaluating an alarm,
-configuring how alarms treat missing data, metric math functions):
-- the alarm looks at the last EvaluationPeriods datapoints of Period seconds each and goes to ALARM
-  when at least DatapointsToAlarm (default: EvaluationPeriods) of them breach the threshold;
-- TreatMissingData: `notBreaching` counts a missing datapoint as good, `breaching` as bad, `ignore`
-  keeps the current state when nothing is present, `missing` (default) evaluates what is present and
-  is INSUFFICIENT_DATA when all are missing;
+Rules, from the CloudWatch user guide ("Using Amazon CloudWatch alarms": evaluating an alarm, how
+alarm state is evaluated when data is missing, avoiding premature transitions to alarm state, metric
+math functions):
+- the alarm goes to ALARM when at least DatapointsToAlarm (M, default EvaluationPeriods = N) of the N
+  datapoints it evaluates breach the threshold;
+- it retrieves more than N periods (the *evaluation range*). With no datapoint missing it evaluates
+  the most recent N. With some missing but at least N present it evaluates the most recent N
+  *present* ones (TreatMissingData is not used). With fewer than N present it fills the gap with
+  TreatMissingData: `breaching` counts as bad and `notBreaching` as good; `missing` and `ignore` add
+  nothing, so only the present ones count;
+- nothing present in the whole range: `missing` -> INSUFFICIENT_DATA, `ignore` -> the current state,
+  `breaching` -> ALARM, `notBreaching` -> OK;
+- premature alarm, for `missing` and `ignore`: ALARM when the oldest breaching datapoint among the
+  last N periods is at least M periods old and every more recent one is breaching or missing, even
+  with fewer than M datapoints present;
 - metric math: the alarm evaluates the one expression with ReturnData; supported here: numbers,
   metric ids, + - * /, comparisons, AND/OR, and IF(condition, a, b) — what the alarm pack uses.
-Not emulated: evaluation ranges longer than the evaluation periods for `missing`, anomaly
-detection, and CloudWatch's exact scheduling (we evaluate whenever the rehearsal asks).
+Assumed (the guide says only that the range "depends on the length of the alarm period and whether
+it is based on a metric with standard resolution or high resolution"): the range is
+N + max(N // 3, 2) periods, the figure LocalStack also uses. `decide` is cross-checked against
+LocalStack's evaluator over every pattern (tools/crosscheck_alarms.py; disagreements explained there).
+Not emulated: anomaly detection, and CloudWatch's exact scheduling (we evaluate whenever asked).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -135,6 +146,42 @@ def evaluate_expression(expression: str, values: dict[str, float | None]) -> flo
     return None if result is not None and math.isnan(result) else result
 
 
+NOTHING_PRESENT: dict[str, State] = {
+    "missing": "INSUFFICIENT_DATA",
+    "breaching": "ALARM",
+    "notBreaching": "OK",
+}
+
+
+def evaluation_range(evaluation_periods: int) -> int:
+    return evaluation_periods + max(evaluation_periods // 3, 2)
+
+
+def decide(points: Sequence[bool | None], n: int, m: int, treat: str, current: State) -> State:
+    """The alarm's new state from its evaluation range, oldest first (True: breaching, False: not,
+    None: missing), EvaluationPeriods `n`, DatapointsToAlarm `m`, TreatMissingData `treat`."""
+    present = [p for p in points if p is not None]
+    if not present:
+        return NOTHING_PRESENT.get(treat, current)  # ignore: the current state
+    if treat in ("missing", "ignore") and premature_alarm(points[-n:], m):
+        return "ALARM"
+    evaluated = present[-n:]
+    if len(present) < n and treat in ("breaching", "notBreaching"):
+        evaluated += [treat == "breaching"] * (n - len(present))  # the gap, filled as the alarm says
+    return "ALARM" if sum(evaluated) >= m else "OK"
+
+
+def premature_alarm(last: Sequence[bool | None], m: int) -> bool:
+    """Of the last N datapoints: the oldest breaching one is at least M periods old, and every later
+    one is breaching or missing."""
+    breaching = [i for i, p in enumerate(last) if p]
+    if not breaching:
+        return False
+    oldest = breaching[0]
+    age = len(last) - oldest  # 1 = the most recent period
+    return age >= m and all(p is None or p for p in last[oldest + 1 :])
+
+
 @dataclass
 class AlarmModel:
     name: str
@@ -183,23 +230,10 @@ class AlarmModel:
         n = int(self.props.get("EvaluationPeriods", 1))
         m = int(self.props.get("DatapointsToAlarm") or n)
         last_end = ((now_s - delay_s) // period) * period
-        starts = [last_end - period * (k + 1) for k in range(n)]
-        points = [self.datapoint(fetch, s) if s >= 0 else None for s in starts]
+        starts = [last_end - period * (k + 1) for k in reversed(range(evaluation_range(n)))]
+        values = [self.datapoint(fetch, s) if s >= 0 else None for s in starts]
         threshold = float(self.props["Threshold"])
         breach = COMPARE[self.props["ComparisonOperator"]]
-        treat = self.props.get("TreatMissingData", "missing")
-        present = [p for p in points if p is not None]
-        if not present:
-            if treat == "notBreaching":
-                self.state = "OK"
-            elif treat == "breaching":
-                self.state = "ALARM" if n >= m else self.state
-            elif treat == "missing":
-                self.state = "INSUFFICIENT_DATA"
-            return self.state  # ignore: keep the current state
-        if treat == "breaching":
-            breaching = sum(1 for p in points if p is None or breach(p, threshold))
-        else:
-            breaching = sum(1 for p in present if breach(p, threshold))
-        self.state = "ALARM" if breaching >= m else "OK"
+        points = [None if v is None else breach(v, threshold) for v in values]
+        self.state = decide(points, n, m, self.props.get("TreatMissingData", "missing"), self.state)
         return self.state
