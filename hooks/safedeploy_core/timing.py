@@ -18,6 +18,14 @@ from typing import Literal
 
 METRIC_DELAY_S = 120
 LAMBDA_METRIC_PERIOD_S = 60
+# Lambda, "Asynchronous invocation" (CodeDeploy invokes hooks so): a function that returns an error is
+# run two more times, one minute and then two minutes later; then the event goes to the dead-letter
+# queue, if the function has one.
+ASYNC_RETRY_DELAYS_S = (60, 120)
+# CodeDeploy fails a lifecycle event that gets no status within one hour.
+LIFECYCLE_LIMIT_S = 3600
+# Assumed: from the last failed attempt to the dead-letter consumer's report (SQS delivery, one call).
+DEAD_LETTER_REPORT_S = 10
 PREFIX = "CodeDeployDefault.Lambda"
 Fit = Literal["first-step", "whole-shift", "never"]
 
@@ -103,6 +111,16 @@ def traffic_config(
 
 def detection_seconds(period_s: int, evaluation_periods: int, datapoints_to_alarm: int | None = None) -> int:
     return period_s * (datapoints_to_alarm or evaluation_periods) + METRIC_DELAY_S
+
+
+def hook_max_s(timeout_s: int, dead_letter: bool) -> int:
+    """The longest a hook can hold its lifecycle event open. A hook that raises is run three times;
+    with a dead-letter queue whose consumer reports Failed (hooks/lost_reports.py) that ends it, else
+    only CodeDeploy's hour does. (A hook that returns without reporting also waits for the hour.)"""
+    if not dead_letter:
+        return LIFECYCLE_LIMIT_S
+    attempts = 1 + len(ASYNC_RETRY_DELAYS_S)
+    return min(attempts * timeout_s + sum(ASYNC_RETRY_DELAYS_S) + DEAD_LETTER_REPORT_S, LIFECYCLE_LIMIT_S)
 
 
 def fit(detection_s: int, config: DeploymentConfig) -> Fit:

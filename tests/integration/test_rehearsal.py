@@ -159,3 +159,17 @@ def test_readers_see_metrics_only_after_their_visibility_delay() -> None:
     report = run("error", rate=5)
     assert report["status"] == "Stopped"
     assert report["detection_s"] is not None and report["detection_s"] >= 60
+
+
+def test_the_rehearsed_hooks_carry_their_dead_letter_queue_and_the_judge_none() -> None:
+    from safedeploy.rehearsal.run import _deployment, _hooks
+
+    dep, _ = _deployment(RehearsalOptions(ROOT / "template.yaml"))
+    mapping = {
+        "stack": "rehearsal",
+        "ServerlessDeploymentApplication": "app",
+        "HelloWorldFunction.Version": "2",
+    }
+    pre, post, judge = _hooks(dep, mapping)
+    assert pre is not None and post is not None and judge is not None
+    assert (pre.dead_letter, post.dead_letter, judge.dead_letter) == (True, True, False)

@@ -68,7 +68,15 @@ def test_plan_json_per_environment(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0 and hello["deployment_type"] == "Linear10PercentEvery1Minute"
     assert [s["percent"] for s in hello["steps"]] == [10.0 * k for k in range(1, 11)]
     assert hello["shift_s"] == 540 and hello["first_window_possible"] is False
-    assert hello["pre_traffic_hook"] == {"name": "Hooks/PreTrafficHook", "timeout_s": 120}
+    # a hook that keeps raising: 3 tries of 120 s, 1 + 2 minutes between, the dead-letter consumer's report
+    assert hello["pre_traffic_hook"] == {
+        "name": "Hooks/PreTrafficHook",
+        "timeout_s": 120,
+        "dead_letter": True,
+        "max_s": 3 * 120 + 60 + 120 + 10,
+    }
+    assert hello["post_traffic_hook"]["max_s"] == 3 * 180 + 60 + 120 + 10
+    assert hello["total_max_s"] == 540 + 550 + 730
     assert {a["resource"]: a["detection_s"] for a in hello["alarms"]}["HelloWorldAlarms/ErrorRateGate"] == 240
 
 

@@ -130,13 +130,63 @@ def test_a_failed_pre_traffic_hook_rolls_back_before_any_traffic() -> None:
     assert e.requests["total"] == 0 and cloud.routes == [("1", {})]
 
 
-def test_a_hook_that_raises_before_reporting_fails_the_deployment() -> None:
+def attempt_times(e: Engine) -> list[float]:
+    return [ev.t_s for ev in e.events if ev.kind == "hook" and "Lambda retries" in ev.message]
+
+
+def test_a_hook_that_keeps_raising_is_retried_by_lambda_then_fails_after_the_hour() -> None:
+    # GIVEN a post-traffic hook that raises every time and has no dead-letter queue
     cloud = FakeCloud({"1": healthy, "2": healthy})
     e = engine(cloud, type_name="AllAtOnce", post_hook=HookRun("hook", broken, {}, 60))
+    # WHEN the deployment runs
     outcome = e.run(lambda: "d-1")
+    # THEN Lambda ran it three times (retries 1 and then 2 minutes apart), and CodeDeploy failed the
+    # lifecycle event only when its hour was up; the traffic went back to the old version
     assert (outcome.status, outcome.caught_by) == ("Failed", "post-traffic hook")
-    assert outcome.reason == "AfterAllowTraffic Failed (no status reported)"
-    assert cloud.routes[-1] == ("1", {})  # traffic went back to the old version
+    assert outcome.reason == "AfterAllowTraffic Failed (no status within one hour)"
+    announced = attempt_times(e)  # after attempts 1 and 2: "retries in 60 s", then "in 120 s"
+    assert len(announced) == 2 and announced[1] - announced[0] >= 60
+    assert e.t_s >= 3600 and cloud.routes[-1] == ("1", {})
+
+
+def test_a_hook_with_a_dead_letter_queue_fails_after_the_last_retry_not_the_hour() -> None:
+    cloud = FakeCloud({"1": healthy, "2": healthy})
+    hook = HookRun("hook", broken, {}, 60, dead_letter=True)
+    e = engine(cloud, type_name="AllAtOnce", post_hook=hook)
+    outcome = e.run(lambda: "d-1")
+    assert outcome.status == "Failed" and "dead-letter queue" in e.events[-2].message
+    assert 180 <= e.t_s < 600  # 1 + 2 minutes of retries and the consumer's report
+
+
+def test_a_hook_that_raises_once_and_reports_on_the_retry_counts() -> None:
+    cloud = FakeCloud({"1": healthy, "2": healthy})
+    holder: dict[str, Engine] = {}
+    report = reporting("Succeeded", holder).handler
+    calls: list[int] = []
+
+    def flaky(event: dict[str, str], context: Any) -> dict[str, str]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ConnectionError("throttled")
+        return report(event, context)
+
+    holder["engine"] = e = engine(cloud, type_name="AllAtOnce", pre_hook=HookRun("hook", flaky, {}, 60))
+    assert e.run(lambda: "d-1").status == "Succeeded"
+    assert len(calls) == 2 and len(attempt_times(e)) == 1
+
+
+def test_a_hook_that_returns_without_reporting_is_not_retried_and_waits_the_hour() -> None:
+    cloud = FakeCloud({"1": healthy, "2": healthy})
+    calls: list[int] = []
+
+    def silent(event: dict[str, str], context: Any) -> dict[str, str]:
+        calls.append(1)
+        return {}
+
+    e = engine(cloud, type_name="AllAtOnce", pre_hook=HookRun("hook", silent, {}, 60))
+    outcome = e.run(lambda: "d-1")
+    assert outcome.reason == "BeforeAllowTraffic Failed (no status within one hour)"
+    assert calls == [1] and e.t_s >= 3600 and e.requests["new_version"] == 0
 
 
 def test_a_lifecycle_event_takes_one_status_only() -> None:

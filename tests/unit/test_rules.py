@@ -660,3 +660,11 @@ def test_a_nested_app_may_reuse_a_condition_name_without_a_cycle(tmp_path: Path)
     scope = build_scope(path)
     assert scope.condition("IsProd") is True  # the child's own IsProd, then the parent's: no cycle
     assert check(scope) == []
+
+
+def test_a_hook_without_a_dead_letter_queue_can_hold_a_deployment_for_the_hour() -> None:
+    from safedeploy_core.timing import LIFECYCLE_LIMIT_S, hook_max_s
+
+    assert hook_max_s(120, dead_letter=False) == LIFECYCLE_LIMIT_S == 3600
+    assert hook_max_s(120, dead_letter=True) == 550
+    assert hook_max_s(900, dead_letter=True) == 3 * 900 + 190  # still within the hour

@@ -81,3 +81,38 @@ def test_a_metric_math_alarm_names_the_namespaces_it_reads() -> None:
         },
     )
     assert alarm.namespaces() == ["AWS/Lambda", "Custom"]
+
+
+def test_lambda_metrics_have_one_minute_resolution_on_clock_minutes() -> None:
+    s = MetricStore(alias="live", clock_offset_s=30.0)  # t = 0 is 30 s past a clock minute
+    s.records += [Record(t, FN, "2", False, 10.0) for t in (5.0, 25.0, 35.0, 50.0)]
+    # t = 5 and 25 lie in the clock minute [-30, 30), t = 35 and 50 in [30, 90)
+    assert s.fetch(stat(BY_VERSION), -30, 60) == 2.0
+    assert s.fetch(stat(BY_VERSION), 30, 60) == 2.0
+    # a 10-s period finds a 1-minute metric only in the period that holds the minute's timestamp
+    ten_second = [s.fetch(stat(BY_VERSION), t, 10) for t in (30, 40, 50, 60, 70, 80)]
+    assert ten_second == [2.0, None, None, None, None, None]
+
+
+def test_alarm_periods_start_on_clock_boundaries() -> None:
+    seen: list[float] = []
+
+    def fetch(stat: object, start: float, period: int) -> float | None:
+        seen.append(start)
+        return None
+
+    alarm = AlarmModel(
+        "a",
+        {
+            "Namespace": "AWS/Lambda",
+            "MetricName": "Errors",
+            "Statistic": "Sum",
+            "Period": 60,
+            "EvaluationPeriods": 1,
+            "Threshold": 1,
+            "ComparisonOperator": "GreaterThanThreshold",
+        },
+    )
+    alarm.evaluate(fetch, 200, delay_s=60, clock_offset_s=30.0)
+    # visible up to t = 140 (clock 170): the last clock minute that has ended is t = [30, 90)
+    assert seen[-1] == 30.0 and all((start + 30.0) % 60 == 0 for start in seen)

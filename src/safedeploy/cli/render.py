@@ -299,8 +299,9 @@ class TextOutput:
                     f"step (fastest {_minutes(p.fastest_possible_gate_s)})[/]"
                 )
             console.print(
-                f"  shift {_minutes(p.shift_s)}; at most {_minutes(p.total_max_s)} with hook timeouts"
+                f"  shift {_minutes(p.shift_s)}; at most {_minutes(p.total_max_s)} if a hook keeps failing"
             )
+            console.print("  (3 tries by Lambda, then its dead-letter queue or CodeDeploy's hour)")
 
     def _plan_gates(self, p: FunctionPlan) -> None:
         console = self.console

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 State = Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
-Fetch = Callable[[dict[str, Any], int, int], float | None]  # (metric stat, start_s, period_s) -> value
+Fetch = Callable[[dict[str, Any], float, int], float | None]  # (metric stat, start_s, period_s) -> value
 
 COMPARE: dict[str, Callable[[float, float], bool]] = {
     "GreaterThanThreshold": lambda v, t: v > t,
@@ -194,7 +194,7 @@ class AlarmModel:
             return int(self.props["Period"])
         return max(int(m["MetricStat"]["Period"]) for m in self.props["Metrics"] if "MetricStat" in m)
 
-    def datapoint(self, fetch: Fetch, start_s: int) -> float | None:
+    def datapoint(self, fetch: Fetch, start_s: float) -> float | None:
         """The alarm's value for the period that starts at `start_s` (None = missing)."""
         if "MetricName" in self.props:
             stat = {
@@ -224,14 +224,16 @@ class AlarmModel:
         stats = [m["MetricStat"] for m in self.props["Metrics"] if "MetricStat" in m]
         return [ms["Metric"].get("Namespace") for ms in stats]
 
-    def evaluate(self, fetch: Fetch, now_s: int, delay_s: int = 0) -> State:
-        """Evaluate the periods that have fully ended `delay_s` before `now_s` (metrics arrive late)."""
+    def evaluate(self, fetch: Fetch, now_s: int, delay_s: int = 0, clock_offset_s: float = 0.0) -> State:
+        """Evaluate the periods that have fully ended `delay_s` before `now_s` (metrics arrive late).
+        Periods start on clock boundaries: t = 0 lies `clock_offset_s` past one."""
         period = self.period
         n = int(self.props.get("EvaluationPeriods", 1))
         m = int(self.props.get("DatapointsToAlarm") or n)
-        last_end = ((now_s - delay_s) // period) * period
+        visible = now_s - delay_s
+        last_end = visible - (visible + clock_offset_s) % period
         starts = [last_end - period * (k + 1) for k in reversed(range(evaluation_range(n)))]
-        values = [self.datapoint(fetch, s) if s >= 0 else None for s in starts]
+        values = [self.datapoint(fetch, s) if s + period > 0 else None for s in starts]
         threshold = float(self.props["Threshold"])
         breach = COMPARE[self.props["ComparisonOperator"]]
         points = [None if v is None else breach(v, threshold) for v in values]

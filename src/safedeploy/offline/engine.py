@@ -3,7 +3,10 @@
 What it does, and where each rule comes from (AWS CodeDeploy user guide):
 - Lifecycle of an AWS Lambda deployment ("AppSpec 'hooks' section for an AWS Lambda deployment"):
   BeforeAllowTraffic hook -> AllowTraffic (shift) -> AfterAllowTraffic hook. A hook is a Lambda
-  function that must call PutLifecycleEventHookExecutionStatus; `Failed` fails the deployment.
+  function that must call PutLifecycleEventHookExecutionStatus; `Failed` fails the deployment, and
+  an event that gets no status fails after one hour. CodeDeploy invokes hooks asynchronously, so
+  Lambda runs a hook that raised twice more, 1 and 2 minutes later (Lambda, "Asynchronous
+  invocation"), then hands the event to its dead-letter queue (safedeploy_core.timing).
 - Traffic shifting ("Deployment configurations on an AWS Lambda compute platform"): Canary moves X %
   and the rest after N minutes; Linear adds X % every N minutes; the alias carries the split as
   RoutingConfig.AdditionalVersionWeights (Lambda "alias routing configuration").
@@ -30,7 +33,12 @@ from typing import Any, Literal, Protocol
 
 from safedeploy_core.appspec import render_appspec
 from safedeploy_core.smoke import SmokeCase, api_gateway_event, decode_proxy_response, evaluate
-from safedeploy_core.timing import DeploymentConfig
+from safedeploy_core.timing import (
+    ASYNC_RETRY_DELAYS_S,
+    DEAD_LETTER_REPORT_S,
+    LIFECYCLE_LIMIT_S,
+    DeploymentConfig,
+)
 
 from safedeploy.offline import visibility
 from safedeploy.offline.alarm_eval import AlarmModel
@@ -58,6 +66,9 @@ class HookRun:
     handler: Callable[[Any, Any], Any]
     env: dict[str, str]
     timeout_s: float
+    # The function has a DeadLetterQueue whose consumer reports Failed for an event it receives
+    # (hooks/lost_reports.py); without one an unreported lifecycle event waits for CodeDeploy's hour.
+    dead_letter: bool = False
 
 
 @dataclass
@@ -121,9 +132,12 @@ class Engine:
     on_event: Callable[[TimelineEvent], None] = lambda e: None
     # what synthetic users send, and what a good answer looks like: the function's own smoke cases
     traffic: list[SmokeCase] = field(default_factory=list)
+    # Assumed: a deployment starts at any second of a clock minute; the rehearsal takes the middle.
+    # CloudWatch's periods start on clock boundaries, so this is where the first period begins.
+    start_in_minute_s: float = 30.0
 
     def __post_init__(self) -> None:
-        self.store = MetricStore(self.alias)
+        self.store = MetricStore(self.alias, clock_offset_s=self.start_in_minute_s)
         self.t_s = 0.0
         self.events: list[TimelineEvent] = []
         self.outcome = Outcome()
@@ -177,7 +191,6 @@ class Engine:
         def get_metric_data(params: dict[str, Any]) -> dict[str, Any]:
             # Windows are mapped onto the compressed clock: deployment start .. now.
             start = max((params["StartTime"] - self.epoch).total_seconds(), 0.0)
-            start = start - start % 60
             results = []
             for q in params["MetricDataQueries"]:
                 ms = q.get("MetricStat")
@@ -186,7 +199,8 @@ class Engine:
                 stat = {**ms["Metric"], "Stat": ms["Stat"]}
                 # What CloudWatch holds now: requests older than the metric's visibility delay.
                 visible_until = self.t_s - visibility.of_namespace(stat.get("Namespace")).delay_s
-                values = self.store.series(stat, start, visible_until, int(ms["Period"]))
+                period = int(ms["Period"])
+                values = self.store.series(stat, start, visible_until, period)
                 results.append(
                     {
                         "Id": q["Id"],
@@ -194,7 +208,7 @@ class Engine:
                         "StatusCode": "Complete",
                         "Values": values,
                         "Timestamps": [
-                            self.epoch + timedelta(seconds=start + i * ms["Period"])
+                            self.epoch + timedelta(seconds=self.store.align(start, period) + i * period)
                             for i in range(len(values))
                         ],
                     }
@@ -224,8 +238,37 @@ class Engine:
         self.emit("rollback", f"{caught_by}: {reason} -> alias back on v{self.old_version}")
 
     def _run_hook(self, phase: str, hook: HookRun) -> str:
+        """CodeDeploy invokes the hook asynchronously: an attempt that raises is retried by Lambda; one
+        that ends without reporting leaves the lifecycle event open until the hour is up."""
         execution = str(uuid.uuid4())
         self.lifecycle[execution] = None
+        opened_s = self.t_s
+        self.emit("hook", f"{phase}: invoking {hook.name}")
+        raised = False
+        reason = ""
+        attempts = 0
+        for delay in (0, *ASYNC_RETRY_DELAYS_S):
+            attempts += 1
+            if delay:
+                self.emit("hook", f"{phase}: {hook.name} raised; Lambda retries in {delay:.0f} s")
+                self._serve(delay)
+            raised, reason = self._attempt(hook, execution)
+            if self.lifecycle[execution] is not None or not raised or self.outcome.status != "InProgress":
+                break
+        status = self.lifecycle[execution]
+        if status is None and raised and hook.dead_letter and self.outcome.status == "InProgress":
+            self._serve(DEAD_LETTER_REPORT_S)
+            status = self.lifecycle[execution] = "Failed"
+            reason = f"{attempts} attempts raised; from the dead-letter queue its consumer reported Failed"
+        elif status is None and self.outcome.status == "InProgress":
+            self._serve(max(opened_s + LIFECYCLE_LIMIT_S - self.t_s, 0.0))
+            status = self.lifecycle[execution] or "Failed (no status within one hour)"
+        status = status or "Failed (no status reported)"
+        self.emit("hook", f"{phase}: {status}" + (f" — {reason}" if reason else ""))
+        return status
+
+    def _attempt(self, hook: HookRun, execution: str) -> tuple[bool, str]:
+        """One invocation of the hook in-process; its wall time advances the clock. (raised?, reason)"""
         event = {"DeploymentId": self.deployment_id, "LifecycleEventHookExecutionId": execution}
         context = LambdaContext(
             hook.name,
@@ -234,20 +277,17 @@ class Engine:
             256,
             hook.timeout_s,
         )
-        self.emit("hook", f"{phase}: invoking {hook.name}")
         started = time.monotonic()
         self._paused_wall_s = 0.0
-        reason = ""
+        raised, reason = False, ""
         with environment(hook.env), contextlib.redirect_stdout(io.StringIO()):
             try:
                 result = hook.handler(event, context)
                 reason = str(result.get("reason", "")) if isinstance(result, dict) else ""
-            except Exception as exc:  # a hook that raised and never reported: CodeDeploy would wait 1 h
-                reason = f"hook raised {type(exc).__name__}: {exc}"
+            except Exception as exc:  # Lambda records a function error and retries the event
+                raised, reason = True, f"hook raised {type(exc).__name__}: {exc}"
         self.t_s += time.monotonic() - started - self._paused_wall_s  # pauses advanced the clock already
-        status = self.lifecycle[execution] or "Failed (no status reported)"
-        self.emit("hook", f"{phase}: {status}" + (f" — {reason}" if reason else ""))
-        return status
+        return raised, reason
 
     def pause(self, seconds: float) -> None:
         """A hook's wait (for metrics to become visible): users, alarms and the step judge carry on for
@@ -362,7 +402,9 @@ class Engine:
         fetch = self.store.fetch
         for alarm in self.alarms:
             before = alarm.state
-            state = alarm.evaluate(fetch, int(self.t_s), visibility.delay_s(alarm.namespaces()))
+            state = alarm.evaluate(
+                fetch, int(self.t_s), visibility.delay_s(alarm.namespaces()), self.store.clock_offset_s
+            )
             if state != before:
                 self.cloud.set_alarm_state(alarm.name, state)
                 self.emit("alarm", f"{alarm.name}: {before} -> {state}")

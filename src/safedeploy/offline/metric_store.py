@@ -48,11 +48,28 @@ def _stat(values: list[float], stat: str) -> float:
     raise ValueError(f"statistic {stat!r} is not emulated")
 
 
+LAMBDA_RESOLUTION_S = 60
+
+
 @dataclass
 class MetricStore:
+    """`clock_offset_s`: how far past a clock minute the rehearsal's t = 0 lies. CloudWatch periods
+    start on clock boundaries, and Lambda's metrics have 1-minute resolution: a request's datapoint
+    carries the start of its clock minute ("Lambda sends metric data to CloudWatch in 1-minute
+    intervals"), so a shorter period finds data only in the one that holds that timestamp. EMF
+    metrics published at StorageResolution 1 keep their second."""
+
     alias: str
     records: list[Record] = field(default_factory=list)
     emf: list[EmfPoint] = field(default_factory=list)
+    clock_offset_s: float = 0.0
+
+    def align(self, t_s: float, period_s: float) -> float:
+        """The start of the clock-aligned period of `period_s` that holds `t_s`."""
+        return t_s - (t_s + self.clock_offset_s) % period_s
+
+    def lambda_timestamp(self, record: Record) -> float:
+        return self.align(record.t_s, LAMBDA_RESOLUTION_S)
 
     def published(self, record: Record) -> list[dict[str, str]]:
         """The dimension sets Lambda publishes for a request through the alias ('Types of metrics for
@@ -70,7 +87,13 @@ class MetricStore:
         dims = {d["Name"]: str(d["Value"]) for d in stat.get("Dimensions", [])}
         end_s = min(start_s + period_s, until_s)
         if stat.get("Namespace") == "AWS/Lambda":
-            rows = [r for r in self.records if start_s <= r.t_s < end_s and dims in self.published(r)]
+            rows = [
+                r
+                for r in self.records
+                if start_s <= self.lambda_timestamp(r) < start_s + period_s
+                and r.t_s < until_s
+                and dims in self.published(r)
+            ]
             if not rows:
                 return None
             metric = stat["MetricName"]
@@ -100,7 +123,7 @@ class MetricStore:
         """Datapoints on the period grid from `start_s` to `end_s` (what is visible then), the current
         partial period included."""
         out = []
-        t = (start_s // period_s) * period_s
+        t = self.align(start_s, period_s)
         while t < end_s:
             value = self.fetch(stat, t, period_s, until_s=end_s)
             if value is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from safedeploy_core.timing import detection_seconds, fastest_gate_s, first_window_possible, fit
+from safedeploy_core.timing import detection_seconds, fastest_gate_s, first_window_possible, fit, hook_max_s
 
 from safedeploy.template.deployments import FunctionDeployment, HookRef, deployments
 from safedeploy.template.scope import Scope
@@ -15,6 +15,10 @@ from safedeploy.template.scope import Scope
 class HookPlan:
     name: str
     timeout_s: int | None
+    dead_letter: bool | None = None
+    # The longest it can hold its lifecycle event (Lambda's retries, the dead-letter consumer or
+    # CodeDeploy's hour); None when the hook is not in the template.
+    max_s: int | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,9 @@ class FunctionPlan:
 def _hook(ref: HookRef | None) -> HookPlan | None:
     if ref is None:
         return None
-    return HookPlan(ref.display, ref.timeout_s)
+    timeout, dead_letter = ref.timeout_s, ref.dead_letter
+    longest = hook_max_s(timeout, dead_letter) if timeout is not None and dead_letter is not None else None
+    return HookPlan(ref.display, timeout, dead_letter, longest)
 
 
 def _gate(dep: FunctionDeployment, alarm: Any) -> GatePlan:
@@ -113,7 +119,7 @@ def function_plan(dep: FunctionDeployment) -> FunctionPlan:
             ]
             steps.append(StepPlan(step.at_s, step.percent, end, watched))
     pre, post = _hook(dep.pre_hook), _hook(dep.post_hook)
-    hooks_max = sum(h.timeout_s or 0 for h in (pre, post) if h)
+    hooks_max = sum(h.max_s or h.timeout_s or 0 for h in (pre, post) if h)
     return FunctionPlan(
         function=dep.logical_id,
         alias=dep.alias,

@@ -90,8 +90,11 @@ def function_timeout(scope: Scope, logical: str) -> int:
 def hook_run(scope: Scope, logical: str, mapping: dict[str, str]) -> HookRun:
     """The real handler of a hook (or the step judge) with the environment the template gives it."""
     env = function_env(scope, logical, mapping)
-    _, fn = load_handler(function_code(scope, logical), env)
-    return HookRun(f"{STACK}-{logical}", fn, env, float(function_timeout(scope, logical)))
+    code = function_code(scope, logical)
+    _, fn = load_handler(code, env)
+    # the dead-letter queue's consumer is taken to be this project's (hooks/lost_reports.py)
+    dead_letter = bool(code.properties.get("DeadLetterQueue"))
+    return HookRun(f"{STACK}-{logical}", fn, env, float(function_timeout(scope, logical)), dead_letter)
 
 
 def hook_support(ref: HookRef) -> ModuleType:

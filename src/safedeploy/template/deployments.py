@@ -58,6 +58,16 @@ class HookRef:
             return None
         return _int(self.scope.resolve(self.properties.get("Timeout", 3)))
 
+    @property
+    def dead_letter(self) -> bool | None:
+        """Whether the hook has a dead-letter queue (SAM `DeadLetterQueue`, Globals included); None
+        when the hook is not in the template."""
+        if self.scope is None or self.logical_id is None:
+            return None
+        if self.logical_id in self.scope.sam_resources:
+            return bool(function_properties(self.scope, self.logical_id).get("DeadLetterQueue"))
+        return bool(self.properties.get("DeadLetterConfig"))
+
 
 def hook_logical_id(scope: Scope, ref: Any) -> tuple[Scope, str] | None:
     """The scope and logical ID of a hook function named in the alias UpdatePolicy."""
