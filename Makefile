@@ -10,7 +10,7 @@ export SAM_CLI_TELEMETRY := 0
 # `sam build` needs python3.13 on PATH; pyenv keeps one here on the project's machines.
 PY313 := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin))
 
-.PHONY: demo plan check timing test test-fast local-invoke lint format mypy validate build bench package-sar ci clean
+.PHONY: demo plan check timing test test-fast local-invoke bench-matrix lint format mypy validate build bench package-sar ci clean
 
 $(BIN)/.installed: requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,7 +42,7 @@ $(SARIF_SCHEMA):
 demo: $(BIN)/.installed
 	$(BIN)/safedeploy plan --config-env prod
 	$(BIN)/safedeploy rehearse --fault none
-	$(BIN)/safedeploy rehearse --fault error --fault-rate 5
+	$(BIN)/safedeploy rehearse --fault error --fault-rate 5 --svg build/rehearsal-error-5.svg
 	$(BIN)/safedeploy rehearse --fault bad-response
 
 plan: $(BIN)/.installed
@@ -53,6 +53,10 @@ check: $(BIN)/.installed
 
 timing: $(BIN)/.installed
 	$(BIN)/safedeploy timing --svg build/timing.svg
+
+## Every fault x deployment type x traffic level, rehearsed (several minutes; prints the README's table).
+bench-matrix: $(BIN)/.installed
+	$(BIN)/python benchmarks/scenario_matrix.py
 
 ## The test suite: unit, template (translated), validation (sam/cfn-lint/checkov) and rehearsals.
 test: $(BIN)/.installed $(CHECKOV_VENV)/.installed $(LOCALSTACK_VENV)/.installed $(SARIF_SCHEMA)

@@ -173,3 +173,51 @@ def test_the_rehearsed_hooks_carry_their_dead_letter_queue_and_the_judge_none() 
     pre, post, judge = _hooks(dep, mapping)
     assert pre is not None and post is not None and judge is not None
     assert (pre.dead_letter, post.dead_letter, judge.dead_letter) == (True, True, False)
+
+
+def test_rehearse_draws_its_timeline(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    import xml.etree.ElementTree as ET
+
+    from safedeploy import cli
+
+    picture = tmp_path / "out" / "timeline.svg"
+    args = ["rehearse", str(ROOT / "template.yaml"), "--fault", "error", "--fault-rate", "5"]
+    code = cli.main([*args, "--speed", "100000", "--svg", str(picture)])
+    assert code == 0
+    text = picture.read_text()
+    ET.fromstring(text)  # well-formed SVG
+    for label in (
+        "first bad answer",
+        "rollback decided",
+        "traffic back on v1",
+        "gate-emf-error-rate",
+        "hooks",
+    ):
+        assert label in text
+
+
+def test_rehearse_svg_refuses_an_unknown_picture_format(capsys: pytest.CaptureFixture[str]) -> None:
+    from safedeploy import cli
+
+    assert cli.main(["rehearse", str(ROOT / "template.yaml"), "--svg", "timeline.gif"]) == 2
+    assert "must end in .svg or .png" in capsys.readouterr().err
+
+
+def test_rehearse_svg_without_matplotlib_says_what_to_install(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import builtins
+
+    from safedeploy.errors import UserError
+    from safedeploy.rehearsal.picture import draw
+
+    real_import = builtins.__import__
+
+    def no_matplotlib(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name.startswith("matplotlib"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    with pytest.raises(UserError, match=r"safedeploy\[svg\]"):
+        draw({"timeline": {}}, tmp_path / "x.svg")

@@ -526,3 +526,25 @@ def test_a_translation_that_needs_parameter_values_is_not_an_error(
     # with the value, the template is checked (and this canary can never roll back)
     code, out, _ = run(["check", str(path), "--format", "json", "--parameter", "AliasName=live"], capsys)
     assert code == 1 and "SD103" in {f["rule"] for f in json.loads(out)}
+
+
+def test_plan_names_the_traffic_each_guarded_gate_needs(capsys: pytest.CaptureFixture[str]) -> None:
+    # at 10 % canary, a guard of 20 invocations per minute needs 200 requests a minute in total
+    code, out, _ = run(["plan", str(ROOT / "template.yaml"), "--format", "json", "--rps", "2"], capsys)
+    hello = next(f for f in json.loads(out)["functions"] if f["function"] == "HelloWorldFunction")
+    gates = {a["resource"].split("/")[-1]: a for a in hello["alarms"]}
+    assert code == 0
+    assert (gates["ErrorRateGate"]["guard"], gates["ErrorRateGate"]["min_total_rps"]) == (20, 3.33)
+    assert gates["ErrorRateGate"]["fires_at_rps"] is False
+    assert (gates["EmfErrorRateGate"]["guard"], gates["EmfErrorRateGate"]["min_total_rps"]) == (5, 5.0)
+    assert "guard" not in gates["ThrottleGate"]  # no invocation guard: fires on any throttle
+    code, out, _ = run(["plan", str(ROOT / "template.yaml"), "--format", "json", "--rps", "10"], capsys)
+    hello = next(f for f in json.loads(out)["functions"] if f["function"] == "HelloWorldFunction")
+    assert all(a["fires_at_rps"] for a in hello["alarms"] if "guard" in a)
+    code, out, _ = run(["plan", str(ROOT / "template.yaml"), "--rps", "2"], capsys)
+    assert "ErrorRateGate: 3.33 requests/s (20 per 60 s) — not met at --rps" in out
+
+
+def test_plan_refuses_a_traffic_that_is_not_positive(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["plan", str(ROOT / "template.yaml"), "--rps", "0"], capsys)
+    assert code == 2 and "--rps must be a positive number" in err

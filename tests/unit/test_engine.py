@@ -11,7 +11,7 @@ from safedeploy_core.smoke import load_cases
 from safedeploy_core.timing import deployment_config
 
 from safedeploy.offline.alarm_eval import AlarmModel
-from safedeploy.offline.engine import Engine, HookRun
+from safedeploy.offline.engine import ROLLBACK_DEPLOYMENT_S, Engine, HookRun
 from safedeploy.offline.service_overlay import ServiceError
 
 FN = "fn"
@@ -154,7 +154,7 @@ def test_a_hook_with_a_dead_letter_queue_fails_after_the_last_retry_not_the_hour
     hook = HookRun("hook", broken, {}, 60, dead_letter=True)
     e = engine(cloud, type_name="AllAtOnce", post_hook=hook)
     outcome = e.run(lambda: "d-1")
-    assert outcome.status == "Failed" and "dead-letter queue" in e.events[-2].message
+    assert outcome.status == "Failed" and any("dead-letter queue" in ev.message for ev in e.events)
     assert 180 <= e.t_s < 600  # 1 + 2 minutes of retries and the consumer's report
 
 
@@ -213,10 +213,8 @@ def test_a_lifecycle_event_takes_one_status_only() -> None:
     assert e.run(lambda: "d-1").status == "Succeeded"  # the first status counts
 
 
-def test_a_gate_alarm_on_the_new_version_rolls_back_during_the_canary() -> None:
-    # GIVEN a new version that always fails and a gate on its own Errors series
-    cloud = FakeCloud({"1": healthy, "2": broken})
-    gate = AlarmModel(
+def error_gate() -> AlarmModel:
+    return AlarmModel(
         "gate",
         {
             "Namespace": "AWS/Lambda",
@@ -234,6 +232,12 @@ def test_a_gate_alarm_on_the_new_version_rolls_back_during_the_canary() -> None:
             "TreatMissingData": "notBreaching",
         },
     )
+
+
+def test_a_gate_alarm_on_the_new_version_rolls_back_during_the_canary() -> None:
+    # GIVEN a new version that always fails and a gate on its own Errors series
+    cloud = FakeCloud({"1": healthy, "2": broken})
+    gate = error_gate()
     e = engine(cloud, alarms=[gate], rps=5)
     # WHEN the canary runs
     outcome = e.run(lambda: "d-1")
@@ -242,7 +246,40 @@ def test_a_gate_alarm_on_the_new_version_rolls_back_during_the_canary() -> None:
     assert ("gate", "ALARM") in cloud.alarm_states
     assert cloud.routes == [("1", {"2": 0.1}), ("1", {})]
     assert outcome.rollback_s is not None and outcome.rollback_s < 300
+    # the rollback is a deployment of its own: the split kept serving until it landed
+    started, landed = (ev.t_s for ev in e.events if ev.kind == "rollback")
+    assert landed - started == ROLLBACK_DEPLOYMENT_S and outcome.rollback_s == landed
     # and a stop request after the end is refused, as CodeDeploy refuses it
     with pytest.raises(ServiceError) as done:
         e.codedeploy_operations()["StopDeployment"]({"deploymentId": "d-1", "autoRollbackEnabled": True})
     assert done.value.code == "DeploymentAlreadyCompletedException"
+
+
+def test_an_alarm_already_in_alarm_stops_the_deployment_before_anything_runs() -> None:
+    cloud = FakeCloud({"1": healthy, "2": healthy})
+    gate = error_gate()
+    gate.state = "ALARM"  # e.g. a function-wide alarm left in ALARM by the old version
+    calls: list[int] = []
+    hook = HookRun("hook", lambda event, context: calls.append(1) or {}, {}, 60)
+    e = engine(cloud, alarms=[gate], pre_hook=hook)
+    outcome = e.run(lambda: "d-1")
+    assert (outcome.status, outcome.caught_by) == ("Stopped", "alarm gate")
+    assert outcome.reason == "already in ALARM when the deployment started"
+    assert calls == [] and e.requests["total"] == 0 and cloud.routes == [("1", {})]
+
+
+def test_stop_deployment_without_rollback_leaves_the_split_as_it_was() -> None:
+    cloud = FakeCloud({"1": healthy, "2": healthy})
+    e = engine(cloud)
+    stop = e.codedeploy_operations()["StopDeployment"]
+    original = e._traffic
+
+    def traffic_then_stop(start: float, dt: float) -> None:  # someone stops it a minute into the canary
+        original(start, dt)
+        if start >= 60 and e.stop_requested is None:
+            stop({"deploymentId": "d-1", "autoRollbackEnabled": False})
+
+    e._traffic = traffic_then_stop  # type: ignore[method-assign]
+    outcome = e.run(lambda: "d-1")
+    assert outcome.status == "Stopped" and outcome.rollback_s is None
+    assert cloud.routes == [("1", {"2": 0.1})]  # still 10 % on v2: nothing moved it back

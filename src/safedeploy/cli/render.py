@@ -330,6 +330,16 @@ class TextOutput:
                 else:
                     table.add_row(f"    {name}", "?", "?", "?", "[yellow]not in template[/]")
             console.print(table)
+        guarded = [a for a in p.alarms if a.min_total_rps is not None]
+        if guarded and p.steps:
+            share = p.steps[0].percent
+            console.print(f"  traffic each gate needs to fire at {share:g} % (its invocation guard):")
+            for a in guarded:
+                name = a.resource.split("/")[-1]
+                line = f"    {name}: {a.min_total_rps:g} requests/s ({a.guard} per {a.period_s} s)"
+                if a.fires_at_rps is False:
+                    line += " [yellow]— not met at --rps[/]"
+                console.print(line)
 
     # ------------------------------------------------------------ timing
     def timing(self, report: TimingReport, svg: str | None) -> None:

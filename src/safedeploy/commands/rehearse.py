@@ -10,6 +10,7 @@ from safedeploy_core.timing import PREDEFINED
 from safedeploy.cli.render import Output
 from safedeploy.cli.status import ExitStatus
 from safedeploy.commands.common import Subparsers, template_arguments
+from safedeploy.errors import UserError
 from safedeploy.rehearsal.options import FAULTS, RehearsalOptions
 
 
@@ -23,12 +24,18 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParse
     p.add_argument("--speed", type=float, default=60.0, help="simulated seconds per wall second")
     p.add_argument("--rps", type=float, default=20.0, help="simulated requests per second")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument(
+        "--svg", metavar="FILE", help="also draw the timeline (.svg or .png; needs safedeploy[svg])"
+    )
     return p
 
 
 def run(args: argparse.Namespace, out: Output) -> ExitStatus:
     from safedeploy.rehearsal.run import rehearse
 
+    picture = Path(args.svg) if args.svg else None
+    if picture is not None and picture.suffix.lower() not in (".svg", ".png"):
+        raise UserError(f"--svg {args.svg}: the file must end in .svg or .png")
     options = RehearsalOptions(
         template=Path(args.template),
         function=args.function,
@@ -44,5 +51,9 @@ def run(args: argparse.Namespace, out: Output) -> ExitStatus:
     outcome = "Succeeded" if report["status"] == "Succeeded" else "rolled back"
     report["outcome"], report["expected"] = outcome, options.expected_outcome
     report["as_expected"] = outcome == report["expected"]
+    if picture is not None:
+        from safedeploy.rehearsal.picture import draw
+
+        draw(report, picture)
     out.rehearsal(report)
     return ExitStatus.OK if report["as_expected"] else ExitStatus.FAILED

@@ -47,9 +47,12 @@ from safedeploy.offline.metric_store import EmfPoint, MetricStore, Record
 from safedeploy.offline.service_overlay import ServiceError
 
 TICK_S = 10
+# A rollback is a deployment of its own (the stopped one's RollbackInfo names it) that moves the alias
+# back; its duration is not documented. Assumed: 10 s, during which the split still serves traffic.
+ROLLBACK_DEPLOYMENT_S = 10.0
 
 
-EventKind = Literal["deploy", "hook", "shift", "alarm", "judge", "rollback", "traffic", "done"]
+EventKind = Literal["deploy", "hook", "shift", "alarm", "judge", "rollback", "stop", "traffic", "done"]
 DeploymentStatus = Literal["InProgress", "Succeeded", "Stopped", "Failed"]
 
 
@@ -149,6 +152,14 @@ class Engine:
         self.requests = {"total": 0, "new_version": 0, "faulty": 0}
         self.next_judge_s = 60.0
         self._paused_wall_s = 0.0
+        self.shifted = False  # has any traffic moved to the new version
+        self._detected_s: float | None = None
+        # The timeline as data (for pictures): the new version's share, alarm states, hook runs.
+        self.share: list[tuple[float, float]] = [(0.0, 0.0)]
+        self.alarm_states: dict[str, list[tuple[float, str]]] = {
+            a.name: [(0.0, a.state)] for a in self.alarms
+        }
+        self.hook_runs: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------ the CodeDeploy API moto lacks
     def appspec(self) -> str:
@@ -227,15 +238,28 @@ class Engine:
         self.cloud.set_deployment_status(self.deployment_id, status)
 
     def _weights(self, pct: float) -> None:
+        self.shifted = self.shifted or pct > 0
+        self.share.append((round(self.t_s, 1), pct))
         routing = {self.new_version: pct / 100} if 0 < pct < 100 else {}
         version = self.new_version if pct >= 100 else self.old_version
         self.cloud.route(self.function, self.alias, version, routing)
 
     def _rollback(self, caught_by: str, reason: str, status: DeploymentStatus = "Stopped") -> None:
+        self._detected_s = round(self.t_s, 1)
+        self._set_status(status)
+        self.emit("rollback", f"{caught_by}: {reason} -> rollback deployment started")
+        if self.shifted:
+            self._traffic(self.t_s, ROLLBACK_DEPLOYMENT_S)  # the split serves until the rollback lands
+            self.t_s += ROLLBACK_DEPLOYMENT_S
         self._weights(0)
         self.outcome = Outcome(status, caught_by, reason, self.t_s)
-        self._set_status(status)
-        self.emit("rollback", f"{caught_by}: {reason} -> alias back on v{self.old_version}")
+        self.emit("rollback", f"rollback deployment done: alias back on v{self.old_version}")
+
+    def _stop_in_place(self, caught_by: str, reason: str) -> None:
+        """StopDeployment without rollback: CodeDeploy stops shifting and leaves the alias as it is."""
+        self._set_status("Stopped")
+        self.outcome = Outcome("Stopped", caught_by, reason, None)
+        self.emit("stop", f"{caught_by}: {reason} -> the traffic split stays as it was")
 
     def _run_hook(self, phase: str, hook: HookRun) -> str:
         """CodeDeploy invokes the hook asynchronously: an attempt that raises is retried by Lambda; one
@@ -265,6 +289,9 @@ class Engine:
             status = self.lifecycle[execution] or "Failed (no status within one hour)"
         status = status or "Failed (no status reported)"
         self.emit("hook", f"{phase}: {status}" + (f" — {reason}" if reason else ""))
+        self.hook_runs.append(
+            {"phase": phase, "start_s": round(opened_s, 1), "end_s": round(self.t_s, 1), "status": status}
+        )
         return status
 
     def _attempt(self, hook: HookRun, execution: str) -> tuple[bool, str]:
@@ -308,8 +335,10 @@ class Engine:
             if self.outcome.status == "InProgress" and self.step_judge and self.t_s >= self.next_judge_s:
                 self.next_judge_s += 60  # the judge's EventBridge schedule: rate(1 minute)
                 self._step_judge()
-            if self.stop_requested and self.outcome.status == "InProgress":
+            if self.stop_requested == "rollback" and self.outcome.status == "InProgress":
                 self._rollback("step judge", "StopDeployment(autoRollbackEnabled) after a FAIL verdict")
+            elif self.stop_requested == "stop" and self.outcome.status == "InProgress":
+                self._stop_in_place("StopDeployment", "stopped without rollback")
             time.sleep(max(dt / self.speed - (time.monotonic() - tick_started), 0.0))
 
     def _traffic(self, start: float, dt: float) -> None:
@@ -406,6 +435,7 @@ class Engine:
                 fetch, int(self.t_s), visibility.delay_s(alarm.namespaces()), self.store.clock_offset_s
             )
             if state != before:
+                self.alarm_states[alarm.name].append((round(self.t_s, 1), state))
                 self.cloud.set_alarm_state(alarm.name, state)
                 self.emit("alarm", f"{alarm.name}: {before} -> {state}")
             if state == "ALARM" and self.outcome.status == "InProgress":
@@ -434,6 +464,10 @@ class Engine:
             f"deployment {self.deployment_id[:8]}: v{self.old_version} -> v{self.new_version} "
             f"({self.config.name})",
         )
+        alarming = [a.name for a in self.alarms if a.state == "ALARM"]
+        if alarming:  # CodeDeploy stops on its first alarm check, a fix included (SAM issue 716)
+            self._rollback(f"alarm {alarming[0]}", "already in ALARM when the deployment started")
+            return self.outcome
         if self.pre_hook:
             status = self._run_hook("BeforeAllowTraffic", self.pre_hook)
             if status != "Succeeded":
@@ -477,4 +511,13 @@ class Engine:
             "first_bad_request_s": self.first_bad_s,
             "detection_s": detection,
             "simulated_s": round(self.t_s, 1),
+            "timeline": {
+                "new_version_share": [{"t_s": t, "percent": pct} for t, pct in self.share],
+                "alarms": {
+                    name: [{"t_s": t, "state": state} for t, state in changes]
+                    for name, changes in self.alarm_states.items()
+                },
+                "hooks": list(self.hook_runs),
+                "detected_s": self._detected_s,
+            },
         }

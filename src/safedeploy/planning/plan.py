@@ -31,6 +31,11 @@ class GatePlan:
     datapoints_to_alarm: int | None = None
     detection_s: int | None = None
     fits: str | None = None
+    # The invocation guard: at least `guard` counts per period before the gate can breach, so at the
+    # first step's share of the traffic it needs `min_total_rps` requests/s in total to fire at all.
+    guard: int | None = None
+    min_total_rps: float | None = None
+    fires_at_rps: bool | None = None  # with `plan --rps N`
 
     @property
     def timed(self) -> bool:
@@ -46,6 +51,10 @@ class GatePlan:
                 detection_s=self.detection_s,
                 fits=self.fits,
             )
+        if self.guard is not None:
+            out.update(guard=self.guard, min_total_rps=self.min_total_rps)
+            if self.fires_at_rps is not None:
+                out["fires_at_rps"] = self.fires_at_rps
         return out
 
 
@@ -87,10 +96,14 @@ def _hook(ref: HookRef | None) -> HookPlan | None:
     return HookPlan(ref.display, timeout, dead_letter, longest)
 
 
-def _gate(dep: FunctionDeployment, alarm: Any) -> GatePlan:
+def _gate(dep: FunctionDeployment, alarm: Any, rps: float | None) -> GatePlan:
     if not (alarm.period_s and alarm.evaluation_periods):
         return GatePlan(alarm.name, alarm.display, alarm.known)
     detect = detection_seconds(alarm.period_s, alarm.evaluation_periods, alarm.datapoints_to_alarm)
+    guard, min_rps = alarm.guard(), None
+    if guard is not None and dep.config and dep.config.steps:
+        share = dep.config.steps[0].percent / 100  # the new version's share while it matters most
+        min_rps = round(guard / (alarm.period_s * share), 2)
     return GatePlan(
         alarm.name,
         alarm.display,
@@ -100,12 +113,15 @@ def _gate(dep: FunctionDeployment, alarm: Any) -> GatePlan:
         datapoints_to_alarm=alarm.datapoints_to_alarm,
         detection_s=detect,
         fits=fit(detect, dep.config) if dep.config else None,
+        guard=guard,
+        min_total_rps=min_rps,
+        fires_at_rps=(rps >= min_rps) if rps is not None and min_rps is not None else None,
     )
 
 
-def function_plan(dep: FunctionDeployment) -> FunctionPlan:
+def function_plan(dep: FunctionDeployment, rps: float | None = None) -> FunctionPlan:
     config = dep.config
-    gates = [_gate(dep, alarm) for alarm in dep.alarms]
+    gates = [_gate(dep, alarm, rps) for alarm in dep.alarms]
     steps = []
     if config:
         for index, step in enumerate(config.steps):
@@ -137,5 +153,6 @@ def function_plan(dep: FunctionDeployment) -> FunctionPlan:
     )
 
 
-def build_plan(scope: Scope) -> list[FunctionPlan]:
-    return [function_plan(dep) for dep in deployments(scope)]
+def build_plan(scope: Scope, rps: float | None = None) -> list[FunctionPlan]:
+    """`rps`: the traffic the functions get in total (requests/s), to tell which gates can fire."""
+    return [function_plan(dep, rps) for dep in deployments(scope)]

@@ -4,6 +4,8 @@ hooks and gate alarms, with every reference resolved once (through nested applic
 from __future__ import annotations
 
 import itertools
+import math
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -167,6 +169,22 @@ class AlarmSpec:
             if m.get("Expression") and m.get("ReturnData", True):
                 return str(m["Expression"])
         return None
+
+    def guard(self) -> int | None:
+        """The minimum count per period a metric-math gate needs before it can breach, from an
+        expression of the form `IF(count >= K, ...)` (or `>`) where `count` is a Sum query — the
+        alarm pack's minimum-invocations guard. None: no such guard."""
+        found = _GUARD.match(self.expression() or "")
+        if not found:
+            return None
+        counts = {s.get("id") for s in self.metric_stats() if s.get("stat") == "Sum"}
+        if found["id"] not in counts:
+            return None
+        value = float(found["value"])
+        return math.ceil(value) if found["op"] == ">=" else math.floor(value) + 1
+
+
+_GUARD = re.compile(r"\s*IF\s*\(\s*(?P<id>[A-Za-z_]\w*)\s*(?P<op>>=|>)\s*(?P<value>\d+(?:\.\d+)?)\s*,")
 
 
 def _int(value: Any) -> int | None:
