@@ -9,6 +9,7 @@
 # SAM adds the runtime interface emulator on top (its rapid image), exactly as with AWS's image.
 # Usage: build-image.sh [IMAGE]   (python3.13 must be on PATH)
 set -euo pipefail
+export PATH="$PATH:/usr/sbin:/sbin"  # dockerd and debootstrap live there
 here=$(cd "$(dirname "$0")" && pwd)
 image=${1:-safedeploy/lambda-python:3.13}
 work=${LOCAL_LAMBDA_WORK:-$here/../../build/local-lambda}
@@ -26,6 +27,10 @@ fi
 mkdir -p "$work"
 rootfs=$work/rootfs
 if [[ ! -f $work/rootfs.done ]]; then
+    command -v debootstrap >/dev/null || {
+        echo "error: debootstrap is not installed (apt-get install debootstrap); with network access, SAM's own images need none of this" >&2
+        exit 1
+    }
     rm -rf "$rootfs"
     echo "debootstrap bookworm (minbase) -> $rootfs"
     # The shared libraries CPython's extension modules link against (ssl, ctypes, sqlite3, ...).

@@ -2,6 +2,7 @@
 # A Docker engine for `sam local invoke` on a machine that has none: Debian's docker.io and
 # debootstrap (installed with apt when missing, as root), dockerd on vfs storage without iptables.
 set -euo pipefail
+export PATH="$PATH:/usr/sbin:/sbin"  # dockerd and debootstrap live there
 log=${DOCKERD_LOG:-/tmp/safedeploy-dockerd.log}
 
 if docker info >/dev/null 2>&1; then
