@@ -668,3 +668,76 @@ def test_a_hook_without_a_dead_letter_queue_can_hold_a_deployment_for_the_hour()
     assert hook_max_s(120, dead_letter=False) == LIFECYCLE_LIMIT_S == 3600
     assert hook_max_s(120, dead_letter=True) == 550
     assert hook_max_s(900, dead_letter=True) == 3 * 900 + 190  # still within the hour
+
+
+OPEN = """
+Parameters:
+  Stage:
+    Type: String
+Conditions:
+  IsProd: !Equals [!Ref Stage, prod]
+"""
+
+
+def test_dimensions_chosen_by_an_open_condition_are_a_warning_not_the_first_branch(tmp_path: Path) -> None:
+    # GIVEN Dimensions that are either the right per-version set or an Alias set Lambda never publishes
+    bad = "[{Name: FunctionName, Value: !Ref Fn}, {Name: Alias, Value: live}]"
+    text = OPEN + BASE.format(**{**DEFAULTS, "dimensions": f"!If [IsProd, {GOOD_DIMS}, {bad}]"})
+    found = run(tmp_path, text)
+    # THEN neither branch is taken for granted: no finding on the series, one warning that says why
+    assert ("SD306", "warning", "Gate") in rules(found)
+    assert not [f for f in found if f.rule in ("SD301", "SD302", "SD307", "SD308", "SD309")]
+    assert "Metrics[0], Metrics[1] depend on a condition left open" in next(
+        f.message for f in found if f.rule == "SD306"
+    )
+    # and with the condition decided, the wrong branch is an error again
+    path = tmp_path / "template.yaml"
+    decided = check(build_scope(path, {"Stage": "dev"}))
+    assert any(
+        f.rule == "SD307" or f.rule == "SD308" or f.rule == "SD301" for f in decided if f.severity == "error"
+    )
+
+
+NESTED = """
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Stage:
+    Type: String
+Conditions:
+  IsProd: !Equals [!Ref Stage, prod]
+Resources:
+  Hooks:
+    Type: AWS::Serverless::Application
+    Properties:
+      Location: hooks/template.yaml
+      Parameters: !If
+        - IsProd
+        - TargetFunctionArns: !GetAtt Fn.Arn
+          DeploymentApplicationName: !Ref ServerlessDeploymentApplication
+          ApiUrlParameterName: /app/api-url
+        - TargetFunctionArns: !GetAtt Fn.Arn
+          DeploymentApplicationName: !Ref ServerlessDeploymentApplication
+          ApiUrlParameterName: /app/other-url
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.13
+      Handler: app.handler
+      InlineCode: "def handler(event, context): return {}"
+      AutoPublishAlias: live
+      DeploymentPreference:
+        Type: Canary10Percent5Minutes
+        Role: !GetAtt Hooks.Outputs.CodeDeployRoleArn
+        Hooks:
+          PreTraffic: !GetAtt Hooks.Outputs.PreTrafficHookName
+          PostTraffic: !GetAtt Hooks.Outputs.PostTrafficHookName
+"""
+
+
+def test_parameters_of_a_nested_app_chosen_by_an_open_condition_are_all_unknown(tmp_path: Path) -> None:
+    from tests.helpers import ROOT
+
+    (tmp_path / "hooks").symlink_to(ROOT / "hooks")
+    found = run(tmp_path, NESTED)
+    # the hooks' roles are built from what the parent passes: not knowing which map proves nothing missing
+    assert not [f for f in found if f.severity == "error" and f.rule in ("SD201", "SD202", "SD203", "SD204")]

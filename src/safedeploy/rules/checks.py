@@ -537,6 +537,16 @@ def _alarm_findings(dep: FunctionDeployment, alarm: AlarmSpec) -> Iterator[Findi
             "cloudwatch:DescribeAlarms on * (a narrower scope returns no composite alarms)",
         )
         return
+    open_parts = alarm.unresolved()
+    if open_parts:
+        yield Finding(
+            "SD306",
+            "warning",
+            rid,
+            f"the gate alarm's {', '.join(open_parts)} depend on a condition left open: its series and "
+            "timing are not verified (give the parameters values, or --parameter)",
+        )
+        return
     yield from _dimension_findings(dep, alarm, rid)
     yield from _timing_findings(dep, alarm, rid)
     treat = alarm.props.get("TreatMissingData")

@@ -134,8 +134,26 @@ class AlarmSpec:
     def datapoints_to_alarm(self) -> int | None:
         return _int(self.props.get("DatapointsToAlarm"))
 
+    def unresolved(self) -> list[str]:
+        """The properties that shape the alarm's series but depend on a condition left open (their
+        value is unknown, e.g. an Fn::If between two lists)."""
+        found: list[str] = [
+            name
+            for name in ("Dimensions", "Metrics")
+            if name in self.props and not isinstance(self.props[name], list)
+        ]
+        metrics = self.props.get("Metrics")
+        for i, m in enumerate(metrics if isinstance(metrics, list) else []):
+            stat = m.get("MetricStat", {}) if isinstance(m, dict) else None
+            metric = stat.get("Metric", {}) if isinstance(stat, dict) else None
+            dims = metric.get("Dimensions", []) if isinstance(metric, dict) else None
+            if not isinstance(dims, list):
+                found.append(f"Metrics[{i}]")
+        return found
+
     def metric_stats(self) -> list[dict[str, Any]]:
-        """[{namespace, metric, dimensions: {name: value}, stat}] for plain and metric-math alarms."""
+        """[{namespace, metric, dimensions: {name: value}, stat}] for plain and metric-math alarms
+        (call only when `unresolved()` is empty)."""
         if "MetricName" in self.props:
             dims = {d["Name"]: d.get("Value") for d in self.props.get("Dimensions", []) or []}
             stat = self.props.get("Statistic") or self.props.get("ExtendedStatistic")

@@ -182,11 +182,9 @@ def _if(scope: Scope, args: Any) -> Any:
     yes, no = resolve(scope, args[1]), resolve(scope, args[2])
     if yes == no:
         return yes
-    if all(v is None or isinstance(v, str | int | float) for v in (yes, no)):
-        return UNKNOWN  # either value: nothing can be proven about it
-    # Two structures (lists, maps): the first branch stands in. The deployment group's and alias's
-    # Fn::If are enumerated as scenarios before this (deployments.py), the rest is a known limit.
-    return yes
+    # Either value, scalar or structure: nothing can be proven about it. (The deployment group's and
+    # alias's Fn::If are enumerated as scenarios before this, in deployments.py.)
+    return UNKNOWN
 
 
 def _text(value: Any) -> str:
@@ -357,10 +355,15 @@ def build_scope(
             if res.get("Type") == "AWS::CloudFormation::Stack":
                 child_path = _nested_path(path, res.get("Properties", {}).get("TemplateURL"))
                 if child_path and child_path.is_file():
-                    child_params = {
-                        k: scope.resolve(v) for k, v in res["Properties"].get("Parameters", {}).items()
-                    }
+                    passed = res["Properties"].get("Parameters", {})
+                    if not (isinstance(passed, dict) and all(not k.startswith("Fn::") for k in passed)):
+                        passed = scope.resolve(passed)  # the whole map behind an intrinsic (Fn::If)
+                    child_sam = load_template(child_path)
+                    if isinstance(passed, dict):
+                        child_params = {k: scope.resolve(v) for k, v in passed.items()}
+                    else:  # which map is passed depends on an open condition: every value is unknown
+                        child_params = {k: UNKNOWN for k in child_sam.get("Parameters", {})}
                     scope.children[logical_id] = build_scope(
-                        child_path, child_params, depth=depth + 1, name=logical_id
+                        child_path, child_params, sam=child_sam, depth=depth + 1, name=logical_id
                     )
     return scope
