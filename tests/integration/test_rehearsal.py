@@ -208,8 +208,8 @@ def test_rehearse_svg_without_matplotlib_says_what_to_install(
 ) -> None:
     import builtins
 
+    from safedeploy.cli.picture import draw
     from safedeploy.errors import UserError
-    from safedeploy.rehearsal.picture import draw
 
     real_import = builtins.__import__
 

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace, out: Output) -> ExitStatus:
     report["outcome"], report["expected"] = outcome, options.expected_outcome
     report["as_expected"] = outcome == report["expected"]
     if picture is not None:
-        from safedeploy.rehearsal.picture import draw
+        from safedeploy.cli.picture import draw
 
         draw(report, picture)
     out.rehearsal(report)
