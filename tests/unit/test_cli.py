@@ -6,6 +6,7 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -530,16 +531,18 @@ def test_a_translation_that_needs_parameter_values_is_not_an_error(
 
 def test_plan_names_the_traffic_each_guarded_gate_needs(capsys: pytest.CaptureFixture[str]) -> None:
     # at 10 % canary, a guard of 20 invocations per minute needs 200 requests a minute in total
-    code, out, _ = run(["plan", str(ROOT / "template.yaml"), "--format", "json", "--rps", "2"], capsys)
-    hello = next(f for f in json.loads(out)["functions"] if f["function"] == "HelloWorldFunction")
+    def hello_at(rps: str) -> tuple[int, dict[str, Any]]:
+        code, out, _ = run(["plan", str(ROOT / "template.yaml"), "--format", "json", "--rps", rps], capsys)
+        return code, next(f for f in json.loads(out)["functions"] if f["function"] == "HelloWorldFunction")
+
+    code, hello = hello_at("2")
     gates = {a["resource"].split("/")[-1]: a for a in hello["alarms"]}
     assert code == 0
     assert (gates["ErrorRateGate"]["guard"], gates["ErrorRateGate"]["min_total_rps"]) == (20, 3.33)
     assert gates["ErrorRateGate"]["fires_at_rps"] is False
     assert (gates["EmfErrorRateGate"]["guard"], gates["EmfErrorRateGate"]["min_total_rps"]) == (5, 5.0)
     assert "guard" not in gates["ThrottleGate"]  # no invocation guard: fires on any throttle
-    code, out, _ = run(["plan", str(ROOT / "template.yaml"), "--format", "json", "--rps", "10"], capsys)
-    hello = next(f for f in json.loads(out)["functions"] if f["function"] == "HelloWorldFunction")
+    code, hello = hello_at("10")
     assert all(a["fires_at_rps"] for a in hello["alarms"] if "guard" in a)
     code, out, _ = run(["plan", str(ROOT / "template.yaml"), "--rps", "2"], capsys)
     assert "ErrorRateGate: 3.33 requests/s (20 per 60 s) — not met at --rps" in out

@@ -10,7 +10,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from safedeploy.offline.moto_server import extended, percentile
+from safedeploy.offline.metric_store import percentile
+from safedeploy.offline.moto_server import extended
 from safedeploy.rehearsal.world import moto_server
 from tests.helpers import appspec, lambda_role
 

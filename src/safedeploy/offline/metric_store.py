@@ -29,7 +29,7 @@ def percentile(values: list[float], pct: float) -> float:
     """CloudWatch-style percentile (nearest rank)."""
     ordered = sorted(values)
     rank = max(math.ceil(pct / 100 * len(ordered)), 1)
-    return ordered[rank - 1]
+    return ordered[min(rank, len(ordered)) - 1]
 
 
 def _stat(values: list[float], stat: str) -> float:

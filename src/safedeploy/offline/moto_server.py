@@ -13,13 +13,13 @@ container sends real HTTP, so here they are added to moto's server itself (pinne
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from safedeploy.offline.inprocess_lambda import MOTO_VERSION
+from safedeploy.offline.metric_store import percentile
 
 
 @dataclass
@@ -37,13 +37,6 @@ class Records:
 
     def status_of(self, execution_id: str) -> str | None:
         return next((r.status for r in self.reports if r.execution_id == execution_id), None)
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Nearest rank: the smallest value with at least p % of the values at or below it."""
-    ordered = sorted(values)
-    rank = max(math.ceil(p / 100 * len(ordered)), 1)
-    return ordered[min(rank, len(ordered)) - 1]
 
 
 @contextmanager
