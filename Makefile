@@ -54,7 +54,7 @@ check: $(BIN)/.installed
 timing: $(BIN)/.installed
 	$(BIN)/safedeploy timing --svg build/timing.svg
 
-## The sequential judge against the statistical floor and today's gates (simulated, about 10 s).
+## The step judge's sequential test against the floor and the gates it replaces, then end to end (about 3 min).
 bench-sequential: $(BIN)/.installed
 	$(BIN)/python benchmarks/sequential_bench.py
 

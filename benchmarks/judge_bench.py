@@ -18,8 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hooks"))
 
-from safedeploy_core.judge import Policy, VersionSample, judge
-from safedeploy_core.step_gate import sequential_policy
+from safedeploy_core.judge import VersionSample, judge
 
 RPS, SHARE, MINUTES, TRIALS = 100, 0.10, 5, 400
 P99_MS, SIGMA = 200.0, 0.5  # log-normal: the baseline's p99 is 200 ms
@@ -45,23 +44,6 @@ def trial(
         "errors>0": bool((c_err > 0).any()),
         "rate>5%": bool((c_err / canary_per_minute > 0.05).any()),
     }
-
-
-def step_gate(rng: np.random.Generator, base_rate: float, canary_rate: float, corrected: bool) -> float:
-    """The every-minute judge on cumulative counts: share of canaries it stops (errors only)."""
-    policy = sequential_policy(Policy(), "Canary10Percent5Minutes") if corrected else Policy()
-    per_minute_base, per_minute_canary = int(RPS * 60 * (1 - SHARE)), int(RPS * 60 * SHARE)
-    stopped = 0
-    for _ in range(TRIALS):
-        b_err = np.cumsum(rng.binomial(per_minute_base, base_rate, MINUTES))
-        c_err = np.cumsum(rng.binomial(per_minute_canary, canary_rate, MINUTES))
-        for minute in range(MINUTES):
-            baseline = VersionSample(per_minute_base * (minute + 1), int(b_err[minute]))
-            canary = VersionSample(per_minute_canary * (minute + 1), int(c_err[minute]))
-            if judge(baseline, canary, policy).verdict == "FAIL":
-                stopped += 1
-                break
-    return 100 * stopped / TRIALS
 
 
 def rate(
@@ -94,15 +76,7 @@ def main() -> None:
     for name, result in rows:
         print(f"{name:<46}{result['judge']:>7.1f}%{result['errors>0']:>13.1f}%{result['rate>5%']:>12.1f}%")
     print("goal: judge <= 1 % false rollbacks, >= 95 % detection of 1 % -> 3 % with 1 000 canary invocations")
-    print()
-    print("step judge, every minute on cumulative counts (5 looks in a 5-minute canary):")
-    for name, base, canary in (
-        ("healthy 1 % (false rollbacks)", 0.01, 0.01),
-        ("healthy 0.1 % (false rollbacks)", 0.001, 0.001),
-        ("1 % -> 3 % (detection)", 0.01, 0.03),
-    ):
-        naive, corrected = step_gate(rng, base, canary, False), step_gate(rng, base, canary, True)
-        print(f"  {name:<34} alpha each look {naive:5.1f}%   alpha/looks (ours) {corrected:5.1f}%")
+    print("(the step judge between traffic steps: benchmarks/sequential_bench.py)")
 
 
 if __name__ == "__main__":

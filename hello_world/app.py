@@ -67,23 +67,29 @@ def greet() -> tuple[dict[str, Any], int]:
     return _apply_fault({"greeting": LANGUAGES[language].format(name), "language": language}), 201
 
 
-def _record(context: LambdaContext, failed: bool) -> None:
+def _record(context: LambdaContext, failed: bool, began: float) -> None:
     # High-resolution (1 s) metrics with the executing version as a dimension: the alarm pack's
-    # optional 10-second gate reads them (EMF, so they arrive after the log is processed).
+    # optional 10-second gate and the step judge read them (EMF, so they arrive after the log is
+    # processed). Latency is the handler's own time, one value per call (percentiles need them).
     metrics.add_dimension(name="FunctionVersion", value=str(context.function_version))
     metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1, resolution=MetricResolution.High)
     metrics.add_metric(
         name="Errors", unit=MetricUnit.Count, value=1 if failed else 0, resolution=MetricResolution.High
+    )
+    elapsed_ms = (time.perf_counter() - began) * 1000
+    metrics.add_metric(
+        name="Latency", unit=MetricUnit.Milliseconds, value=elapsed_ms, resolution=MetricResolution.High
     )
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    began = time.perf_counter()
     try:
         response = app.resolve(event, context)
     except Exception:
-        _record(context, failed=True)
+        _record(context, failed=True, began=began)
         raise
-    _record(context, failed=response.get("statusCode", 500) >= 500)
+    _record(context, failed=response.get("statusCode", 500) >= 500, began=began)
     return response

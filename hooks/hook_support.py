@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -32,6 +33,7 @@ logger = _logger()
 DRAIN_RESERVE_S = 2.0  # left for logging and returning once the abandoned work is drained
 _clients: Clients | None = None
 _sleep: Callable[[float], None] = time.sleep
+_clock: Callable[[], datetime] | None = None
 
 
 def clients() -> Clients:
@@ -55,6 +57,16 @@ def pause(seconds: float) -> None:
 def use_sleep(sleep: Callable[[float], None] | None) -> None:
     global _sleep  # noqa: PLW0603
     _sleep = time.sleep if sleep is None else sleep
+
+
+def now() -> datetime:
+    """The time; a rehearsal makes it its simulated clock."""
+    return _clock() if _clock is not None else datetime.now(UTC)
+
+
+def use_clock(clock: Callable[[], datetime] | None) -> None:
+    global _clock  # noqa: PLW0603
+    _clock = clock
 
 
 def load_config() -> HookConfig | ConfigError:

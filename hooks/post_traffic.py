@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import CodeDeployLifecycleHookEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from hook_support import function_cases, handle, logger, pause
+from hook_support import function_cases, handle, logger, now, pause
 from safedeploy_core.alarm_checks import check_gate_alarms
 from safedeploy_core.clients import Clients
 from safedeploy_core.codedeploy import Deployment
@@ -47,7 +47,7 @@ def post_traffic_checks(cl: Clients, config: HookConfig, session_factory: Any = 
         if config.judge_enabled:
             policy, wait_s = config.judge_policy, config.judge_wait_s
             verdict = judge_when_visible(
-                cl.cloudwatch, deployment, policy, deadline, wait_s, config.emf, pause
+                cl.cloudwatch, deployment, policy, deadline, wait_s, config.emf, pause, now
             )
             report = verdict.markdown()
             logger.info(report, extra={"verdict": verdict.as_dict()})

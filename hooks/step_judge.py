@@ -1,15 +1,16 @@
-"""Scheduled every minute: judge in-progress deployments of this stack and stop a bad canary early."""
+"""Scheduled every minute: while deployments of this stack shift, look every few seconds; stop a bad one."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from hook_support import clients, load_config, logger
+from hook_support import clients, load_config, logger, now, pause
 from safedeploy_core.config import HookConfig
 from safedeploy_core.errors import ConfigError
 from safedeploy_core.notify import publish
-from safedeploy_core.step_gate import run_step_gate
+from safedeploy_core.sequential import SequentialPolicy
+from safedeploy_core.step_gate import run_step_gate_loop
 
 
 @logger.inject_lambda_context
@@ -21,13 +22,17 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.error("step judge misconfigured", extra={"error": error})
         return {"actions": [], "error": error}
     cl = clients()
-    actions = run_step_gate(
+    actions, looks = run_step_gate_loop(
         cl.codedeploy,
         cl.cloudwatch,
         application,
         config.allowed_functions,
-        config.judge_policy,
+        SequentialPolicy(alpha=config.judge_policy.alpha),
+        remaining_s=lambda: context.get_remaining_time_in_millis() / 1000,
+        clock=now,
+        sleep=pause,
         emf=config.emf,
+        look_s=config.step_look_s,
     )
     for action in actions:
         if action.action == "error":
@@ -45,9 +50,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
                 action.verdict.markdown(),
             )
     return {
+        "looks": looks,
         "actions": [
             {"deployment": a.deployment_id, "verdict": a.verdict.verdict, "action": a.action}
             | ({"error": a.detail} if a.detail else {})
             for a in actions
-        ]
+        ],
     }

@@ -244,3 +244,57 @@ class RecordingSns:
     def publish(self, **kwargs: Any) -> dict[str, str]:
         self.published.append(kwargs)
         return {"MessageId": "m-1"}
+
+
+class StoreCloudWatch:
+    """A CloudWatch client that answers GetMetricData from per-request records, as the rehearsal's does
+    (safedeploy.offline.metric_store): clock-aligned periods, the exact dimension sets Lambda publishes,
+    percentiles and PR(:T). Requests are validated against botocore's model; `now_s` (seconds after
+    DEPLOYMENT_START) is what has been published so far. `calls` keeps every request."""
+
+    def __init__(self, records: list[tuple[float, str, bool, float]], emf: bool = False) -> None:
+        from botocore.validate import ParamValidator
+
+        from safedeploy.offline.metric_store import EmfPoint, MetricStore, Record
+
+        self.store = MetricStore("live")
+        self.model = boto3.client("cloudwatch", region_name=REGION).meta.service_model
+        self.validator = ParamValidator()
+        self.now_s = 0.0
+        self.calls: list[dict[str, Any]] = []
+        for t, version, error, duration in records:
+            self.store.records.append(Record(t, "hello-fn", version, error, duration))
+            if emf:
+                dims = (("FunctionVersion", version), ("service", "hello"))
+                self.store.emf.append(EmfPoint(t, "SafeDeploy", dims, "Requests", 1.0))
+                self.store.emf.append(EmfPoint(t, "SafeDeploy", dims, "Errors", float(error)))
+                self.store.emf.append(EmfPoint(t, "SafeDeploy", dims, "Latency", duration))
+
+    def get_metric_data(self, **params: Any) -> dict[str, Any]:
+        from safedeploy.offline.metric_store import metric_data
+
+        shape = self.model.operation_model("GetMetricData").input_shape
+        report = self.validator.validate(params, shape)
+        assert not report.has_errors(), report.generate_report()
+        self.calls.append(params)
+        return metric_data(self.store, params, DEPLOYMENT_START, lambda _namespace: self.now_s)
+
+
+def canary_records(
+    seconds: int, new_rps: int, new_error: float, slow_factor: float = 1.0, seed: int = 1
+) -> list[tuple[float, str, bool, float]]:
+    """Requests of a 10 % canary from DEPLOYMENT_START: v1 at 9x `new_rps` with 1 % errors, v2 at
+    `new_rps` with `new_error`; durations lognormal around 100 ms (v2's times `slow_factor`)."""
+    import random
+
+    rng = random.Random(seed)
+    out = []
+    for second in range(seconds):
+        for version, rps, rate, factor in (
+            ("1", 9 * new_rps, 0.01, 1.0),
+            ("2", new_rps, new_error, slow_factor),
+        ):
+            for i in range(rps):
+                duration = 100 * factor * rng.lognormvariate(0, 0.5)
+                out.append((second + i / rps, version, rng.random() < rate, duration))
+    return out

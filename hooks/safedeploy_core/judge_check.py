@@ -49,6 +49,7 @@ def judge_when_visible(
     wait_s: float,
     emf: EmfSource | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Verdict:
     """The judge, asked again while it lacks data and the hook can still afford to wait.
 
@@ -58,7 +59,7 @@ def judge_when_visible(
     prod). PASS and FAIL end the wait; so do `wait_s` and the hook's deadline."""
     waited = 0.0
     while True:
-        verdict = judge_deployment(cloudwatch, deployment, policy, emf=emf)
+        verdict = judge_deployment(cloudwatch, deployment, policy, clock(), emf)
         if verdict.verdict not in UNDECIDED or waited + POLL_S > wait_s or deadline.remaining() <= POLL_S:
             return verdict
         sleep(POLL_S)

@@ -8,11 +8,13 @@ they count application errors (a 5xx answer) that Lambda's `Errors` (unhandled e
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from safedeploy_core.judge import VersionSample
+from safedeploy_core.sequential import Interval, slow_calls
 
 _QUERIES = (
     ("inv", "Invocations", "Sum"),
@@ -82,10 +84,10 @@ def emf_queries(emf: EmfSource, versions: dict[str, str], period: int = 60) -> l
     return queries
 
 
-def fetch_series(
+def _results(
     cloudwatch: Any, queries: list[dict[str, Any]], start: datetime, end: datetime
-) -> dict[str, list[float]]:
-    series: dict[str, list[float]] = {q["Id"]: [] for q in queries}
+) -> Iterator[dict[str, Any]]:
+    """Every MetricDataResult of a GetMetricData over [start, end), page after page."""
     kwargs: dict[str, Any] = {
         "MetricDataQueries": queries,
         "StartTime": start,
@@ -94,12 +96,20 @@ def fetch_series(
     }
     while True:
         page = cloudwatch.get_metric_data(**kwargs)
-        for result in page.get("MetricDataResults", []):
-            series.setdefault(result["Id"], []).extend(float(v) for v in result.get("Values", []))
+        yield from page.get("MetricDataResults", [])
         token = page.get("NextToken")
         if not token:
-            return series
+            return
         kwargs["NextToken"] = token
+
+
+def fetch_series(
+    cloudwatch: Any, queries: list[dict[str, Any]], start: datetime, end: datetime
+) -> dict[str, list[float]]:
+    series: dict[str, list[float]] = {q["Id"]: [] for q in queries}
+    for result in _results(cloudwatch, queries, start, end):
+        series.setdefault(result["Id"], []).extend(float(v) for v in result.get("Values", []))
+    return series
 
 
 def collect_pair(
@@ -131,3 +141,214 @@ def collect_pair(
         )
 
     return sample("baseline"), sample("canary")
+
+
+# ------------------------------------------------------------------ the sequential judge's intervals
+# The functions publish Requests/Errors at StorageResolution 1: 1-s periods, so that a period is
+# complete one second after it ends and a look waits for nothing but the metrics' visibility.
+EMF_PERIOD_S = 1
+LAMBDA_PERIOD_S = 60  # Lambda's own metrics have 1-minute resolution
+
+
+def _stat_query(
+    qid: str, namespace: str, metric: str, dims: list[dict[str, str]], period: int, stat: str
+) -> dict[str, Any]:
+    return {
+        "Id": qid,
+        "MetricStat": {
+            "Metric": {"Namespace": namespace, "MetricName": metric, "Dimensions": dims},
+            "Period": period,
+            "Stat": stat,
+        },
+        "ReturnData": True,
+    }
+
+
+@dataclass(frozen=True)
+class LatencySource:
+    """Where the step judge reads per-call latency: the function's own EMF `Latency` (1-s periods)
+    or Lambda's `Duration` (1-minute resolution)."""
+
+    name: str
+    period: int
+
+    @property
+    def label(self) -> str:
+        return "EMF 1-s" if self.name == "emf" else "Lambda 1-min"
+
+    def query(self, qid: str, ctx: _Target, version: str, period: int, stat: str) -> dict[str, Any]:
+        if self.name == "emf":
+            assert ctx.emf is not None
+            return _stat_query(qid, ctx.emf.namespace, "Latency", ctx.emf_dims(version), period, stat)
+        dims = version_dimensions(ctx.function_name, ctx.alias, version)
+        return _stat_query(qid, "AWS/Lambda", "Duration", dims, period, stat)
+
+
+EMF_LATENCY = LatencySource("emf", EMF_PERIOD_S)
+LAMBDA_DURATION = LatencySource("lambda", LAMBDA_PERIOD_S)
+
+
+@dataclass(frozen=True)
+class _Target:
+    function_name: str
+    alias: str
+    emf: EmfSource | None
+
+    def emf_dims(self, version: str) -> list[dict[str, str]]:
+        assert self.emf is not None
+        return [
+            {"Name": "service", "Value": self.emf.service},
+            {"Name": "FunctionVersion", "Value": str(version)},
+        ]
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """The latency threshold: the old version's p99 from `source`, counting calls from `since` on."""
+
+    ms: float
+    since: datetime
+    source: LatencySource
+
+
+def latency_sources(emf: EmfSource | None) -> tuple[LatencySource, ...]:
+    return (EMF_LATENCY, LAMBDA_DURATION) if emf is not None else (LAMBDA_DURATION,)
+
+
+def interval_queries(
+    function_name: str,
+    alias: str,
+    versions: dict[str, str],
+    emf: EmfSource | None,
+    threshold: Threshold | None,
+) -> list[dict[str, Any]]:
+    """Per version: Lambda's Invocations/Errors per minute, EMF Requests/Errors per second (when the
+    function emits them); once the latency threshold is known, its source's SampleCount and
+    PR(:threshold) per period, else the old version's p99 per minute from each source (to fix it)."""
+    ctx = _Target(function_name, alias, emf)
+    queries = []
+    for label, version in versions.items():
+        dims = version_dimensions(function_name, alias, version)
+        queries += [
+            _stat_query(f"inv_{label}", "AWS/Lambda", "Invocations", dims, LAMBDA_PERIOD_S, "Sum"),
+            _stat_query(f"err_{label}", "AWS/Lambda", "Errors", dims, LAMBDA_PERIOD_S, "Sum"),
+        ]
+        if threshold is not None:
+            source, rank = threshold.source, f"PR(:{threshold.ms:.6g})"
+            queries += [
+                source.query(f"dsc_{label}", ctx, version, source.period, "SampleCount"),
+                source.query(f"dpr_{label}", ctx, version, source.period, rank),
+            ]
+        elif label == "baseline":
+            queries += [
+                source.query(f"p99{source.name}_baseline", ctx, version, LAMBDA_PERIOD_S, "p99")
+                for source in latency_sources(emf)
+            ]
+        if emf is not None:
+            emf_dims = ctx.emf_dims(version)
+            queries += [
+                _stat_query(f"emfreq_{label}", emf.namespace, "Requests", emf_dims, EMF_PERIOD_S, "Sum"),
+                _stat_query(f"emferr_{label}", emf.namespace, "Errors", emf_dims, EMF_PERIOD_S, "Sum"),
+            ]
+    return queries
+
+
+def fetch_points(
+    cloudwatch: Any, queries: list[dict[str, Any]], start: datetime, end: datetime
+) -> dict[str, dict[datetime, float]]:
+    """Each query's datapoints by timestamp (the start of its period)."""
+    points: dict[str, dict[datetime, float]] = {q["Id"]: {} for q in queries}
+    for result in _results(cloudwatch, queries, start, end):
+        values = (float(v) for v in result.get("Values", []))
+        points.setdefault(result["Id"], {}).update(zip(result.get("Timestamps", []), values, strict=False))
+    return points
+
+
+def threshold_before(
+    cloudwatch: Any,
+    function_name: str,
+    alias: str,
+    version: str,
+    emf: EmfSource | None,
+    start: datetime,
+    seconds: int,
+) -> Threshold | None:
+    """The old version's p99 over the `seconds` before `start` as one datapoint per source (EMF's
+    preferred), or None when neither has data."""
+    ctx = _Target(function_name, alias, emf)
+    sources = latency_sources(emf)
+    queries = [s.query(f"p99{s.name}", ctx, version, seconds, "p99") for s in sources]
+    points = fetch_points(cloudwatch, queries, start - timedelta(seconds=seconds), start)
+    for source in sources:
+        values = [v for v in points[f"p99{source.name}"].values() if v > 0]
+        if values:
+            return Threshold(values[0], start, source)
+    return None
+
+
+def threshold_from_first_minute(
+    points: dict[str, dict[datetime, float]], emf: EmfSource | None, cutoff: datetime
+) -> Threshold | None:
+    """The old version's p99 in its first complete minute (EMF's preferred); calls count after it."""
+    for source in latency_sources(emf):
+        series = points.get(f"p99{source.name}_baseline", {})
+        stamps = _complete(set(series), LAMBDA_PERIOD_S, cutoff)
+        if stamps and series[stamps[0]] > 0:
+            return Threshold(series[stamps[0]], stamps[0] + timedelta(seconds=LAMBDA_PERIOD_S), source)
+    return None
+
+
+def _complete(stamps: set[datetime], period: int, cutoff: datetime) -> list[datetime]:
+    """Periods that ended before `cutoff` (the datapoints of a later one may still be arriving)."""
+    return sorted(t for t in stamps if t + timedelta(seconds=period) <= cutoff)
+
+
+def error_intervals(points: dict[str, dict[datetime, float]], cutoff: datetime) -> tuple[str, list[Interval]]:
+    """(source, intervals) of calls and errors per version: EMF's 1-s counts when both versions emit
+    them (application errors, finer periods), else Lambda's per-minute Invocations/Errors."""
+    use_emf = all(sum(points.get(f"emfreq_{label}", {}).values()) > 0 for label in ("baseline", "canary"))
+    calls, bad, period, source = (
+        ("emfreq", "emferr", EMF_PERIOD_S, "EMF 1-s")
+        if use_emf
+        else ("inv", "err", LAMBDA_PERIOD_S, "Lambda 1-min")
+    )
+    return source, _intervals(points, calls, bad, period, cutoff)
+
+
+def _intervals(
+    points: dict[str, dict[datetime, float]], calls: str, bad: str, period: int, cutoff: datetime
+) -> list[Interval]:
+    series = {
+        key: points.get(key, {})
+        for key in (f"{calls}_canary", f"{bad}_canary", f"{calls}_baseline", f"{bad}_baseline")
+    }
+    stamps = _complete(set().union(*(s.keys() for s in series.values())), period, cutoff)
+
+    def count(key: str, t: datetime) -> int:
+        return max(round(series[key].get(t, 0.0)), 0)
+
+    out = []
+    for t in stamps:
+        new_calls, old_calls = count(f"{calls}_canary", t), count(f"{calls}_baseline", t)
+        out.append(
+            Interval(
+                new_calls,
+                min(count(f"{bad}_canary", t), new_calls),
+                old_calls,
+                min(count(f"{bad}_baseline", t), old_calls),
+            )
+        )
+    return out
+
+
+def latency_intervals(
+    points: dict[str, dict[datetime, float]], cutoff: datetime, threshold: Threshold
+) -> list[Interval]:
+    """Calls, and calls slower than the threshold, per version per period of its source."""
+    converted: dict[str, dict[datetime, float]] = {}
+    for label in ("baseline", "canary"):
+        counts = {t: v for t, v in points.get(f"dsc_{label}", {}).items() if t >= threshold.since}
+        ranks = points.get(f"dpr_{label}", {})
+        converted[f"dsc_{label}"] = counts
+        converted[f"slow_{label}"] = {t: float(slow_calls(n, ranks.get(t, 100.0))) for t, n in counts.items()}
+    return _intervals(converted, "dsc", "slow", threshold.source.period, cutoff)

@@ -1,29 +1,52 @@
-"""Gate between traffic steps: judge in-progress deployments every minute, stop a bad one at once.
+"""Gate between traffic steps: while a deployment shifts, look every few seconds and stop a bad one.
 
 CodeDeploy's hooks run only before and after the whole shift. This gate calls StopDeployment with
-autoRollbackEnabled as soon as the judge says FAIL. That is faster than driving a gate alarm: an alarm
-fed by PutMetricData needs at least one more period plus evaluation delay (1-3 minutes) and CodeDeploy's
-alarm poll, while StopDeployment moves the alias back within seconds.
+autoRollbackEnabled as soon as the sequential test (safedeploy_core.sequential) proves the new version
+worse than the old — in errors or in latency — which it may ask as often as it likes without stopping
+healthy versions more than alpha of the time.
+
+EventBridge schedules no finer than a minute, so each scheduled invocation keeps looking every
+LOOK_S seconds while a deployment is in progress, and exits at once otherwise (`run_step_gate_loop`).
+Each look recomputes the evidence from CloudWatch for the whole shift so far: nothing is kept between
+invocations, and two invocations that overlap judge the same data (StopDeployment twice is harmless:
+the second ends "ended-meanwhile"). Only periods that ended SETTLE_S seconds ago are counted, so each
+interval is counted once, complete; the wait is the metrics' visibility delay — for EMF an assumption,
+the same as the rehearsal's (safedeploy.offline.visibility).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from safedeploy_core.codedeploy import ENDED_CODES, describe_client_error, get_deployment
+from safedeploy_core.codedeploy import ENDED_CODES, Deployment, describe_client_error, get_deployment
 from safedeploy_core.errors import HookError
-from safedeploy_core.judge import Policy, Verdict
-from safedeploy_core.judge_check import judge_deployment
-from safedeploy_core.metrics import EmfSource
-from safedeploy_core.timing import deployment_config
+from safedeploy_core.judge import MetricJudgement, Verdict
+from safedeploy_core.metrics import (
+    EMF_PERIOD_S,
+    LAMBDA_PERIOD_S,
+    EmfSource,
+    Threshold,
+    error_intervals,
+    fetch_points,
+    interval_queries,
+    latency_intervals,
+    threshold_before,
+    threshold_from_first_minute,
+)
+from safedeploy_core.sequential import Evidence, SequentialPolicy, evidence_of
 
-DEFAULT_LOOKS = 10  # unknown (custom) configs: as for a 10-minute shift
-
+LOOK_S = 2.0  # default look interval (STEP_LOOK_S)
+SETTLE_S = 60.0  # a period is counted once it ended this long ago (the metrics' visibility delay)
+RESERVE_S = 5.0  # an invocation stops looking when less than LOOK_S + this is left
+BEFORE_S = 3600  # the old version's p99 over the hour before the deployment fixes the latency threshold
+# Periods under 60 s are kept 3 hours (GetMetricData, Period): older shifts use Lambda's minutes.
+HIGH_RESOLUTION_KEPT = timedelta(hours=3) - timedelta(minutes=5)
 
 GateActionKind = Literal["stopped", "watching", "ended-meanwhile", "skipped: not allowed", "error"]
 
@@ -35,6 +58,15 @@ class GateAction:
     verdict: Verdict
     action: GateActionKind
     detail: str = ""  # what went wrong, for "error"
+
+
+@dataclass
+class GateMemory:
+    """What one invocation keeps between its looks (never between invocations): each deployment's
+    details, and its latency threshold with the time latency is counted from (None: not found yet)."""
+
+    deployments: dict[str, Deployment] = field(default_factory=dict)
+    thresholds: dict[str, Threshold | None] = field(default_factory=dict)
 
 
 def in_progress_deployments(codedeploy: Any, application: str) -> list[str]:
@@ -55,12 +87,85 @@ def in_progress_deployments(codedeploy: Any, application: str) -> list[str]:
     return ids
 
 
-def sequential_policy(policy: Policy, config_name: str) -> Policy:
-    """The gate judges the same deployment once a minute: each look gets alpha / looks (Bonferroni),
-    so a healthy canary is not rolled back more often than the policy's confidence promises."""
-    config = deployment_config(config_name)
-    looks = max(1, math.ceil(config.shift_s / 60)) if config and config.shift_s else DEFAULT_LOOKS
-    return replace(policy, confidence=1 - policy.alpha / looks)
+def _floor(t: datetime, seconds: float) -> datetime:
+    epoch = t.timestamp()
+    return datetime.fromtimestamp(epoch - epoch % seconds, tz=UTC)
+
+
+def _judgement(name: str, evidence: Evidence, alpha: float, what: str) -> MetricJudgement:
+    new_calls, new_bad = evidence.new
+    old_calls, old_bad = evidence.old
+    new_rate = 100 * new_bad / new_calls if new_calls else None
+    old_rate = 100 * old_bad / old_calls if old_calls else None
+    fails = evidence.decide(alpha) == "FAIL"
+    strength = math.exp(min(evidence.log_value, 700.0))
+    reason = (
+        f"{what}: new {new_bad}/{new_calls}, old {old_bad}/{old_calls} over {evidence.intervals} periods; "
+        f"evidence {strength:.3g} against the {1 / alpha:.0f} that stops"
+    )
+    return MetricJudgement(
+        name, old_rate, new_rate, None, evidence.p_value, "FAIL" if fails else "INCONCLUSIVE", reason
+    )
+
+
+def sequential_verdict(
+    cloudwatch: Any,
+    deployment: Deployment,
+    policy: SequentialPolicy,
+    now: datetime,
+    emf: EmfSource | None,
+    memory: GateMemory,
+    settle_s: float = SETTLE_S,
+) -> Verdict:
+    """FAIL when either test has proof that the new version is worse; else INCONCLUSIVE (keep
+    watching), NODATA while no interval has calls of both versions."""
+    target = deployment.target
+    start = _floor(deployment.create_time or now, LAMBDA_PERIOD_S)
+    cutoff = now - timedelta(seconds=settle_s)
+    if cutoff <= start:
+        return Verdict(
+            "NODATA", reason=f"nothing settled yet (periods count {settle_s:.0f} s after they end)"
+        )
+    key = deployment.deployment_id
+    emf_kept = emf if now - start < HIGH_RESOLUTION_KEPT else None
+    if key not in memory.thresholds:
+        memory.thresholds[key] = threshold_before(
+            cloudwatch,
+            target.function_name,
+            target.alias,
+            target.current_version,
+            emf_kept,
+            start,
+            BEFORE_S,
+        )
+    versions = {"baseline": target.current_version, "canary": target.target_version}
+
+    def fetch(threshold: Threshold | None) -> dict[str, dict[datetime, float]]:
+        queries = interval_queries(target.function_name, target.alias, versions, emf_kept, threshold)
+        return fetch_points(cloudwatch, queries, start, _floor(cutoff, EMF_PERIOD_S))
+
+    threshold = memory.thresholds[key]
+    if threshold is not None and threshold.source.name == "emf" and emf_kept is None:
+        threshold = None  # older than high-resolution data is kept: Lambda's minutes from here on
+    points = fetch(threshold)
+    if threshold is None:  # no traffic before: the old version's first settled minute fixes it
+        threshold = threshold_from_first_minute(points, emf_kept, cutoff)
+        if threshold is not None:
+            memory.thresholds[key] = threshold
+            points = fetch(threshold)
+    source, intervals = error_intervals(points, cutoff)
+    errors = evidence_of(intervals)
+    metrics = [_judgement("error_rate", errors, policy.error_alpha, f"errors ({source})")]
+    if threshold is not None and policy.latency_part > 0:
+        latency = evidence_of(latency_intervals(points, cutoff, threshold))
+        what = f"calls over {threshold.ms:.4g} ms ({threshold.source.label})"
+        metrics.append(_judgement("latency_p99", latency, policy.latency_alpha, what))
+    failed = [m for m in metrics if m.result == "FAIL"]
+    if failed:
+        return Verdict("FAIL", tuple(metrics), "; ".join(m.reason for m in failed))
+    if errors.intervals == 0:
+        return Verdict("NODATA", tuple(metrics), "no settled period with calls of both versions yet")
+    return Verdict("INCONCLUSIVE", tuple(metrics), "no proof the new version is worse yet")
 
 
 def _judge_one(
@@ -68,17 +173,18 @@ def _judge_one(
     cloudwatch: Any,
     deployment_id: str,
     allowed: frozenset[str],
-    policy: Policy,
+    policy: SequentialPolicy,
     now: datetime,
     emf: EmfSource | None,
+    memory: GateMemory,
 ) -> GateAction:
-    deployment = get_deployment(codedeploy, deployment_id)
+    if deployment_id not in memory.deployments:
+        memory.deployments[deployment_id] = get_deployment(codedeploy, deployment_id)
+    deployment = memory.deployments[deployment_id]
     target = deployment.target
     if target.function_name not in allowed:
         return GateAction(deployment_id, target.function_name, Verdict("NODATA"), "skipped: not allowed")
-    verdict = judge_deployment(
-        cloudwatch, deployment, sequential_policy(policy, deployment.config_name), now, emf
-    )
+    verdict = sequential_verdict(cloudwatch, deployment, policy, now, emf, memory)
     action: GateActionKind = "watching"
     if verdict.verdict == "FAIL":
         try:
@@ -96,17 +202,21 @@ def run_step_gate(
     cloudwatch: Any,
     application: str,
     allowed: frozenset[str],
-    policy: Policy,
+    policy: SequentialPolicy,
     now: datetime | None = None,
     emf: EmfSource | None = None,
+    memory: GateMemory | None = None,
 ) -> list[GateAction]:
-    """One action per in-progress deployment. Each is judged on its own: a malformed AppSpec or a
-    throttled call on one becomes its `error` action and the others are still judged."""
+    """One look: one action per in-progress deployment. Each is judged on its own: a malformed AppSpec
+    or a throttled call on one becomes its `error` action and the others are still judged."""
     now = now or datetime.now(UTC)
+    memory = memory if memory is not None else GateMemory()
     actions = []
     for deployment_id in in_progress_deployments(codedeploy, application):
         try:
-            actions.append(_judge_one(codedeploy, cloudwatch, deployment_id, allowed, policy, now, emf))
+            actions.append(
+                _judge_one(codedeploy, cloudwatch, deployment_id, allowed, policy, now, emf, memory)
+            )
         except HookError as exc:
             actions.append(GateAction(deployment_id, "?", Verdict("NODATA"), "error", str(exc)))
         except ClientError as exc:
@@ -121,3 +231,45 @@ def run_step_gate(
             reason = f"unexpected {type(exc).__name__}: {exc}"
             actions.append(GateAction(deployment_id, "?", Verdict("NODATA"), "error", reason))
     return actions
+
+
+def run_step_gate_loop(
+    codedeploy: Any,
+    cloudwatch: Any,
+    application: str,
+    allowed: frozenset[str],
+    policy: SequentialPolicy,
+    remaining_s: Callable[[], float],
+    clock: Callable[[], datetime],
+    sleep: Callable[[float], None],
+    emf: EmfSource | None = None,
+    look_s: float = LOOK_S,
+) -> tuple[list[GateAction], int]:
+    """Look every `look_s` while some deployment is still watched (or failed to be judged) and the
+    invocation has time for another look; (each deployment's last action — a stop, once made, is
+    kept — and the number of looks)."""
+    memory = GateMemory()
+    final: dict[str, GateAction] = {}
+    looks = 0
+    while True:
+        try:
+            actions = run_step_gate(
+                codedeploy, cloudwatch, application, allowed, policy, clock(), emf, memory
+            )
+        except (ClientError, BotoCoreError) as exc:
+            # the deployments could not even be listed: end this run (raising would make Lambda run
+            # the scheduled event again, later, beside the next minute's run)
+            detail = describe_client_error(exc) if isinstance(exc, ClientError) else str(exc)
+            final["?"] = GateAction("?", "?", Verdict("NODATA"), "error", f"listing deployments: {detail}")
+            return list(final.values()), looks + 1
+        looks += 1
+        for action in actions:
+            kept = final.get(action.deployment_id)
+            if kept is None or kept.action not in ("stopped", "ended-meanwhile"):
+                final[action.deployment_id] = action
+        if not any(a.action in ("watching", "error") for a in actions):
+            break
+        if remaining_s() < look_s + RESERVE_S:
+            break
+        sleep(look_s)
+    return list(final.values()), looks

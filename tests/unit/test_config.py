@@ -27,6 +27,8 @@ BASE = {"ALLOWED_FUNCTIONS": "fn"}
         ({"JUDGE_WAIT_S": "2 min"}, "JUDGE_WAIT_S must be an integer"),
         ({"SMOKE_CONCURRENCY": "0"}, "SMOKE_CONCURRENCY must be an integer within [1, 100]"),
         ({"SMOKE_CONCURRENCY": "many"}, "SMOKE_CONCURRENCY must be an integer"),
+        ({"STEP_LOOK_S": "0"}, "STEP_LOOK_S must be an integer within [1, 30]"),
+        ({"STEP_LOOK_S": "60"}, "STEP_LOOK_S must be an integer within [1, 30]"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be one of DEBUG, INFO"),
         (
             {"POWERTOOLS_LOGGER_SAMPLE_RATE": "abc"},
@@ -62,12 +64,14 @@ def test_sound_values_are_accepted() -> None:
             **BASE,
             "DEADLINE_MARGIN_S": "30",
             "SMOKE_CONCURRENCY": "4",
+            "STEP_LOOK_S": "10",
             "LOG_LEVEL": "debug",
             "POWERTOOLS_LOGGER_SAMPLE_RATE": "0.1",
             "JUDGE_POLICY": '{"slo_p99_ms": 800, "error_min_increase_pp": 1}',
         }
     )
     assert (config.deadline_margin_s, config.max_workers, config.judge_policy.slo_p99_ms) == (30.0, 4, 800)
+    assert config.step_look_s == 10
 
 
 def test_a_judge_policy_with_a_string_for_a_number_is_refused_by_the_judge_too() -> None:

@@ -283,3 +283,40 @@ def test_stop_deployment_without_rollback_leaves_the_split_as_it_was() -> None:
     outcome = e.run(lambda: "d-1")
     assert outcome.status == "Stopped" and outcome.rollback_s is None
     assert cloud.routes == [("1", {"2": 0.1})]  # still 10 % on v2: nothing moved it back
+
+
+def test_the_step_judge_runs_once_a_minute_and_loops_on_the_simulated_clock() -> None:
+    # GIVEN a step judge that, like the real one, looks every 5 s until less than 10 s are left
+    holder: dict[str, Engine] = {}
+    runs: list[tuple[float, list[float]]] = []
+
+    def judge(event: Any, context: Any) -> dict[str, Any]:
+        e = holder["engine"]
+        looks = [e.t_s]
+        while context.get_remaining_time_in_millis() / 1000 >= 10:
+            e.pause(5)
+            looks.append(e.t_s)
+        runs.append((looks[0], looks))
+        return {"actions": []}
+
+    e = engine(FakeCloud({"1": healthy, "2": healthy}), step_judge=HookRun("judge", judge, {}, 60))
+    holder["engine"] = e
+    # WHEN a healthy 5-minute canary runs
+    assert e.run(lambda: "d-1").status == "Succeeded"
+    # THEN one run starts each minute, none while another runs, each looking 12 times 5 s apart,
+    # with its remaining time counted on the simulated clock
+    starts = [start for start, _ in runs]
+    assert starts[:4] == [60.0, 120.0, 180.0, 240.0]
+    for start, looks in runs[:4]:
+        assert looks == [start + 5 * k for k in range(12)]
+
+
+def test_the_requests_do_not_depend_on_how_the_clock_is_cut() -> None:
+    # the same seed serves the same requests at the same times whether the clock moves in 10-s
+    # ticks or in a judge's 5-s pauses: runs with and without a step judge are paired
+    whole = engine(FakeCloud({"1": healthy}), rps=20)
+    cut = engine(FakeCloud({"1": healthy}), rps=20)
+    once = whole._arrivals(0, 60)
+    pieces = [a for start in range(0, 60, 5) for a in cut._arrivals(start, start + 5)]
+    assert once == pieces and len(once) == 1200  # one request per 1/rps slot
+    assert [k for k, _ in once] == list(range(len(once)))

@@ -84,7 +84,8 @@ def test_metrics_carry_the_version_and_an_error_flag(
     assert emf["FunctionVersion"] == "7" and total(emf["Errors"]) == 1 and total(emf["Requests"]) == 1
     assert {
         m["Name"]: m.get("StorageResolution") for m in emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]
-    } == {"Requests": 1, "Errors": 1}
+    } == {"Requests": 1, "Errors": 1, "Latency": 1}
+    assert 0 <= total(emf["Latency"]) < 5000  # one value per call, in milliseconds
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import random
 import pytest
 from safedeploy_core.sequential import Evidence, Interval, SequentialPolicy, decide
 
-POLICY = SequentialPolicy(alpha=0.01)
+ALPHA = 0.01
 
 
 def test_nothing_to_weigh_is_no_evidence() -> None:
@@ -20,16 +20,16 @@ def test_nothing_to_weigh_is_no_evidence() -> None:
     ):
         evidence = Evidence()
         evidence.add(iv)
-        assert evidence.log_value == 0.0 and evidence.decide(POLICY) == "CONTINUE"
+        assert evidence.log_value == 0.0 and evidence.decide(ALPHA) == "CONTINUE"
 
 
 def test_a_clearly_worse_version_fails_and_an_equal_one_does_not() -> None:
     worse = [Interval(100, 6, 900, 9)] * 3  # 6 % against 1 %, three 10-s looks at 10 requests/s
     same = [Interval(100, 1, 900, 9)] * 30  # 1 % against 1 % for five minutes
     better = [Interval(100, 0, 900, 30)] * 30
-    assert decide(worse, POLICY) == "FAIL"
-    assert decide(same, POLICY) == "CONTINUE"
-    assert decide(better, POLICY) == "CONTINUE"
+    assert decide(worse, ALPHA) == "FAIL"
+    assert decide(same, ALPHA) == "CONTINUE"
+    assert decide(better, ALPHA) == "CONTINUE"
 
 
 @pytest.mark.parametrize(
@@ -59,7 +59,7 @@ def test_healthy_versions_are_stopped_at_most_alpha_of_the_time_however_often_it
             new_errors = sum(rng.random() < 0.01 for _ in range(10))
             old_errors = sum(rng.random() < 0.01 for _ in range(90))
             evidence.add(Interval(10, new_errors, 90, old_errors))
-            if evidence.decide(POLICY) == "FAIL":
+            if evidence.decide(ALPHA) == "FAIL":
                 stopped += 1
                 break
     assert stopped / 600 <= 0.01

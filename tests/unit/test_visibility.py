@@ -26,8 +26,8 @@ def stat(dims: list[dict[str, str]]) -> dict[str, object]:
 
 def test_a_series_holds_only_what_was_published_before_its_end() -> None:
     # at t = 40 s only the requests of t = 5 and t = 30 exist; the partial minute counts what has arrived
-    assert store().series(stat(BY_VERSION), 0, 40, 60) == [2.0]
-    assert store().series(stat(BY_VERSION), 0, 70, 60) == [2.0, 1.0]
+    assert store().series(stat(BY_VERSION), 0, 40, 60) == [(0.0, 2.0)]
+    assert store().series(stat(BY_VERSION), 0, 70, 60) == [(0.0, 2.0), (60.0, 1.0)]
 
 
 def test_only_the_dimension_sets_lambda_publishes_have_data() -> None:

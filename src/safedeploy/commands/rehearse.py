@@ -25,6 +25,11 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParse
     p.add_argument("--rps", type=float, default=20.0, help="simulated requests per second")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument(
+        "--without-step-judge",
+        action="store_true",
+        help="rehearse as if the template did not create the step judge (gate alarms and hooks only)",
+    )
+    p.add_argument(
         "--svg", metavar="FILE", help="also draw the timeline (.svg or .png; needs safedeploy[svg])"
     )
     return p
@@ -45,6 +50,7 @@ def run(args: argparse.Namespace, out: Output) -> ExitStatus:
         speed=args.speed,
         rps=args.rps,
         seed=args.seed,
+        step_judge=not args.without_step_judge,
     )
     out.rehearsal_start(options)
     report = rehearse(options, out.rehearsal_event)

@@ -23,7 +23,9 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import random
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -43,7 +45,7 @@ from safedeploy_core.timing import (
 from safedeploy.offline import visibility
 from safedeploy.offline.alarm_eval import AlarmModel
 from safedeploy.offline.inprocess_lambda import LambdaContext, environment
-from safedeploy.offline.metric_store import EmfPoint, MetricStore, Record
+from safedeploy.offline.metric_store import EmfPoint, MetricStore, Record, metric_data
 from safedeploy.offline.service_overlay import ServiceError
 
 TICK_S = 10
@@ -83,6 +85,10 @@ class VirtualTime:
 
     def sleep(self, seconds: float) -> None:
         self.slept_ms += seconds * 1000
+
+    def perf_counter(self) -> float:
+        """The function's own stopwatch runs on the same clock: real time plus the simulated sleeps."""
+        return time.perf_counter() + self.slept_ms / 1000
 
     def __getattr__(self, name: str) -> Any:
         return getattr(time, name)
@@ -151,6 +157,11 @@ class Engine:
         self.first_bad_s: float | None = None
         self.requests = {"total": 0, "new_version": 0, "faulty": 0}
         self.next_judge_s = 60.0
+        self._judging = False  # a step-judge invocation is running (it loops through _serve)
+        self._stdout: Any = None
+        self.next_alarm_check_s = 0.0
+        self._arrivals_drawn = 0
+        self._next_arrival: tuple[int, float] | None = None
         self._paused_wall_s = 0.0
         self.shifted = False  # has any traffic moved to the new version
         self._detected_s: float | None = None
@@ -200,31 +211,13 @@ class Engine:
 
     def cloudwatch_operations(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
         def get_metric_data(params: dict[str, Any]) -> dict[str, Any]:
-            # Windows are mapped onto the compressed clock: deployment start .. now.
-            start = max((params["StartTime"] - self.epoch).total_seconds(), 0.0)
-            results = []
-            for q in params["MetricDataQueries"]:
-                ms = q.get("MetricStat")
-                if not ms:
-                    continue
-                stat = {**ms["Metric"], "Stat": ms["Stat"]}
-                # What CloudWatch holds now: requests older than the metric's visibility delay.
-                visible_until = self.t_s - visibility.of_namespace(stat.get("Namespace")).delay_s
-                period = int(ms["Period"])
-                values = self.store.series(stat, start, visible_until, period)
-                results.append(
-                    {
-                        "Id": q["Id"],
-                        "Label": q["Id"],
-                        "StatusCode": "Complete",
-                        "Values": values,
-                        "Timestamps": [
-                            self.epoch + timedelta(seconds=self.store.align(start, period) + i * period)
-                            for i in range(len(values))
-                        ],
-                    }
-                )
-            return {"MetricDataResults": results, "Messages": []}
+            # What CloudWatch holds now: requests older than the metric's visibility delay.
+            return metric_data(
+                self.store,
+                params,
+                self.epoch,
+                lambda namespace: self.t_s - visibility.of_namespace(namespace).delay_s,
+            )
 
         return {"GetMetricData": get_metric_data}
 
@@ -232,7 +225,10 @@ class Engine:
     def emit(self, kind: EventKind, message: str) -> None:
         event = TimelineEvent(round(self.t_s, 1), kind, message)
         self.events.append(event)
-        self.on_event(event)
+        # An event can happen while a hook or the step judge runs with its output swallowed (an
+        # alarm firing during the judge's wait): it is told on the output the run started with.
+        with contextlib.redirect_stdout(self._stdout or sys.stdout):
+            self.on_event(event)
 
     def _set_status(self, status: DeploymentStatus) -> None:
         self.cloud.set_deployment_status(self.deployment_id, status)
@@ -328,11 +324,22 @@ class Engine:
         end = self.t_s + duration_s
         while self.t_s < end - 1e-9 and self.outcome.status == "InProgress":
             tick_started = time.monotonic()
-            dt = min(TICK_S, end - self.t_s)
+            # land on the next alarm check and the judge's next scheduled run, as AWS keeps both
+            due = [x - self.t_s for x in (self.next_alarm_check_s, self.next_judge_s) if x - self.t_s > 1e-9]
+            dt = min(TICK_S, end - self.t_s, *due)
             self._traffic(self.t_s, dt)
             self.t_s += dt
-            self._check_alarms()
-            if self.outcome.status == "InProgress" and self.step_judge and self.t_s >= self.next_judge_s:
+            if self.t_s >= self.next_alarm_check_s - 1e-9:
+                # alarms are checked every TICK_S on a fixed grid from the deployment's start, however
+                # finely a hook's or the judge's waits cut the clock
+                self.next_alarm_check_s = (math.floor(self.t_s / TICK_S + 1e-9) + 1) * TICK_S
+                self._check_alarms()
+            if (
+                self.outcome.status == "InProgress"
+                and self.step_judge
+                and not self._judging
+                and self.t_s >= self.next_judge_s
+            ):
                 self.next_judge_s += 60  # the judge's EventBridge schedule: rate(1 minute)
                 self._step_judge()
             if self.stop_requested == "rollback" and self.outcome.status == "InProgress":
@@ -341,42 +348,59 @@ class Engine:
                 self._stop_in_place("StopDeployment", "stopped without rollback")
             time.sleep(max(dt / self.speed - (time.monotonic() - tick_started), 0.0))
 
+    def _arrivals(self, start: float, end: float) -> list[tuple[int, float]]:
+        """(index, time) of the synthetic requests in [start, end): request k arrives at a random
+        point of its slot [k, k + 1) / rps. The schedule is drawn in order, so it does not depend on
+        how the clock is cut into ticks: a rehearsal with and without the step judge serves the same
+        requests at the same times until one of them rolls back. Requests due while the clock jumped
+        (a hook's own run time) are not served, as before any tick covered them."""
+        out: list[tuple[int, float]] = []
+        while True:
+            if self._next_arrival is None:
+                k = self._arrivals_drawn
+                self._next_arrival = (k, (k + self.rng.random()) / self.rps)
+            k, t = self._next_arrival
+            if t >= end:
+                return out
+            if t >= start:
+                out.append((k, t))
+            self._arrivals_drawn += 1
+            self._next_arrival = None
+
     def _traffic(self, start: float, dt: float) -> None:
-        count = round(self.rps * dt)
         clock = VirtualTime()
         # the function's own `time` (if it imports one) sleeps on the simulated clock
         real_time = getattr(self.function_module, "time", None)
         if real_time is not None:
             self.function_module.time = clock
-        sink = io.StringIO()
         first = len(self.store.records)
         try:
-            with contextlib.redirect_stdout(sink):
-                for i in range(count):
-                    t = start + dt * (i + self.rng.random()) / max(count, 1)
-                    case = self.traffic[i % len(self.traffic)]
-                    event = api_gateway_event(case.request) if case.request is not None else case.event
-                    clock.slept_ms = 0.0
-                    began = time.perf_counter()
+            for i, t in self._arrivals(start, start + dt):
+                case = self.traffic[i % len(self.traffic)]
+                event = api_gateway_event(case.request) if case.request is not None else case.event
+                clock.slept_ms = 0.0
+                began = time.perf_counter()
+                sink = io.StringIO()  # the call's log: its EMF metrics carry the call's own second
+                with contextlib.redirect_stdout(sink):
                     payload, headers = self.cloud.invoke(self.function, self.alias, json.dumps(event))
-                    duration = (time.perf_counter() - began) * 1000 + clock.slept_ms
-                    version = headers["x-amz-executed-version"]
-                    # Lambda's Errors metric counts unhandled errors only; a 5xx answer is a success to it
-                    error = "x-amz-function-error" in headers
-                    self.store.records.append(Record(t, self.function, version, error, duration))
-                    self.requests["total"] += 1
-                    if version == self.new_version:
-                        self.requests["new_version"] += 1
-                        status, body = decode_proxy_response(json.loads(payload))
-                        if error or not evaluate(case, status, body, duration).passed:
-                            self.requests["faulty"] += 1
-                            if self.first_bad_s is None:
-                                self.first_bad_s = t
-                                self.emit("traffic", f"first faulty answer from v{version}")
+                duration = (time.perf_counter() - began) * 1000 + clock.slept_ms
+                self._collect_emf(sink.getvalue(), t)
+                version = headers["x-amz-executed-version"]
+                # Lambda's Errors metric counts unhandled errors only; a 5xx answer is a success to it
+                error = "x-amz-function-error" in headers
+                self.store.records.append(Record(t, self.function, version, error, duration))
+                self.requests["total"] += 1
+                if version == self.new_version:
+                    self.requests["new_version"] += 1
+                    status, body = decode_proxy_response(json.loads(payload))
+                    if error or not evaluate(case, status, body, duration).passed:
+                        self.requests["faulty"] += 1
+                        if self.first_bad_s is None:
+                            self.first_bad_s = t
+                            self.emit("traffic", f"first faulty answer from v{version}")
         finally:
             if real_time is not None:
                 self.function_module.time = real_time
-        self._collect_emf(sink.getvalue(), start + dt / 2)
         self._publish(self.store.records[first:])
 
     def _publish(self, records: list[Record]) -> None:
@@ -442,21 +466,38 @@ class Engine:
                 self._rollback(f"alarm {alarm.name}", "gate alarm in ALARM (DEPLOYMENT_STOP_ON_ALARM)")
                 return
 
+    def now(self) -> datetime:
+        """The simulated clock as a datetime (what the hooks and the judge read as "now")."""
+        return self.epoch + timedelta(seconds=self.t_s)
+
     def _step_judge(self) -> None:
+        """One scheduled invocation. It looks every 10 s while the deployment is in progress, its
+        waits served by `pause` (users, alarms and rollbacks go on meanwhile), until its Timeout
+        nears — on the simulated clock. Another invocation is not started while it runs."""
         assert self.step_judge is not None
         context = LambdaContext(
-            self.step_judge.name, "$LATEST", "arn:aws:lambda:::function:step-judge", 256, 50
+            self.step_judge.name,
+            "$LATEST",
+            "arn:aws:lambda:::function:step-judge",
+            256,
+            self.step_judge.timeout_s,
+            clock=lambda: self.t_s,
         )
-        with environment(self.step_judge.env), contextlib.redirect_stdout(io.StringIO()):
-            result = self.step_judge.handler(
-                {"source": "aws.events", "detail-type": "Scheduled Event"}, context
-            )
+        self._judging = True
+        try:
+            with environment(self.step_judge.env), contextlib.redirect_stdout(io.StringIO()):
+                result = self.step_judge.handler(
+                    {"source": "aws.events", "detail-type": "Scheduled Event"}, context
+                )
+        finally:
+            self._judging = False
         for action in result.get("actions", []):
             if action.get("action") != "watching":
                 self.emit("judge", f"step judge: {action['verdict']} -> {action['action']}")
 
     # ------------------------------------------------------------ the deployment
     def run(self, create_deployment: Callable[[], str]) -> Outcome:
+        self._stdout = sys.stdout
         self.deployment_id = create_deployment()
         self._set_status("InProgress")
         self.emit(

@@ -44,10 +44,17 @@ class LambdaContext:
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     log_group_name: str = ""
     log_stream_name: str = ""
-    _started: float = field(default_factory=time.monotonic)
+    # seconds, on the clock the invocation runs on (a rehearsal passes its simulated clock)
+    clock: Callable[[], float] = time.monotonic
+    _started: float | None = None
+
+    def __post_init__(self) -> None:
+        if self._started is None:
+            self._started = self.clock()
 
     def get_remaining_time_in_millis(self) -> int:
-        return max(int((self.timeout_s - (time.monotonic() - self._started)) * 1000), 0)
+        started = self.clock() if self._started is None else self._started
+        return max(int((self.timeout_s - (self.clock() - started)) * 1000), 0)
 
 
 @dataclass

@@ -25,6 +25,8 @@ class RehearsalOptions:
     speed: float = 60.0  # simulated seconds per wall second
     rps: float = 20.0  # simulated requests per second
     seed: int = 7
+    # False: rehearse as if the template did not create the step judge (the hooks' EnableStepJudge)
+    step_judge: bool = True
 
     def __post_init__(self) -> None:
         if self.fault not in FAULTS:

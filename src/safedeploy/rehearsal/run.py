@@ -200,6 +200,7 @@ def rehearse(
         alarms = _store_alarms(cw, dep, mapping)
         routes = {route: f"{name}:{alias}" for route in _api_routes(code)}
         pre, post, judge_run = _hooks(dep, mapping)
+        judge_run = judge_run if options.step_judge else None
         quiet_loggers()
         _deployment_group(cd, app, group, role, config.codedeploy_name, [a.name for a in alarms])
         engine = Engine(
@@ -259,6 +260,7 @@ def _run(
         }
     )
     support.use_sleep(engine.pause)
+    support.use_clock(engine.now)
     api_param = (post.env if post else {}).get("API_URL_PARAMETER")
 
     def create() -> str:
@@ -280,6 +282,7 @@ def _run(
     finally:
         support.use_clients(None)
         support.use_sleep(None)
+        support.use_clock(None)
     cloud = MotoCloud(env_world)
     return {
         "wall_s": round(wall, 2),
