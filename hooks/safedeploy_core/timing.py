@@ -5,8 +5,11 @@ CanaryXPercentNMinutes shifts X % at once, the rest after N minutes; LinearXPerc
 X % every N minutes; AllAtOnce shifts everything at once. SAM maps `Type: T` to
 `CodeDeployDefault.LambdaT`.
 
-A gate alarm needs `period x datapoints-to-alarm` (else evaluation periods) of breaching data, and
-Lambda metrics arrive about two minutes late, so its worst-case time to ALARM is that plus ~120 s.
+When a gate alarm can stop a deployment (`detection`): it needs `datapoints-to-alarm` (else
+evaluation periods) breaching periods, each visible VISIBILITY_S after it ends; at worst the first
+period is lost to alignment (the shift began late in it, and its share of bad calls stayed under the
+threshold or the invocation guard), CloudWatch evaluates the alarm only at its cadence, and CodeDeploy
+sees the state only at its next poll. Each part names its basis; the rehearsal uses the same model.
 """
 
 from __future__ import annotations
@@ -14,10 +17,18 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-METRIC_DELAY_S = 120
 LAMBDA_METRIC_PERIOD_S = 60
+# Lambda user guide: "Lambda sends metric data to CloudWatch in 1-minute intervals" — a request is in
+# CloudWatch up to a minute after it ran. EMF and API Gateway metrics: assumed the same (undocumented).
+VISIBILITY_S = 60
+# CloudWatch user guide ("Using Amazon CloudWatch alarms"): an alarm with a 10- or 30-second period is
+# evaluated every 10 seconds; one of a minute or more is taken to be evaluated every minute (assumed).
+HIGH_RESOLUTION_EVALUATION_S = 10
+STANDARD_EVALUATION_S = 60
+# Assumed: CodeDeploy documents no alarm poll interval; the rehearsal polls every 10 s too.
+CODEDEPLOY_POLL_S = 10
 # Lambda, "Asynchronous invocation" (CodeDeploy invokes hooks so): a function that returns an error is
 # run two more times, one minute and then two minutes later; then the event goes to the dead-letter
 # queue, if the function has one.
@@ -27,7 +38,7 @@ LIFECYCLE_LIMIT_S = 3600
 # Assumed: from the last failed attempt to the dead-letter consumer's report (SQS delivery, one call).
 DEAD_LETTER_REPORT_S = 10
 PREFIX = "CodeDeployDefault.Lambda"
-Fit = Literal["first-step", "whole-shift", "never"]
+Fit = Literal["first-step", "whole-shift", "after-shift", "never"]
 
 
 @dataclass(frozen=True)
@@ -109,8 +120,56 @@ def traffic_config(
     return None
 
 
+@dataclass(frozen=True)
+class Detection:
+    """From the first bad call to CodeDeploy seeing the gate in ALARM, for a version bad throughout."""
+
+    period_s: int
+    datapoints: int
+
+    @property
+    def datapoints_s(self) -> int:
+        return self.period_s * self.datapoints
+
+    @property
+    def evaluation_s(self) -> int:
+        return HIGH_RESOLUTION_EVALUATION_S if self.period_s < 60 else STANDARD_EVALUATION_S
+
+    @property
+    def best_s(self) -> int:
+        """Periods that start with the fault, evaluated and polled the moment the last is visible."""
+        return self.datapoints_s + VISIBILITY_S
+
+    @property
+    def worst_s(self) -> int:
+        return self.period_s + self.datapoints_s + VISIBILITY_S + self.evaluation_s + CODEDEPLOY_POLL_S
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "best_s": self.best_s,
+            "worst_s": self.worst_s,
+            "alignment_s": self.period_s,
+            "datapoints_s": self.datapoints_s,
+            "visibility_s": VISIBILITY_S,
+            "evaluation_s": self.evaluation_s,
+            "poll_s": CODEDEPLOY_POLL_S,
+            "assumptions": [
+                "visibility: Lambda sends metric data in 1-minute intervals (Lambda guide); EMF and "
+                "API Gateway metrics assumed the same",
+                "alignment: at worst the first period is lost (the shift began late in it)",
+                "evaluation: every 10 s below a 60-s period (CloudWatch guide), every minute above (assumed)",
+                f"poll: CodeDeploy's alarm poll, undocumented, assumed {CODEDEPLOY_POLL_S} s",
+            ],
+        }
+
+
+def detection(period_s: int, evaluation_periods: int, datapoints_to_alarm: int | None = None) -> Detection:
+    return Detection(period_s, datapoints_to_alarm or evaluation_periods)
+
+
 def detection_seconds(period_s: int, evaluation_periods: int, datapoints_to_alarm: int | None = None) -> int:
-    return period_s * (datapoints_to_alarm or evaluation_periods) + METRIC_DELAY_S
+    """The worst case (`Detection.worst_s`)."""
+    return detection(period_s, evaluation_periods, datapoints_to_alarm).worst_s
 
 
 def hook_max_s(timeout_s: int, dead_letter: bool) -> int:
@@ -123,12 +182,16 @@ def hook_max_s(timeout_s: int, dead_letter: bool) -> int:
     return min(attempts * timeout_s + sum(ASYNC_RETRY_DELAYS_S) + DEAD_LETTER_REPORT_S, LIFECYCLE_LIMIT_S)
 
 
-def fit(detection_s: int, config: DeploymentConfig) -> Fit:
-    """Where an alarm with this worst-case detection time can still stop the deployment."""
+def fit(detection_s: int, config: DeploymentConfig, after_shift_s: int = 0) -> Fit:
+    """Where an alarm that fires `detection_s` after the fault began can still stop the deployment:
+    within the first step, within the shift, after it while the deployment stays open for
+    `after_shift_s` (its AfterAllowTraffic hook's run), or never."""
     if config.first_window_s and detection_s <= config.first_window_s:
         return "first-step"
     if config.shift_s and detection_s <= config.shift_s:
         return "whole-shift"
+    if config.shift_s and detection_s <= config.shift_s + after_shift_s:
+        return "after-shift"
     return "never"
 
 

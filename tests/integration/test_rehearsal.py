@@ -234,21 +234,10 @@ def test_the_step_judge_stops_a_bad_canary_before_the_alarms_would(
         return capsys.readouterr().out
 
     def detection(out: str) -> float:
-        return float(out.split("detection: ")[1].split(" s")[0])
+        return float(out.split("detection: ")[1].split(" s", maxsplit=1)[0])
 
     # GIVEN the same requests at the same times (seed 1), with and without the step judge
     judged, alone = rehearsed(1), rehearsed(1, "--without-step-judge")
     # THEN the judge stopped it, sooner than the gate alarm that stops it without the judge
     assert "caught by step judge" in judged and "step judge: FAIL -> stopped" in judged
     assert "caught by alarm" in alone and detection(judged) < detection(alone)
-
-
-def test_what_happens_while_the_step_judge_waits_is_told(capsys: pytest.CaptureFixture[str]) -> None:
-    from safedeploy import cli
-
-    # seed 7: the EMF gate fires while the judge waits between two looks, its output swallowed
-    args = ["rehearse", str(ROOT / "template.yaml"), "--fault", "error", "--fault-rate", "5"]
-    assert cli.main([*args, "--seed", "7", "--speed", "100000"]) == 0
-    out = capsys.readouterr().out
-    assert "caught by alarm" in out
-    assert "gate-emf-error-rate: OK -> ALARM" in out and "rollback deployment done" in out

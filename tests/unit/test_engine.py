@@ -285,30 +285,30 @@ def test_stop_deployment_without_rollback_leaves_the_split_as_it_was() -> None:
     assert cloud.routes == [("1", {"2": 0.1})]  # still 10 % on v2: nothing moved it back
 
 
-def test_the_step_judge_runs_once_a_minute_and_loops_on_the_simulated_clock() -> None:
-    # GIVEN a step judge that, like the real one, looks every 5 s until less than 10 s are left
+def test_the_step_judge_looks_every_look_s_within_each_minutes_run() -> None:
+    # GIVEN a step judge that records when it looks and how long its run has left then
     holder: dict[str, Engine] = {}
-    runs: list[tuple[float, list[float]]] = []
+    looks: list[tuple[float, float]] = []
 
     def judge(event: Any, context: Any) -> dict[str, Any]:
-        e = holder["engine"]
-        looks = [e.t_s]
-        while context.get_remaining_time_in_millis() / 1000 >= 10:
-            e.pause(5)
-            looks.append(e.t_s)
-        runs.append((looks[0], looks))
+        looks.append((holder["engine"].t_s, context.get_remaining_time_in_millis() / 1000))
         return {"actions": []}
 
-    e = engine(FakeCloud({"1": healthy, "2": healthy}), step_judge=HookRun("judge", judge, {}, 60))
+    e = engine(
+        FakeCloud({"1": healthy, "2": healthy}),
+        step_judge=HookRun("judge", judge, {"STEP_LOOK_S": "2"}, 60),
+    )
     holder["engine"] = e
     # WHEN a healthy 5-minute canary runs
     assert e.run(lambda: "d-1").status == "Succeeded"
-    # THEN one run starts each minute, none while another runs, each looking 12 times 5 s apart,
-    # with its remaining time counted on the simulated clock
-    starts = [start for start, _ in runs]
-    assert starts[:4] == [60.0, 120.0, 180.0, 240.0]
-    for start, looks in runs[:4]:
-        assert looks == [start + 5 * k for k in range(12)]
+    # THEN each minute's run (from 60 s) looks every 2 s while a look and the 5-s reserve are left
+    # (27 looks, the last 52 s in), and the canary's shift is not held up by it
+    first_run = [t for t, _ in looks if 60 <= t < 120]
+    assert first_run == [60.0 + 2 * k for k in range(27)]
+    assert [t for t, _ in looks if 112 < t < 120] == []
+    assert min(t for t, _ in looks if t >= 120) == 120.0
+    assert all(left < 2 + 5 for _, left in looks)  # each call has time for one look only
+    assert [ev.t_s for ev in e.events if ev.kind == "shift"] == [0.0, 300.0]
 
 
 def test_the_requests_do_not_depend_on_how_the_clock_is_cut() -> None:
@@ -320,3 +320,30 @@ def test_the_requests_do_not_depend_on_how_the_clock_is_cut() -> None:
     pieces = [a for start in range(0, 60, 5) for a in cut._arrivals(start, start + 5)]
     assert once == pieces and len(once) == 1200  # one request per 1/rps slot
     assert [k for k, _ in once] == list(range(len(once)))
+
+
+def test_what_happens_while_a_hook_waits_is_told(capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN an AllAtOnce shift to a broken version, and a post-traffic hook that prints (its output is
+    # swallowed) and waits for metrics, as the real one does, while the gate fires
+    holder: dict[str, Engine] = {}
+
+    def post(event: Any, context: Any) -> dict[str, Any]:
+        print("hook log line")
+        holder["engine"].pause(120)
+        return {"reason": "waited"}
+
+    e = engine(
+        FakeCloud({"1": healthy, "2": broken}),
+        "AllAtOnce",
+        alarms=[error_gate()],
+        rps=5,
+        post_hook=HookRun("post", post, {}, 180),
+        on_event=lambda ev: print(f"EVENT {ev.kind}: {ev.message}"),
+    )
+    holder["engine"] = e
+    outcome = e.run(lambda: "d-1")
+    # THEN the alarm and the rollback are on the output, the hook's own lines are not
+    out = capsys.readouterr().out
+    assert outcome.caught_by == "alarm gate"
+    assert "EVENT alarm: gate: OK -> ALARM" in out and "EVENT rollback: rollback deployment done" in out
+    assert "hook log line" not in out

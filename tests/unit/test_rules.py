@@ -82,7 +82,7 @@ DEFAULTS = {
     "type": "Canary10Percent5Minutes",
     "alarms": "[!Ref Gate]",
     "hook_name": "CodeDeployHook_pre",
-    "evaluations": 2,
+    "evaluations": 1,  # 1 of 1 minute: 250 s at worst, within the 300-s first step
     "missing": "notBreaching",
     "dimensions": GOOD_DIMS,
     "period": 60,
@@ -224,6 +224,38 @@ def test_alarm_on_the_whole_function(tmp_path: Path) -> None:
 def test_gate_too_slow(tmp_path: Path) -> None:
     assert ("SD303", "error", "Gate") in rules(run(tmp_path, period=300, evaluations=3))
     assert ("SD303", "warning", "Gate") in rules(run(tmp_path, type="Linear10PercentEvery1Minute"))
+
+
+def test_a_gate_whose_worst_case_outlasts_the_shift_is_a_warning_with_its_parts(tmp_path: Path) -> None:
+    # 2 x 60-s periods: at best 180 s, at worst 60 + 120 + 60 + 60 + 10 = 310 s, past the 300-s shift
+    found = [f for f in run(tmp_path, evaluations=2) if f.rule == "SD303"]
+    assert [(f.severity, f.resource) for f in found] == [("warning", "Gate")]
+    message = found[0].message
+    assert "worst-case 310 s" in message and "after all traffic moved" in message
+    assert "no post-traffic hook keeps the deployment open" in message
+    assert "60 s alignment + 120 s of breaching periods + 60 s visibility" in message
+
+
+def test_a_gate_that_cannot_fire_in_time_even_at_best_is_an_error_and_a_post_hook_can_save_it(
+    tmp_path: Path,
+) -> None:
+    # 5 x 60-s periods: at best 360 s to ALARM, after the 300-s shift of a 5-minute canary
+    slow = run(tmp_path, evaluations=5)
+    assert ("SD303", "error", "Gate") in rules(slow)
+    # a post-traffic hook that may run 120 s keeps the deployment open long enough: only a warning
+    with_post = (
+        BASE.format(**{**DEFAULTS, "type": "Canary10Percent5Minutes", "evaluations": 5})
+        .replace(
+            "          PreTraffic: !Ref PreHook\n",
+            "          PreTraffic: !Ref PreHook\n          PostTraffic: !Ref PreHook\n",
+        )
+        .replace(
+            "      FunctionName: {hook}\n".format(hook="CodeDeployHook_pre"),
+            "      FunctionName: CodeDeployHook_pre\n      Timeout: 120\n",
+        )
+    )
+    found = rules(run(tmp_path, with_post))
+    assert ("SD303", "warning", "Gate") in found and ("SD303", "error", "Gate") not in found
 
 
 def test_missing_data_treatment(tmp_path: Path) -> None:

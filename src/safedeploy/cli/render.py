@@ -37,7 +37,7 @@ RESULT_STYLE = {
     "NODATA": "yellow",
     "SKIPPED": "dim",
 }
-FIT_STYLE = {"first-step": "green", "whole-shift": "yellow", "never": "bold red"}
+FIT_STYLE = {"first-step": "green", "whole-shift": "yellow", "after-shift": "magenta", "never": "bold red"}
 TIMELINE_STYLE = {
     "deploy": "bold",
     "hook": "cyan",
@@ -330,6 +330,10 @@ class TextOutput:
                 else:
                     table.add_row(f"    {name}", "?", "?", "?", "[yellow]not in template[/]")
             console.print(table)
+            if any(a.timed for _, a in gates):
+                console.print("    [dim]worst case: a period of alignment + the breaching periods[/]")
+                console.print("    [dim]+ 60 s visibility + evaluation (10 s, or 60 s from 60-s periods)[/]")
+                console.print("    [dim]+ 10 s CodeDeploy poll (assumed); JSON: `detection` parts[/]")
         guarded = [a for a in p.alarms if a.min_total_rps is not None]
         if guarded and p.steps:
             share = p.steps[0].percent
@@ -351,7 +355,10 @@ class TextOutput:
         columns: dict[str, list[str]] = {}
         for alarm, detect in report.detection_s.items():
             columns.setdefault(f"{alarm.split('/')[-1]}\n{detect} s", []).append(alarm)
-        table = Table(title="worst-case gate detection vs. bake windows (first-step / whole-shift / never)")
+        table = Table(
+            title="worst-case gate detection vs. bake windows"
+            " (first-step / whole-shift / after-shift / never)"
+        )
         table.add_column("deployment type", no_wrap=True)
         table.add_column("first step", justify="right")
         table.add_column("shift", justify="right")
@@ -363,7 +370,8 @@ class TextOutput:
         console.print(table)
         console.print(
             f"fastest possible gate on 1-minute Lambda metrics: {report.fastest_1min_gate_s} s "
-            "(one datapoint + ~2 min delay): no such alarm fits a 1-minute linear step."
+            "(a period of alignment + one datapoint + 60 s visibility + 60 s evaluation + 10 s poll): "
+            "no such alarm fits a 1-minute linear step."
         )
         if svg:
             Path(svg).parent.mkdir(parents=True, exist_ok=True)
@@ -390,7 +398,8 @@ class TextOutput:
                 )
         console.print(
             f"fastest possible gate on 1-minute Lambda metrics: {report.fastest_1min_gate_s} s "
-            "(one datapoint + ~2 min delay): none fits a 1-minute linear step."
+            "(a period of alignment + one datapoint + 60 s visibility + 60 s evaluation + 10 s poll): "
+            "none fits a 1-minute linear step."
         )
 
     # ------------------------------------------------------------ judge

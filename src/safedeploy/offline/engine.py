@@ -13,9 +13,10 @@ What it does, and where each rule comes from (AWS CodeDeploy user guide):
 - Rollback ("Redeploy and roll back a deployment with CodeDeploy"; SAM sets DEPLOYMENT_FAILURE,
   DEPLOYMENT_STOP_ON_ALARM, DEPLOYMENT_STOP_ON_REQUEST): a failed hook, an alarm of the deployment
   group in ALARM, or StopDeployment(autoRollbackEnabled) puts the alias back on the original version.
-Not known, so chosen here: CodeDeploy's alarm poll interval (we evaluate every 10 simulated seconds)
-and hook timing (hooks run in real time and their wall time is added to the simulated clock). When a
-metric becomes visible is one model for every reader, alarms and GetMetricData alike (visibility.py).
+Alarms are evaluated as CloudWatch does (every 10 s below a 60-s period; from 60 s, each clock minute,
+assumed); CodeDeploy's alarm poll, undocumented, is taken to coincide (`plan` counts 10 s at worst).
+Hooks run in real time and their wall time is added to the simulated clock. When a metric becomes
+visible is one model for every reader, alarms and GetMetricData alike (visibility.py).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
+from safedeploy_core import step_gate
 from safedeploy_core.appspec import render_appspec
 from safedeploy_core.smoke import SmokeCase, api_gateway_event, decode_proxy_response, evaluate
 from safedeploy_core.timing import (
@@ -146,7 +148,7 @@ class Engine:
     start_in_minute_s: float = 30.0
 
     def __post_init__(self) -> None:
-        self.store = MetricStore(self.alias, clock_offset_s=self.start_in_minute_s)
+        self.store = MetricStore(self.alias, clock_offset_s=self.start_in_minute_s, records_until_s=0.0)
         self.t_s = 0.0
         self.events: list[TimelineEvent] = []
         self.outcome = Outcome()
@@ -156,8 +158,10 @@ class Engine:
         self.stop_requested: str | None = None
         self.first_bad_s: float | None = None
         self.requests = {"total": 0, "new_version": 0, "faulty": 0}
+        # The step judge: a scheduled run every minute from t = 60 s, each looking every `look_s`
+        # while it has time for another look (safedeploy_core.step_gate).
         self.next_judge_s = 60.0
-        self._judging = False  # a step-judge invocation is running (it loops through _serve)
+        self._judge_run_s = 60.0
         self._stdout: Any = None
         self.next_alarm_check_s = 0.0
         self._arrivals_drawn = 0
@@ -315,8 +319,9 @@ class Engine:
     def pause(self, seconds: float) -> None:
         """A hook's wait (for metrics to become visible): users, alarms and the step judge carry on for
         `seconds` simulated seconds, as they do on AWS while a hook runs."""
-        started = time.monotonic()
+        started, until = time.monotonic(), self.t_s + seconds
         self._serve(seconds)
+        self.t_s = max(self.t_s, until)  # the wait takes its time even once the deployment has ended
         self._paused_wall_s += time.monotonic() - started
 
     def _serve(self, duration_s: float) -> None:
@@ -337,11 +342,9 @@ class Engine:
             if (
                 self.outcome.status == "InProgress"
                 and self.step_judge
-                and not self._judging
-                and self.t_s >= self.next_judge_s
+                and self.t_s >= self.next_judge_s - 1e-9
             ):
-                self.next_judge_s += 60  # the judge's EventBridge schedule: rate(1 minute)
-                self._step_judge()
+                self._step_judge_look()
             if self.stop_requested == "rollback" and self.outcome.status == "InProgress":
                 self._rollback("step judge", "StopDeployment(autoRollbackEnabled) after a FAIL verdict")
             elif self.stop_requested == "stop" and self.outcome.status == "InProgress":
@@ -402,6 +405,7 @@ class Engine:
             if real_time is not None:
                 self.function_module.time = real_time
         self._publish(self.store.records[first:])
+        self.store.records_until_s = start + dt  # every request before this has been recorded
 
     def _publish(self, records: list[Record]) -> None:
         """Write this tick's per-version Lambda metrics to (moto's) CloudWatch, as Lambda would."""
@@ -452,8 +456,15 @@ class Engine:
                     self.store.emf.append(EmfPoint(t, directive["Namespace"], dims, metric["Name"], total))
 
     def _check_alarms(self) -> None:
+        """CloudWatch evaluates an alarm with a period under a minute every 10 s (CloudWatch guide,
+        "Using Amazon CloudWatch alarms"), one of a minute or more every minute — assumed at the
+        clock minute; CodeDeploy's poll is taken to coincide (the plan counts it at worst)."""
         fetch = self.store.fetch
+        grid = math.floor(self.t_s / TICK_S + 1e-9) * TICK_S
+        on_minute = abs((grid + self.store.clock_offset_s) % 60) < 1e-6
         for alarm in self.alarms:
+            if alarm.period >= 60 and not on_minute:
+                continue
             before = alarm.state
             state = alarm.evaluate(
                 fetch, int(self.t_s), visibility.delay_s(alarm.namespaces()), self.store.clock_offset_s
@@ -470,30 +481,40 @@ class Engine:
         """The simulated clock as a datetime (what the hooks and the judge read as "now")."""
         return self.epoch + timedelta(seconds=self.t_s)
 
-    def _step_judge(self) -> None:
-        """One scheduled invocation. It looks every 10 s while the deployment is in progress, its
-        waits served by `pause` (users, alarms and rollbacks go on meanwhile), until its Timeout
-        nears — on the simulated clock. Another invocation is not started while it runs."""
+    def _judge_timing(self) -> tuple[float, float]:
+        """(look interval, what a run keeps in reserve) of the judge as its environment sets them."""
         assert self.step_judge is not None
+        look = float(self.step_judge.env.get("STEP_LOOK_S") or step_gate.LOOK_S)
+        return look, step_gate.RESERVE_S
+
+    def _step_judge_look(self) -> None:
+        """One look of the step judge. A scheduled run (rate(1 minute), its Timeout) looks every
+        `look` seconds while at least a look and the reserve are left; the real run sleeps between its
+        looks while CodeDeploy, users and alarms go on, so here each look is its own call of the
+        handler, given just the time for one look (its loop then ends after it). What a run keeps
+        between looks is only a cache, so each look sees what the run's look would."""
+        assert self.step_judge is not None
+        look, reserve = self._judge_timing()
         context = LambdaContext(
             self.step_judge.name,
             "$LATEST",
             "arn:aws:lambda:::function:step-judge",
             256,
-            self.step_judge.timeout_s,
+            look + reserve - 0.001,
             clock=lambda: self.t_s,
         )
-        self._judging = True
-        try:
-            with environment(self.step_judge.env), contextlib.redirect_stdout(io.StringIO()):
-                result = self.step_judge.handler(
-                    {"source": "aws.events", "detail-type": "Scheduled Event"}, context
-                )
-        finally:
-            self._judging = False
+        with environment(self.step_judge.env), contextlib.redirect_stdout(io.StringIO()):
+            result = self.step_judge.handler(
+                {"source": "aws.events", "detail-type": "Scheduled Event"}, context
+            )
         for action in result.get("actions", []):
             if action.get("action") != "watching":
                 self.emit("judge", f"step judge: {action['verdict']} -> {action['action']}")
+        following = self.next_judge_s + look
+        if following - self._judge_run_s > self.step_judge.timeout_s - look - reserve + 1e-9:
+            self._judge_run_s += 60  # this run is done; the schedule starts the next
+            following = self._judge_run_s
+        self.next_judge_s = following
 
     # ------------------------------------------------------------ the deployment
     def run(self, create_deployment: Callable[[], str]) -> Outcome:

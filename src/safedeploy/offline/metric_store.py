@@ -92,6 +92,10 @@ class MetricStore:
     # appended (both lists only grow, in time order): a judge looking every 5 s asks often.
     _by_series: dict[tuple[Any, ...], list[Any]] = field(default_factory=dict, repr=False)
     _indexed: list[int] = field(default_factory=lambda: [0, 0], repr=False)
+    _final: dict[tuple[Any, ...], float | None] = field(default_factory=dict, repr=False)
+    # how far in time the records are complete (the engine moves it as it serves traffic); a store
+    # filled up front (tests) is complete for all time
+    records_until_s: float = math.inf
 
     def _index(self) -> None:
         for record in self.records[self._indexed[0] :]:
@@ -104,6 +108,10 @@ class MetricStore:
     def align(self, t_s: float, period_s: float) -> float:
         """The start of the clock-aligned period of `period_s` that holds `t_s`."""
         return t_s - (t_s + self.clock_offset_s) % period_s
+
+    def _minute_at_or_after(self, t_s: float) -> float:
+        minute = self.align(t_s, LAMBDA_RESOLUTION_S)
+        return minute if minute >= t_s else minute + LAMBDA_RESOLUTION_S
 
     def lambda_timestamp(self, record: Record) -> float:
         return self.align(record.t_s, LAMBDA_RESOLUTION_S)
@@ -120,22 +128,38 @@ class MetricStore:
         self, stat: dict[str, Any], start_s: float, period_s: float, until_s: float = math.inf
     ) -> float | None:
         """One datapoint of `stat` ({Namespace, MetricName, Dimensions, Stat}) from what was published
-        before `until_s`; None: nothing published."""
+        before `until_s`; None: nothing published. A datapoint whose requests have all been published
+        no longer changes (requests are appended in time order), so it is worked out once."""
         dims = {d["Name"]: str(d["Value"]) for d in stat.get("Dimensions", [])}
+        lambda_metric = stat.get("Namespace") == "AWS/Lambda"
+        final_at = start_s + period_s + (LAMBDA_RESOLUTION_S if lambda_metric else 0)
+        key = (
+            stat.get("Namespace"),
+            stat.get("MetricName"),
+            tuple(sorted(dims.items())),
+            stat.get("Stat"),
+            start_s,
+            period_s,
+        )
+        if key in self._final:
+            return self._final[key]
+        value = self._fetch(stat, dims, start_s, period_s, until_s)
+        if until_s >= final_at and self.records_until_s >= final_at:
+            self._final[key] = value
+        return value
+
+    def _fetch(
+        self, stat: dict[str, Any], dims: dict[str, str], start_s: float, period_s: float, until_s: float
+    ) -> float | None:
         end_s = min(start_s + period_s, until_s)
         if stat.get("Namespace") == "AWS/Lambda":
             # a request's datapoint carries the start of its minute: the requests whose minute starts
-            # in [start_s, start_s + period_s) ran from the first such minute to the end of the last
-            first_minute = self.align(start_s, LAMBDA_RESOLUTION_S)
-            if first_minute < start_s:
-                first_minute += LAMBDA_RESOLUTION_S
+            # in [start_s, start_s + period_s) ran from the first such minute to the first minute
+            # boundary at or after the period's end
             self._index()
             series = self._by_series.get(("AWS/Lambda", tuple(sorted(dims.items()))), [])
-            rows = [
-                r
-                for r in _between(series, first_minute, start_s + period_s + LAMBDA_RESOLUTION_S)
-                if start_s <= self.lambda_timestamp(r) < start_s + period_s and r.t_s < until_s
-            ]
+            low = self._minute_at_or_after(start_s)
+            rows = _between(series, low, min(self._minute_at_or_after(start_s + period_s), until_s))
             if not rows:
                 return None
             metric = stat["MetricName"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from safedeploy_core.timing import detection_seconds, fastest_gate_s, first_window_possible, fit, hook_max_s
+from safedeploy_core.timing import detection, fastest_gate_s, first_window_possible, fit, hook_max_s
 
 from safedeploy.template.deployments import FunctionDeployment, HookRef, deployments
 from safedeploy.template.scope import Scope
@@ -29,8 +29,9 @@ class GatePlan:
     period_s: int | None = None
     evaluation_periods: int | None = None
     datapoints_to_alarm: int | None = None
-    detection_s: int | None = None
+    detection_s: int | None = None  # the worst case
     fits: str | None = None
+    detection: dict[str, Any] | None = None  # best and worst case, their parts and assumptions
     # The invocation guard: at least `guard` counts per period before the gate can breach, so at the
     # first step's share of the traffic it needs `min_total_rps` requests/s in total to fire at all.
     guard: int | None = None
@@ -50,6 +51,7 @@ class GatePlan:
                 datapoints_to_alarm=self.datapoints_to_alarm,
                 detection_s=self.detection_s,
                 fits=self.fits,
+                detection=self.detection,
             )
         if self.guard is not None:
             out.update(guard=self.guard, min_total_rps=self.min_total_rps)
@@ -99,7 +101,9 @@ def _hook(ref: HookRef | None) -> HookPlan | None:
 def _gate(dep: FunctionDeployment, alarm: Any, rps: float | None) -> GatePlan:
     if not (alarm.period_s and alarm.evaluation_periods):
         return GatePlan(alarm.name, alarm.display, alarm.known)
-    detect = detection_seconds(alarm.period_s, alarm.evaluation_periods, alarm.datapoints_to_alarm)
+    timing = detection(alarm.period_s, alarm.evaluation_periods, alarm.datapoints_to_alarm)
+    detect = timing.worst_s
+    post_s = dep.post_hook.timeout_s if dep.post_hook else 0
     guard, min_rps = alarm.guard(), None
     if guard is not None and dep.config and dep.config.steps:
         share = dep.config.steps[0].percent / 100  # the new version's share while it matters most
@@ -112,7 +116,8 @@ def _gate(dep: FunctionDeployment, alarm: Any, rps: float | None) -> GatePlan:
         evaluation_periods=alarm.evaluation_periods,
         datapoints_to_alarm=alarm.datapoints_to_alarm,
         detection_s=detect,
-        fits=fit(detect, dep.config) if dep.config else None,
+        fits=fit(detect, dep.config, post_s or 0) if dep.config else None,
+        detection=timing.as_dict(),
         guard=guard,
         min_total_rps=min_rps,
         fires_at_rps=(rps >= min_rps) if rps is not None and min_rps is not None else None,

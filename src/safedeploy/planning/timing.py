@@ -17,7 +17,7 @@ class TypeTiming:
     first_window_s: int
     shift_s: int
     fastest_1min_gate_fits_first_window: bool
-    alarms: dict[str, str]  # gate alarm -> first-step | whole-shift | never
+    alarms: dict[str, str]  # gate alarm -> first-step | whole-shift | after-shift | never
 
 
 @dataclass(frozen=True)
@@ -33,12 +33,15 @@ class TimingReport:
 
 def timing_report(scope: Scope) -> TimingReport:
     alarms: dict[str, int] = {}
+    after: dict[str, int] = {}  # how long each gate's deployment stays open after the shift
     for dep in deployments(scope):
+        post_s = (dep.post_hook.timeout_s or 0) if dep.post_hook else 0
         for alarm in dep.alarms:
             if alarm.period_s and alarm.evaluation_periods:
                 alarms[alarm.display] = detection_seconds(
                     alarm.period_s, alarm.evaluation_periods, alarm.datapoints_to_alarm
                 )
+                after[alarm.display] = post_s
     rows = []
     for name in PREDEFINED:
         config = deployment_config(name)
@@ -49,7 +52,7 @@ def timing_report(scope: Scope) -> TimingReport:
                 first_window_s=config.first_window_s,
                 shift_s=config.shift_s,
                 fastest_1min_gate_fits_first_window=fit(fastest_gate_s(), config) == "first-step",
-                alarms={alarm: fit(detect, config) for alarm, detect in alarms.items()},
+                alarms={alarm: fit(detect, config, after[alarm]) for alarm, detect in alarms.items()},
             )
         )
     return TimingReport(str(scope.path), alarms, fastest_gate_s(), rows)

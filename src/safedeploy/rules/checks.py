@@ -146,7 +146,8 @@ _RULES: dict[str, Rule] = {
     "SD303": Rule(
         "error",
         "alarm",
-        "worst-case detection longer than the whole shift (error) / than the first step (warning)",
+        "a gate that cannot fire before the deployment ends even at best (error), or whose worst case"
+        " is longer than the shift or its first step (warning)",
     ),
     "SD304": Rule(
         "warning",
@@ -698,26 +699,55 @@ def _timing_findings(dep: FunctionDeployment, alarm: AlarmSpec, rid: str) -> Ite
         or alarm.evaluation_periods is None
     ):
         return
-    from safedeploy_core.timing import detection_seconds
+    from safedeploy_core.timing import VISIBILITY_S, detection
 
-    detect = detection_seconds(alarm.period_s, alarm.evaluation_periods, alarm.datapoints_to_alarm)
-    where = fit(detect, config)
-    if where == "never":
+    timing = detection(alarm.period_s, alarm.evaluation_periods, alarm.datapoints_to_alarm)
+    post = dep.post_hook
+    post_s = post.timeout_s if post is not None else 0
+    best, worst = timing.best_s, timing.worst_s
+    if post_s is not None and fit(best, config, post_s) == "never":
+        after = f" and the {post_s} s of its post-traffic hook" if post_s else ""
         yield Finding(
             "SD303",
             "error",
             rid,
-            f"worst-case {detect} s to ALARM exceeds the whole {config.shift_s} s shift of "
-            f"{config.name}: it can never roll back during the deployment",
+            f"even at best {best} s to ALARM ({timing.datapoints} x {alarm.period_s} s periods + "
+            f"{VISIBILITY_S} s until CloudWatch has them) outlasts the whole {config.shift_s} s shift of "
+            f"{config.name}{after}: it can never roll back during the deployment; use fewer or "
+            "shorter periods, or a longer deployment type",
         )
-    elif where == "whole-shift":
+    elif worst > config.shift_s:
+        if post is None:
+            tail = "and no post-traffic hook keeps the deployment open for it"
+        elif post_s is None:
+            tail = "while the post-traffic hook runs (its timeout is not known here)"
+        else:
+            tail = f"while the post-traffic hook runs (at most {post_s} s)"
         yield Finding(
             "SD303",
             "warning",
             rid,
-            f"worst-case {detect} s to ALARM is slower than the first {config.first_window_s} s step of "
-            f"{config.name}: more traffic moves before it can fire",
+            f"worst-case {worst} s to ALARM is longer than the whole {config.shift_s} s shift of "
+            f"{config.name}: at worst it fires after all traffic moved, {tail}; the parts: "
+            f"{_parts(timing)}",
         )
+    elif worst > config.first_window_s:
+        yield Finding(
+            "SD303",
+            "warning",
+            rid,
+            f"worst-case {worst} s to ALARM is slower than the first {config.first_window_s} s step of "
+            f"{config.name}: more traffic moves before it can fire; the parts: {_parts(timing)}",
+        )
+
+
+def _parts(timing: Any) -> str:
+    from safedeploy_core.timing import CODEDEPLOY_POLL_S, VISIBILITY_S
+
+    return (
+        f"{timing.period_s} s alignment + {timing.datapoints_s} s of breaching periods + {VISIBILITY_S} s "
+        f"visibility + {timing.evaluation_s} s evaluation + {CODEDEPLOY_POLL_S} s CodeDeploy poll (assumed)"
+    )
 
 
 def rule_alarms(dep: FunctionDeployment) -> Iterator[Finding]:
