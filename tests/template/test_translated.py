@@ -314,3 +314,14 @@ def test_hooks_are_never_deployed_through_codedeploy(hooks_cfn: dict[str, Any]) 
     assert sam["Globals"]["Function"]["DeploymentPreference"] == {"Enabled": False}
     assert not [r for r in hooks_cfn["Resources"].values() if r["Type"].startswith("AWS::CodeDeploy::")]
     assert not [r for r in hooks_cfn["Resources"].values() if r["Type"] == "AWS::Lambda::Alias"]
+
+
+def test_the_step_judge_runs_a_minute_and_looks_as_often_as_its_parameter_says(
+    hooks_cfn: dict[str, Any],
+) -> None:
+    from safedeploy_core.step_gate import LOOK_S
+
+    judge = hooks_cfn["Resources"]["StepJudgeFunction"]["Properties"]
+    assert judge["Environment"]["Variables"]["STEP_LOOK_S"] == {"Ref": "StepLookSeconds"}
+    assert hooks_cfn["Parameters"]["StepLookSeconds"]["Default"] == LOOK_S
+    assert judge["Timeout"] == 60  # a run ends before the next minute's starts
