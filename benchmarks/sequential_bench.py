@@ -34,10 +34,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hooks"))
 
 from safedeploy_core.judge import Policy, VersionSample, judge
 from safedeploy_core.sequential import Evidence, Interval, SequentialPolicy
+from safedeploy_core.step_gate import SETTLE_S
+from safedeploy_core.timing import STEP_LOOK_S
 
 BASE_RATE, ALPHA, POWER, HORIZON_S, REHEARSAL_SEEDS = 0.01, 0.01, 0.95, 300, 20
 TRIALS, HEALTHY_TRIALS, LATENCY_TRIALS = 400, 2000, 400
-VISIBLE_S, LOOK_S, SIGMA, SLOWER = 60, 2, 0.5, 1.3
+VISIBLE_S, LOOK_S, SIGMA, SLOWER = SETTLE_S, STEP_LOOK_S, 0.5, 1.3  # the judge as shipped
 Z99 = stats.norm.ppf(0.99)
 SLOW_RATE = float(stats.norm.sf(Z99 - math.log(SLOWER) / SIGMA))  # new calls over the old p99
 SCENARIOS = (

@@ -12,7 +12,7 @@ from safedeploy_core.appspec import function_name_of
 from safedeploy_core.errors import ConfigError
 from safedeploy_core.judge import Policy
 from safedeploy_core.metrics import EmfSource
-from safedeploy_core.step_gate import LOOK_S
+from safedeploy_core.timing import STEP_LOOK_S
 
 VERDICT_POLICIES = ("fail", "pass")
 MAX_LAMBDA_TIMEOUT_S = 900.0
@@ -73,7 +73,7 @@ class HookConfig:
     emf_service: str | None = None
     judge_policy: Policy = field(default_factory=Policy)
     # The step judge's look interval within one scheduled invocation (safedeploy_core.step_gate).
-    step_look_s: float = LOOK_S
+    step_look_s: float = STEP_LOOK_S
     deployment_application: str | None = None
     function_arns: Mapping[str, str] = field(default_factory=dict)  # allow-listed name -> ARN
     own_arn: str | None = None  # this hook's ARN, from its Lambda context (set at call time)
@@ -108,7 +108,7 @@ class HookConfig:
         margin = _number(env, "DEADLINE_MARGIN_S", "25", 0.0, MAX_LAMBDA_TIMEOUT_S)
         judge_wait = _number(env, "JUDGE_WAIT_S", "120", 0, MAX_LAMBDA_TIMEOUT_S, integer=True)
         workers = int(_number(env, "SMOKE_CONCURRENCY", "10", 1, MAX_WORKERS, integer=True))
-        look = _number(env, "STEP_LOOK_S", f"{LOOK_S:g}", 1, 30, integer=True)
+        look = _number(env, "STEP_LOOK_S", f"{STEP_LOOK_S:g}", 1, 30, integer=True)
         _logger_settings(env)
         raw_policy = env.get("JUDGE_POLICY") or "null"
         if len(raw_policy) > MAX_POLICY_CHARS:

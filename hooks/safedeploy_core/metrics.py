@@ -38,50 +38,50 @@ def version_dimensions(function_name: str, alias: str, version: str) -> list[dic
     ]
 
 
+def emf_dimensions(emf: EmfSource, version: str) -> list[dict[str, str]]:
+    return [
+        {"Name": "service", "Value": emf.service},
+        {"Name": "FunctionVersion", "Value": str(version)},
+    ]
+
+
+def _stat_query(
+    qid: str, namespace: str, metric: str, dims: list[dict[str, str]], period: int, stat: str
+) -> dict[str, Any]:
+    return {
+        "Id": qid,
+        "MetricStat": {
+            "Metric": {"Namespace": namespace, "MetricName": metric, "Dimensions": dims},
+            "Period": period,
+            "Stat": stat,
+        },
+        "ReturnData": True,
+    }
+
+
 def metric_queries(
     function_name: str, alias: str, versions: dict[str, str], period: int = 60
 ) -> list[dict[str, Any]]:
-    queries = []
-    for label, version in versions.items():
-        for qid, metric, stat in _QUERIES:
-            queries.append(
-                {
-                    "Id": f"{qid}_{label}",
-                    "MetricStat": {
-                        "Metric": {
-                            "Namespace": "AWS/Lambda",
-                            "MetricName": metric,
-                            "Dimensions": version_dimensions(function_name, alias, version),
-                        },
-                        "Period": period,
-                        "Stat": stat,
-                    },
-                    "ReturnData": True,
-                }
-            )
-    return queries
+    return [
+        _stat_query(
+            f"{qid}_{label}",
+            "AWS/Lambda",
+            metric,
+            version_dimensions(function_name, alias, version),
+            period,
+            stat,
+        )
+        for label, version in versions.items()
+        for qid, metric, stat in _QUERIES
+    ]
 
 
 def emf_queries(emf: EmfSource, versions: dict[str, str], period: int = 60) -> list[dict[str, Any]]:
-    queries = []
-    for label, version in versions.items():
-        for qid, metric in (("emfreq", "Requests"), ("emferr", "Errors")):
-            dims = [
-                {"Name": "service", "Value": emf.service},
-                {"Name": "FunctionVersion", "Value": str(version)},
-            ]
-            queries.append(
-                {
-                    "Id": f"{qid}_{label}",
-                    "MetricStat": {
-                        "Metric": {"Namespace": emf.namespace, "MetricName": metric, "Dimensions": dims},
-                        "Period": period,
-                        "Stat": "Sum",
-                    },
-                    "ReturnData": True,
-                }
-            )
-    return queries
+    return [
+        _stat_query(f"{qid}_{label}", emf.namespace, metric, emf_dimensions(emf, version), period, "Sum")
+        for label, version in versions.items()
+        for qid, metric in (("emfreq", "Requests"), ("emferr", "Errors"))
+    ]
 
 
 def _results(
@@ -150,20 +150,6 @@ EMF_PERIOD_S = 1
 LAMBDA_PERIOD_S = 60  # Lambda's own metrics have 1-minute resolution
 
 
-def _stat_query(
-    qid: str, namespace: str, metric: str, dims: list[dict[str, str]], period: int, stat: str
-) -> dict[str, Any]:
-    return {
-        "Id": qid,
-        "MetricStat": {
-            "Metric": {"Namespace": namespace, "MetricName": metric, "Dimensions": dims},
-            "Period": period,
-            "Stat": stat,
-        },
-        "ReturnData": True,
-    }
-
-
 @dataclass(frozen=True)
 class LatencySource:
     """Where the step judge reads per-call latency: the function's own EMF `Latency` (1-s periods)
@@ -179,7 +165,9 @@ class LatencySource:
     def query(self, qid: str, ctx: _Target, version: str, period: int, stat: str) -> dict[str, Any]:
         if self.name == "emf":
             assert ctx.emf is not None
-            return _stat_query(qid, ctx.emf.namespace, "Latency", ctx.emf_dims(version), period, stat)
+            return _stat_query(
+                qid, ctx.emf.namespace, "Latency", emf_dimensions(ctx.emf, version), period, stat
+            )
         dims = version_dimensions(ctx.function_name, ctx.alias, version)
         return _stat_query(qid, "AWS/Lambda", "Duration", dims, period, stat)
 
@@ -193,13 +181,6 @@ class _Target:
     function_name: str
     alias: str
     emf: EmfSource | None
-
-    def emf_dims(self, version: str) -> list[dict[str, str]]:
-        assert self.emf is not None
-        return [
-            {"Name": "service", "Value": self.emf.service},
-            {"Name": "FunctionVersion", "Value": str(version)},
-        ]
 
 
 @dataclass(frozen=True)
@@ -245,11 +226,7 @@ def interval_queries(
                 for source in latency_sources(emf)
             ]
         if emf is not None:
-            emf_dims = ctx.emf_dims(version)
-            queries += [
-                _stat_query(f"emfreq_{label}", emf.namespace, "Requests", emf_dims, EMF_PERIOD_S, "Sum"),
-                _stat_query(f"emferr_{label}", emf.namespace, "Errors", emf_dims, EMF_PERIOD_S, "Sum"),
-            ]
+            queries += emf_queries(emf, {label: version}, EMF_PERIOD_S)
     return queries
 
 

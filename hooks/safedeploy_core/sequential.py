@@ -35,7 +35,7 @@ Decision = Literal["FAIL", "CONTINUE"]
 @dataclass(frozen=True)
 class Interval:
     """The calls and bad calls (errors, or slow calls) of each version during one interval (e.g. one
-    10-s EMF period)."""
+    1-s EMF period)."""
 
     new_calls: int
     new_errors: int

@@ -6,7 +6,7 @@ worse than the old — in errors or in latency — which it may ask as often as 
 healthy versions more than alpha of the time.
 
 EventBridge schedules no finer than a minute, so each scheduled invocation keeps looking every
-LOOK_S seconds while a deployment is in progress, and exits at once otherwise (`run_step_gate_loop`).
+STEP_LOOK_S seconds while a deployment is in progress, and exits at once otherwise (`run_step_gate_loop`).
 Each look recomputes the evidence from CloudWatch for the whole shift so far: nothing is kept between
 invocations, and two invocations that overlap judge the same data (StopDeployment twice is harmless:
 the second ends "ended-meanwhile"). Only periods that ended SETTLE_S seconds ago are counted, so each
@@ -40,10 +40,10 @@ from safedeploy_core.metrics import (
     threshold_from_first_minute,
 )
 from safedeploy_core.sequential import Evidence, SequentialPolicy, evidence_of
+from safedeploy_core.timing import STEP_LOOK_S
 
-LOOK_S = 2.0  # default look interval (STEP_LOOK_S)
 SETTLE_S = 60.0  # a period is counted once it ended this long ago (the metrics' visibility delay)
-RESERVE_S = 5.0  # an invocation stops looking when less than LOOK_S + this is left
+RESERVE_S = 5.0  # an invocation stops looking when less than a look + this is left
 BEFORE_S = 3600  # the old version's p99 over the hour before the deployment fixes the latency threshold
 # Periods under 60 s are kept 3 hours (GetMetricData, Period): older shifts use Lambda's minutes.
 HIGH_RESOLUTION_KEPT = timedelta(hours=3) - timedelta(minutes=5)
@@ -243,7 +243,7 @@ def run_step_gate_loop(
     clock: Callable[[], datetime],
     sleep: Callable[[float], None],
     emf: EmfSource | None = None,
-    look_s: float = LOOK_S,
+    look_s: float = STEP_LOOK_S,
 ) -> tuple[list[GateAction], int]:
     """Look every `look_s` while some deployment is still watched (or failed to be judged) and the
     invocation has time for another look; (each deployment's last action — a stop, once made, is

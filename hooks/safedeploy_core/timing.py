@@ -29,6 +29,9 @@ HIGH_RESOLUTION_EVALUATION_S = 10
 STANDARD_EVALUATION_S = 60
 # Assumed: CodeDeploy documents no alarm poll interval; the rehearsal polls every 10 s too.
 CODEDEPLOY_POLL_S = 10
+# The step judge's default look interval within a scheduled run (safedeploy_core.step_gate; the hooks
+# app's StepLookSeconds parameter sets it).
+STEP_LOOK_S = 2.0
 # Lambda, "Asynchronous invocation" (CodeDeploy invokes hooks so): a function that returns an error is
 # run two more times, one minute and then two minutes later; then the event goes to the dead-letter
 # queue, if the function has one.

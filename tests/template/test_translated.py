@@ -319,9 +319,9 @@ def test_hooks_are_never_deployed_through_codedeploy(hooks_cfn: dict[str, Any]) 
 def test_the_step_judge_runs_a_minute_and_looks_as_often_as_its_parameter_says(
     hooks_cfn: dict[str, Any],
 ) -> None:
-    from safedeploy_core.step_gate import LOOK_S
+    from safedeploy_core.timing import STEP_LOOK_S
 
     judge = hooks_cfn["Resources"]["StepJudgeFunction"]["Properties"]
     assert judge["Environment"]["Variables"]["STEP_LOOK_S"] == {"Ref": "StepLookSeconds"}
-    assert hooks_cfn["Parameters"]["StepLookSeconds"]["Default"] == LOOK_S
+    assert hooks_cfn["Parameters"]["StepLookSeconds"]["Default"] == STEP_LOOK_S
     assert judge["Timeout"] == 60  # a run ends before the next minute's starts

@@ -11,7 +11,8 @@ import step_judge
 from botocore.stub import Stubber
 from safedeploy_core.metrics import EmfSource
 from safedeploy_core.sequential import SequentialPolicy
-from safedeploy_core.step_gate import LOOK_S, run_step_gate, run_step_gate_loop
+from safedeploy_core.step_gate import run_step_gate, run_step_gate_loop
+from safedeploy_core.timing import STEP_LOOK_S
 
 from tests.helpers import (
     APP,
@@ -239,7 +240,7 @@ def test_the_loop_ends_when_the_deployment_ends_meanwhile() -> None:
         cd.client, clock.cw, APP, ALLOWED, POLICY, clock.remaining, clock.now, clock.sleep
     )
     cd.done()
-    assert (looks, clock.sleeps, [a.action for a in actions]) == (2, [LOOK_S], ["watching"])
+    assert (looks, clock.sleeps, [a.action for a in actions]) == (2, [STEP_LOOK_S], ["watching"])
 
 
 def test_with_nothing_in_progress_the_loop_exits_at_once() -> None:

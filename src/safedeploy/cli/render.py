@@ -13,6 +13,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
+from safedeploy_core.timing import (
+    CODEDEPLOY_POLL_S,
+    HIGH_RESOLUTION_EVALUATION_S,
+    STANDARD_EVALUATION_S,
+    VISIBILITY_S,
+)
 
 if TYPE_CHECKING:  # the results' types only: rendering must not load what a command does not use
     from safedeploy_core.judge import Verdict
@@ -37,6 +43,16 @@ RESULT_STYLE = {
     "NODATA": "yellow",
     "SKIPPED": "dim",
 }
+
+
+def _fastest(seconds: int) -> str:
+    return (
+        f"fastest possible gate on 1-minute Lambda metrics: {seconds} s (a period of alignment + one "
+        f"datapoint + {VISIBILITY_S} s visibility + {STANDARD_EVALUATION_S} s evaluation + "
+        f"{CODEDEPLOY_POLL_S} s poll)"
+    )
+
+
 FIT_STYLE = {"first-step": "green", "whole-shift": "yellow", "after-shift": "magenta", "never": "bold red"}
 TIMELINE_STYLE = {
     "deploy": "bold",
@@ -332,8 +348,13 @@ class TextOutput:
             console.print(table)
             if any(a.timed for _, a in gates):
                 console.print("    [dim]worst case: a period of alignment + the breaching periods[/]")
-                console.print("    [dim]+ 60 s visibility + evaluation (10 s, or 60 s from 60-s periods)[/]")
-                console.print("    [dim]+ 10 s CodeDeploy poll (assumed); JSON: `detection` parts[/]")
+                console.print(
+                    f"    [dim]+ {VISIBILITY_S} s visibility + evaluation ({HIGH_RESOLUTION_EVALUATION_S} s,"
+                    f" or {STANDARD_EVALUATION_S} s from 60-s periods)[/]"
+                )
+                console.print(
+                    f"    [dim]+ {CODEDEPLOY_POLL_S} s CodeDeploy poll (assumed); JSON: `detection` parts[/]"
+                )
         guarded = [a for a in p.alarms if a.min_total_rps is not None]
         if guarded and p.steps:
             share = p.steps[0].percent
@@ -368,11 +389,7 @@ class TextOutput:
             cells = [f"[{FIT_STYLE[row.alarms[a[0]]]}]{row.alarms[a[0]]}[/]" for a in columns.values()]
             table.add_row(row.deployment_type, f"{row.first_window_s} s", f"{row.shift_s} s", *cells)
         console.print(table)
-        console.print(
-            f"fastest possible gate on 1-minute Lambda metrics: {report.fastest_1min_gate_s} s "
-            "(a period of alignment + one datapoint + 60 s visibility + 60 s evaluation + 10 s poll): "
-            "no such alarm fits a 1-minute linear step."
-        )
+        console.print(f"{_fastest(report.fastest_1min_gate_s)}: no such alarm fits a 1-minute linear step.")
         if svg:
             Path(svg).parent.mkdir(parents=True, exist_ok=True)
             console.save_svg(svg, title="safedeploy timing")
@@ -396,11 +413,7 @@ class TextOutput:
                     f"    {row.deployment_type:<30} first step {row.first_window_s:>5} s  "
                     f"[{FIT_STYLE[where]}]{where}[/]"
                 )
-        console.print(
-            f"fastest possible gate on 1-minute Lambda metrics: {report.fastest_1min_gate_s} s "
-            "(a period of alignment + one datapoint + 60 s visibility + 60 s evaluation + 10 s poll): "
-            "none fits a 1-minute linear step."
-        )
+        console.print(f"{_fastest(report.fastest_1min_gate_s)}: none fits a 1-minute linear step.")
 
     # ------------------------------------------------------------ judge
     def verdict(self, verdict: Verdict) -> None:

@@ -41,6 +41,7 @@ from safedeploy_core.timing import (
     ASYNC_RETRY_DELAYS_S,
     DEAD_LETTER_REPORT_S,
     LIFECYCLE_LIMIT_S,
+    STEP_LOOK_S,
     DeploymentConfig,
 )
 
@@ -484,7 +485,7 @@ class Engine:
     def _judge_timing(self) -> tuple[float, float]:
         """(look interval, what a run keeps in reserve) of the judge as its environment sets them."""
         assert self.step_judge is not None
-        look = float(self.step_judge.env.get("STEP_LOOK_S") or step_gate.LOOK_S)
+        look = float(self.step_judge.env.get("STEP_LOOK_S") or STEP_LOOK_S)
         return look, step_gate.RESERVE_S
 
     def _step_judge_look(self) -> None:

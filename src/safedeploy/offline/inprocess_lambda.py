@@ -46,15 +46,13 @@ class LambdaContext:
     log_stream_name: str = ""
     # seconds, on the clock the invocation runs on (a rehearsal passes its simulated clock)
     clock: Callable[[], float] = time.monotonic
-    _started: float | None = None
+    _started: float = field(init=False)
 
     def __post_init__(self) -> None:
-        if self._started is None:
-            self._started = self.clock()
+        self._started = self.clock()
 
     def get_remaining_time_in_millis(self) -> int:
-        started = self.clock() if self._started is None else self._started
-        return max(int((self.timeout_s - (self.clock() - started)) * 1000), 0)
+        return max(int((self.timeout_s - (self.clock() - self._started)) * 1000), 0)
 
 
 @dataclass

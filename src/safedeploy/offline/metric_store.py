@@ -59,16 +59,11 @@ def _stat(values: list[float], stat: str) -> float:
 
 
 LAMBDA_RESOLUTION_S = 60
-PUBLISHED_KEYS = (
-    {"FunctionName"},
-    {"FunctionName", "Resource"},
-    {"FunctionName", "Resource", "ExecutedVersion"},
-)
 
 
 def _between(rows: list[Any], low: float, high: float) -> list[Any]:
     """The rows with low <= t_s < high; `rows` are kept in time order (requests are appended as they
-    run), so this is two bisections, not a scan: a judge looking every 5 s at 1-s periods asks often."""
+    run), so this is two bisections, not a scan: a judge looking every 2 s at 1-s periods asks often."""
     return rows[bisect.bisect_left(rows, low, key=_t) : bisect.bisect_left(rows, high, key=_t)]
 
 
@@ -89,7 +84,7 @@ class MetricStore:
     emf: list[EmfPoint] = field(default_factory=list)
     clock_offset_s: float = 0.0
     # Series by what a query names, kept in time order and extended as records and points are
-    # appended (both lists only grow, in time order): a judge looking every 5 s asks often.
+    # appended (both lists only grow, in time order): a judge looking every 2 s asks often.
     _by_series: dict[tuple[Any, ...], list[Any]] = field(default_factory=dict, repr=False)
     _indexed: list[int] = field(default_factory=lambda: [0, 0], repr=False)
     _final: dict[tuple[Any, ...], float | None] = field(default_factory=dict, repr=False)
@@ -143,6 +138,7 @@ class MetricStore:
         )
         if key in self._final:
             return self._final[key]
+        self._index()
         value = self._fetch(stat, dims, start_s, period_s, until_s)
         if until_s >= final_at and self.records_until_s >= final_at:
             self._final[key] = value
@@ -156,7 +152,6 @@ class MetricStore:
             # a request's datapoint carries the start of its minute: the requests whose minute starts
             # in [start_s, start_s + period_s) ran from the first such minute to the first minute
             # boundary at or after the period's end
-            self._index()
             series = self._by_series.get(("AWS/Lambda", tuple(sorted(dims.items()))), [])
             low = self._minute_at_or_after(start_s)
             rows = _between(series, low, min(self._minute_at_or_after(start_s + period_s), until_s))
@@ -174,7 +169,6 @@ class MetricStore:
             else:
                 return None
             return _stat(values, stat["Stat"])
-        self._index()
         key = (stat.get("Namespace"), stat.get("MetricName"), tuple(sorted(dims.items())))
         points = [p.value for p in _between(self._by_series.get(key, []), start_s, end_s)]
         return _stat(points, stat["Stat"]) if points else None
