@@ -226,6 +226,12 @@ def test_not_a_template(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
             "'DeploymentPreference' is missing required Property 'Type'",
         ),
         ("Transform: 42\nResources: {T: {Type: AWS::SNS::Topic}}\n", "SD003", "Transform must be a name"),
+        (  # the translator's own validation, before translating: a traceback here once
+            "Transform: AWS::Serverless-2016-10-31\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
+            "    Condition: true\n    Properties: {Runtime: python3.13, Handler: a.b, InlineCode: x}\n",
+            "SD003",
+            "Every Condition member must be a string",
+        ),
         ("Resources: []\n", "SD002", "not a CloudFormation/SAM template"),
     ],
 )
@@ -331,7 +337,7 @@ def test_a_numeric_deployment_type_is_unknown(tmp_path: Path, capsys: pytest.Cap
         tmp_path, capsys, "{Type: 42, Hooks: {PreTraffic: !GetAtt Missing.Outputs.X}}"
     )
     rules = {(f["rule"], f["severity"]) for f in findings}
-    assert code == 1 and ("SD101", "error") in rules and ("SD201", "warning") in rules
+    assert code == 0 and ("SD101", "warning") in rules and ("SD201", "warning") in rules
 
 
 @pytest.mark.parametrize(

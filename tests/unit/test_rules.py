@@ -105,8 +105,14 @@ def test_base_template_is_clean_apart_from_the_first_create_note(tmp_path: Path)
     assert [(f.rule, f.severity, f.resource) for f in found] == [("SD105", "info", "Fn")]  # once, a note
 
 
-def test_unknown_deployment_type(tmp_path: Path) -> None:
-    assert ("SD101", "error", "Fn") in rules(run(tmp_path, type="Canary10Percent7Minutes"))
+def test_a_type_neither_predefined_nor_defined_here_is_a_warning_with_the_nearest_name(
+    tmp_path: Path,
+) -> None:
+    # SAM passes any other Type to CodeDeploy as a custom config's name, which may exist in the account.
+    found = [f for f in run(tmp_path, type="Canary10Percent7Minutes") if f.rule == "SD101"]
+    assert [(f.severity, f.resource) for f in found] == [("warning", "Fn")]
+    assert "must exist in the account" in found[0].message and "'Canary10Percent5Minutes'" in found[0].message
+    assert not [f for f in run(tmp_path, type="Canary10Percent5Minutes") if f.rule == "SD101"]  # near miss
 
 
 def test_all_at_once_with_alarms(tmp_path: Path) -> None:
@@ -596,7 +602,8 @@ def test_a_custom_deployment_config_in_the_template_is_recognised_and_timed(tmp_
 """
     path = scenario(tmp_path, default="\n    Default: dev", type_="!Ref MyConfig", alarms=custom)
     found = check(build_scope(path))
-    assert ("SD103", "error") in {(f.rule, f.severity) for f in found}  # a canary nothing can roll back
+    (sd103,) = [f for f in found if f.rule == "SD103" and f.severity == "error"]  # nothing can roll it back
+    assert sd103.message.startswith("custom config MyConfig with neither")  # its name is CloudFormation's
     assert "SD101" not in {f.rule for f in found}  # known: defined right here
     from safedeploy.planning.plan import build_plan
 

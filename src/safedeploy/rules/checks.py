@@ -65,9 +65,10 @@ _RULES: dict[str, Rule] = {
         "and nothing else is checked",
     ),
     "SD101": Rule(
-        "error",
+        "warning",
         "function",
-        "unknown deployment type (not predefined, no custom config in the template)",
+        "deployment type neither predefined nor defined in the template: a custom config that must "
+        "exist in the account (not verified)",
     ),
     "SD102": Rule(
         "warning",
@@ -276,14 +277,22 @@ def rule_deployment_type(dep: FunctionDeployment) -> Iterator[Finding]:
         for r in dep.scope.resources.values()
         if r.get("Type") == "AWS::CodeDeploy::DeploymentConfig"
     }
-    if f"CodeDeployDefault.Lambda{name}" not in custom and name not in custom:
-        yield Finding(
-            "SD101",
-            "error",
-            dep.logical_id,
-            f"unknown deployment type {name!r}: use one of {', '.join(PREDEFINED)} "
-            "or define the custom config in this template",
-        )
+    if f"CodeDeployDefault.Lambda{name}" in custom or name in custom:
+        return  # defined here, its schedule not known: the timing rules say so
+    # SAM prefixes only its predefined names; any other Type goes to CodeDeploy as it is, the name of
+    # a custom configuration (samtranslator deployment_preference_collection._replace_deployment_types).
+    # One created outside this template may well exist in the account, so this is never proven wrong.
+    close = difflib.get_close_matches(name, PREDEFINED, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    yield Finding(
+        "SD101",
+        "warning",
+        dep.logical_id,
+        f"deployment type {name!r} is neither predefined nor an AWS::CodeDeploy::DeploymentConfig of this "
+        f"template: SAM passes it to CodeDeploy as a custom configuration's name, which must exist in the "
+        f"account (not verified here, and its schedule is unknown, so no timing rule runs); {hint}"
+        f"use one of {', '.join(PREDEFINED)} or define the config in this template",
+    )
 
 
 def rule_rollback_triggers(dep: FunctionDeployment) -> Iterator[Finding]:
@@ -554,12 +563,18 @@ def _alarm_findings(dep: FunctionDeployment, alarm: AlarmSpec) -> Iterator[Findi
     if treat != "notBreaching":
         # breaching: a new version with no traffic yet fires the gate and rolls a healthy release back;
         # missing (the default) and ignore leave INSUFFICIENT_DATA, which CodeDeploy does not act on.
+        effect = (
+            "reads as breaching and rolls a healthy release back; use notBreaching for gates"
+            if treat == "breaching"
+            else "leaves the alarm in INSUFFICIENT_DATA, which CodeDeploy does not act on; "
+            "notBreaching says so explicitly"
+        )
         yield Finding(
             "SD304",
             "warning" if treat == "breaching" else "info",
             rid,
             f"TreatMissingData is {alarm.props.get('TreatMissingData', 'missing')!r}: a new version with "
-            "no traffic yet reads as INSUFFICIENT_DATA or breaching; use notBreaching for gates",
+            f"no traffic yet {effect}",
         )
     stats = alarm.metric_stats()
     if alarm.expression() is None and len(stats) == 1 and stats[0]["metric"] == "Errors":

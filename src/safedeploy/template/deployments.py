@@ -11,7 +11,7 @@ from typing import Any
 
 from safedeploy_core.timing import PREFIX, DeploymentConfig, deployment_config, traffic_config
 
-from safedeploy.template.scope import Scope, describe, locate, select_branches, unknown_conditions
+from safedeploy.template.scope import Scope, describe, known, locate, select_branches, unknown_conditions
 
 
 def merge_globals(globals_value: Any, own: Any) -> Any:
@@ -364,7 +364,8 @@ def _custom_config(scope: Scope, value: Any) -> tuple[str, DeploymentConfig | No
     props = where.resolve(resource.get("Properties", {}))
     routing = props.get("TrafficRoutingConfig") or {}
     kind = routing.get("Type")
-    name = str(props.get("DeploymentConfigName") or logical)
+    given = props.get("DeploymentConfigName")
+    name = str(given) if given and known(given) else f"custom config {logical}"
     if kind == "TimeBasedCanary":
         spec = routing.get("TimeBasedCanary") or {}
         return name, traffic_config(

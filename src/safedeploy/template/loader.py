@@ -125,10 +125,10 @@ def translate(
     logging.getLogger("samtranslator").setLevel(logging.ERROR)  # feature-toggle and metrics chatter
     fragment = _offline_locations(template)
     values = dict(parameters or {})
-    to_py27_compatible_template(fragment, values)
     # An explicit session: the translator needs a region for pseudo parameters, and none is configured here.
     translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=region))
     try:
+        to_py27_compatible_template(fragment, values)  # validates too: `Condition: true` fails here
         out = translator.translate(
             fragment, parameter_values=values, get_managed_policy_map=_NoManagedPolicies().load
         )
