@@ -569,6 +569,39 @@ def test_a_type_chosen_by_a_condition_is_checked_in_each_scenario(tmp_path: Path
     assert not prod.message.startswith("when")  # no scenario left open
 
 
+def test_only_scenarios_some_parameter_values_can_produce_are_checked(tmp_path: Path) -> None:
+    gate = """  Gate:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      Namespace: AWS/Lambda
+      MetricName: Errors
+      Dimensions: [{Name: FunctionName, Value: !Ref Fn}, {Name: Resource, Value: !Sub "${Fn}:live"}, {Name: ExecutedVersion, Value: !GetAtt Fn.Version.Version}]
+      Statistic: Sum
+      Period: 60
+      EvaluationPeriods: 1
+      Threshold: 5
+      ComparisonOperator: GreaterThanThreshold
+      TreatMissingData: notBreaching
+"""
+    body = "        Alarms: !If [IsDev, [], [!Ref Gate]]\n" + gate
+    path = scenario(tmp_path, type_="!If [IsProd, Canary10Percent5Minutes, AllAtOnce]", alarms=body)
+    one_parameter = path.read_text().replace(
+        "  IsProd: !Equals [!Ref Env, prod]\n",
+        "  IsProd: !Equals [!Ref Env, prod]\n  IsDev: !Equals [!Ref Env, dev]\n",
+    )
+    path.write_text(one_parameter)
+    # Env cannot be prod and dev at once: the canary always has its gate
+    assert [f for f in check(build_scope(path)) if f.severity == "error"] == []
+    # near miss: two parameters can make both true, and then nothing can roll the canary back
+    path.write_text(
+        one_parameter.replace("IsDev: !Equals [!Ref Env, dev]", "IsDev: !Equals [!Ref Stage, dev]").replace(
+            "Parameters:\n", "Parameters:\n  Stage:\n    Type: String\n"
+        )
+    )
+    (finding,) = [f for f in check(build_scope(path)) if f.severity == "error"]
+    assert finding.rule == "SD103" and finding.message.startswith("when IsDev is true and IsProd is true:")
+
+
 def test_alarms_given_through_a_condition_are_not_read_as_absent(tmp_path: Path) -> None:
     gate = """  Gate:
     Type: AWS::CloudWatch::Alarm

@@ -293,12 +293,41 @@ def deployments(scope: Scope) -> list[FunctionDeployment]:
             open_conditions[:MAX_SCENARIO_CONDITIONS],
             open_conditions[MAX_SCENARIO_CONDITIONS:],
         )
-        for values in itertools.product((True, False), repeat=len(enumerated)):
+        for values in reachable(scope, enumerated):
             scenario = tuple(zip(enumerated, values, strict=True))
             where = replace(scope, forced={**scope.forced, **dict(scenario)}) if scenario else scope
             dep = _deployment(where, logical_id, gprops, policy, alias, scenario)
             out.append(replace(dep, undecided=tuple(undecided)) if undecided else dep)
     return out
+
+
+def reachable(scope: Scope, names: list[str]) -> list[tuple[bool, ...]]:
+    """The true/false combinations of these open conditions that some parameter values can produce.
+
+    cfn-lint's condition solver decides it (two Equals of one parameter with different values
+    exclude each other, AllowedValues and Rules count), with every condition these parameters decide
+    fixed to its value. Were the solver to find none, every combination is checked instead: an
+    impossible scenario may then be linted, a possible one is never skipped."""
+    every = list(itertools.product((True, False), repeat=len(names)))
+    if not names:
+        return every
+    from types import SimpleNamespace
+
+    from cfnlint.conditions import Conditions
+
+    wanted: dict[str, set[bool]] = {name: {True, False} for name in names}
+    for name in scope.cfn.get("Conditions", {}):
+        value = None if name in wanted else scope.condition(name)
+        if value is not None:
+            wanted[name] = {value}
+    try:
+        found = [
+            tuple(s[n] for n in names)
+            for s in Conditions(SimpleNamespace(template=scope.cfn)).build_scenarios(wanted)
+        ]
+    except Exception:  # the solver on a shape it does not model: check them all
+        return every
+    return [values for values in every if values in found] or every
 
 
 def _deployment(
