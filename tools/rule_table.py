@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from safedeploy.rules.checks import RULES
+from safedeploy.rules.registry import RULES
 
 
 def table() -> str:
-    lines = ["| rule | severity | finding on | what it finds |", "|---|---|---|---|"]
-    lines += [f"| {rule} | {r.severity} | {r.kind} | {r.title} |" for rule, r in RULES.items()]
+    lines = ["| rule | cfn-lint | severity | finding on | what it finds |", "|---|---|---|---|---|"]
+    lines += [
+        f"| {rule} | {r.cfnlint_id} | {r.severity} | {r.kind} | {r.title} |" for rule, r in RULES.items()
+    ]
     return "\n".join(lines)
 
 

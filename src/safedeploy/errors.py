@@ -25,7 +25,6 @@ class TemplateError(UserError):
     """The template itself is the problem (unreadable, not a template, not translatable): `check`
     reports it as a finding (`rule`), every other command as a one-line error."""
 
-    def __init__(self, message: str, rule: str, severity: str = "error") -> None:
+    def __init__(self, message: str, rule: str) -> None:
         super().__init__(message)
-        self.rule = rule
-        self.severity = severity  # "warning" when it rests on values not known here
+        self.rule = rule  # its severity is the rule's (SD053: it rests on values not known here)

@@ -48,16 +48,16 @@ def test_check_json_on_the_project_template(capsys: pytest.CaptureFixture[str]) 
     code, out, _ = run(["check", str(ROOT / "template.yaml"), "--format", "json"], capsys)
     findings = json.loads(out)
     assert code == 0
-    assert {f["rule"] for f in findings} == {"SD105", "SD106", "SD303"}
+    assert {f["rule"] for f in findings} == {"SD105", "SD106", "SD311"}
     # at worst (310 s) the four one-minute Lambda gates fire 10 s after the 5-minute canary's shift,
     # while the post-traffic hook runs; the 10-s EMF gate (120 s) holds the first step
-    slow = {f["resource"] for f in findings if f["rule"] == "SD303"}
+    slow = {f["resource"] for f in findings if f["rule"] == "SD311"}
     assert slow == {
         f"{app}/{gate}Gate"
         for app in ("HelloWorldAlarms", "EchoAlarms")
         for gate in ("ErrorRate", "Latency", "Timeout", "Throttle")
     }
-    assert all(f["severity"] == "warning" for f in findings if f["rule"] == "SD303")
+    assert all(f["severity"] == "warning" for f in findings if f["rule"] == "SD311")
     # today's keys, plus where: file, line, column
     assert all(
         set(f) == {"rule", "severity", "resource", "message", "file", "line", "column"} for f in findings
@@ -259,15 +259,24 @@ def test_findings_can_be_ignored_by_id_by_resource_and_by_config(
     path.write_text(source)
 
     def rule_ids(*extra: str) -> list[str]:
-        # SD303 (the one-minute gates' worst case, see above) is left out of this test
-        code, out, _ = run(["check", str(path), "--format", "json", "--ignore", "SD303", *extra], capsys)
+        # SD311 (the one-minute gates' worst case, see above) is left out of this test
+        code, out, _ = run(["check", str(path), "--format", "json", "--ignore", "SD311", *extra], capsys)
         assert code == 0
         return sorted(f["rule"] for f in json.loads(out))
 
     assert rule_ids() == ["SD105", "SD106"]
     assert rule_ids("--ignore", "SD105") == ["SD106"]
     assert rule_ids("--ignore", "SD105,SD106") == []
-    # a resource's own Metadata
+    assert rule_ids("--ignore", "I9105,w9106") == []  # cfn-lint's ids name the same rules
+    # a resource's own Metadata, ours or cfn-lint's
+    path.write_text(
+        source.replace(
+            "  HelloWorldFunction:\n    Type: AWS::Serverless::Function\n",
+            "  HelloWorldFunction:\n    Type: AWS::Serverless::Function\n"
+            "    Metadata:\n      cfn-lint:\n        config:\n          ignore_checks: [W9106]\n",
+        )
+    )
+    assert rule_ids() == ["SD105"]
     path.write_text(
         source.replace(
             "  HelloWorldFunction:\n    Type: AWS::Serverless::Function\n",
@@ -286,12 +295,12 @@ def test_findings_can_be_ignored_by_id_by_resource_and_by_config(
 def test_the_readme_rule_table_is_the_registry(capsys: pytest.CaptureFixture[str]) -> None:
     import re
 
-    from safedeploy.rules.checks import RULES
+    from safedeploy.rules.registry import RULES
 
     readme = (ROOT / "README.md").read_text()
-    table = re.findall(r"^\| (SD\d+) \| ([^|]+) \| ([^|]+) \| (.+) \|$", readme, re.M)
-    assert [(r, s.strip(), k.strip(), t.strip()) for r, s, k, t in table] == [
-        (rule, r.severity, r.kind, r.title) for rule, r in RULES.items()
+    table = re.findall(r"^\| (SD\d+) \| ([EWI]9\d+) \| ([^|]+) \| ([^|]+) \| (.+) \|$", readme, re.M)
+    assert [(r, c, s.strip(), k.strip(), t.strip()) for r, c, s, k, t in table] == [
+        (rule, r.cfnlint_id, r.severity, r.kind, r.title) for rule, r in RULES.items()
     ]
     code, out, _ = run(["check", "--list-rules", "--format", "json"], capsys)
     assert code == 0 and [r["rule"] for r in json.loads(out)] == list(RULES)
@@ -337,7 +346,7 @@ def test_a_numeric_deployment_type_is_unknown(tmp_path: Path, capsys: pytest.Cap
         tmp_path, capsys, "{Type: 42, Hooks: {PreTraffic: !GetAtt Missing.Outputs.X}}"
     )
     rules = {(f["rule"], f["severity"]) for f in findings}
-    assert code == 0 and ("SD101", "warning") in rules and ("SD201", "warning") in rules
+    assert code == 0 and ("SD101", "warning") in rules and ("SD251", "warning") in rules
 
 
 @pytest.mark.parametrize(
@@ -469,7 +478,7 @@ def test_a_nested_finding_points_into_the_nested_template(
     )
     (tmp_path / "template.yaml").write_text((ROOT / "template.yaml").read_text())
     code, out, _ = run(["check", str(tmp_path / "template.yaml"), "--format", "json"], capsys)
-    nested = [f for f in json.loads(out) if f["rule"] == "SD304"]
+    nested = [f for f in json.loads(out) if f["rule"] == "SD310"]
     assert code == 0
     assert nested and all(f["file"].endswith("alarms/template.yaml") for f in nested)
     text = (tmp_path / "alarms" / "template.yaml").read_text().splitlines()
@@ -551,7 +560,7 @@ def test_a_translation_that_needs_parameter_values_is_not_an_error(
     # offline, AliasName has no value: SAM fails for that alone, which proves nothing about the template
     code, out, _ = run(["check", str(path), "--format", "json"], capsys)
     (finding,) = json.loads(out)
-    assert code == 0 and (finding["rule"], finding["severity"]) == ("SD003", "warning")
+    assert code == 0 and (finding["rule"], finding["severity"]) == ("SD053", "warning")
     assert "without values for AliasName" in finding["message"]
     # with the value, the template is checked (and this canary can never roll back)
     code, out, _ = run(["check", str(path), "--format", "json", "--parameter", "AliasName=live"], capsys)

@@ -229,13 +229,13 @@ def test_alarm_on_the_whole_function(tmp_path: Path) -> None:
 
 def test_gate_too_slow(tmp_path: Path) -> None:
     assert ("SD303", "error", "Gate") in rules(run(tmp_path, period=300, evaluations=3))
-    assert ("SD303", "warning", "Gate") in rules(run(tmp_path, type="Linear10PercentEvery1Minute"))
+    assert ("SD311", "warning", "Gate") in rules(run(tmp_path, type="Linear10PercentEvery1Minute"))
 
 
 def test_a_gate_whose_worst_case_outlasts_the_shift_is_a_warning_with_its_parts(tmp_path: Path) -> None:
     # 2 x 60-s periods: at best 180 s, at worst 60 + 120 + 60 + 60 + 10 = 310 s, past the 300-s shift
-    found = [f for f in run(tmp_path, evaluations=2) if f.rule == "SD303"]
-    assert [(f.severity, f.resource) for f in found] == [("warning", "Gate")]
+    found = [f for f in run(tmp_path, evaluations=2) if f.rule in ("SD303", "SD311")]
+    assert [(f.rule, f.severity, f.resource) for f in found] == [("SD311", "warning", "Gate")]
     message = found[0].message
     assert "worst-case 310 s" in message and "after all traffic moved" in message
     assert "no post-traffic hook keeps the deployment open" in message
@@ -261,15 +261,15 @@ def test_a_gate_that_cannot_fire_in_time_even_at_best_is_an_error_and_a_post_hoo
         )
     )
     found = rules(run(tmp_path, with_post))
-    assert ("SD303", "warning", "Gate") in found and ("SD303", "error", "Gate") not in found
+    assert ("SD311", "warning", "Gate") in found and ("SD303", "error", "Gate") not in found
 
 
 def test_missing_data_treatment(tmp_path: Path) -> None:
     # breaching rolls a healthy version with no traffic yet back; the default only leaves
     # INSUFFICIENT_DATA, which CodeDeploy does not act on: a note
-    assert ("SD304", "warning", "Gate") in rules(run(tmp_path, missing="breaching"))
+    assert ("SD310", "warning", "Gate") in rules(run(tmp_path, missing="breaching"))
     assert ("SD304", "info", "Gate") in rules(run(tmp_path, missing="missing"))
-    assert not [f for f in run(tmp_path) if f.rule == "SD304"]  # notBreaching
+    assert not [f for f in run(tmp_path) if f.rule in ("SD304", "SD310")]  # notBreaching
 
 
 def test_count_gate(tmp_path: Path) -> None:
@@ -306,7 +306,7 @@ def test_project_template_has_no_error_finding() -> None:
 def test_hooks_and_alarm_findings_name_nested_resources(env: str) -> None:
     root = Path(__file__).resolve().parents[2]
     found = check(build_scope(root / "template.yaml", {"DeploymentType": "Linear10PercentEvery1Minute"}))
-    assert {f.resource for f in found if f.rule == "SD303"} >= {"HelloWorldAlarms/ErrorRateGate"}
+    assert {f.resource for f in found if f.rule == "SD311"} >= {"HelloWorldAlarms/ErrorRateGate"}
 
 
 def test_environment_from_a_parameter_publishes_no_version(tmp_path: Path) -> None:
@@ -347,14 +347,29 @@ def test_rules_are_offered_to_cfn_lint(tmp_path: Path) -> None:
     path = tmp_path / "template.yaml"
     path.write_text(BASE.format(**{**DEFAULTS, "hook_name": "my-pre-hook"}))
     cfn_lint = Path(sys.executable).parent / "cfn-lint"
-    proc = subprocess.run(
-        [str(cfn_lint), "--append-rules", str(root / "src/safedeploy/rules/cfnlint"), "--", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"},
-    )
-    assert "E9101 SD201 PreHook:" in proc.stdout and proc.returncode != 0
+
+    def lint(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                str(cfn_lint),
+                "--append-rules",
+                str(root / "src/safedeploy/rules/cfnlint"),
+                *args,
+                "--",
+                str(path),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"},
+        )
+
+    proc = lint()
+    # each rule under its own cfn-lint id, with the severity of its first letter
+    assert "E9201 SD201 PreHook:" in proc.stdout and proc.returncode != 0
+    # so cfn-lint's own settings reach one rule and no other
+    quiet = lint("--ignore-checks", "E9201", "--include-checks", "I")
+    assert "E9201" not in quiet.stdout and "I9105 SD105" in quiet.stdout
 
 
 # ---------------------------------------------------------------- trust: no error that is not proven
@@ -379,7 +394,7 @@ def test_serverless_resources_without_the_transform_are_said_to_be_untranslated(
     [
         ('!Sub "CodeDeployHook_${AWS::StackName}-pre"', set()),  # the prefix is known: fine
         ('!Join ["", [CodeDeployHook_, !Ref "AWS::StackName"]]', set()),
-        ('!Sub "${AWS::StackName}-pre"', {("SD201", "warning", "PreHook")}),  # not known: not proven
+        ('!Sub "${AWS::StackName}-pre"', {("SD251", "warning", "PreHook")}),  # not known: not proven
         ('!Sub "Hook_${AWS::StackName}"', {("SD201", "error", "PreHook")}),  # known and wrong
     ],
 )
@@ -400,7 +415,7 @@ def test_a_grant_on_the_new_version_itself_lets_the_hook_invoke_it(tmp_path: Pat
     [
         ("  HookDeployments:\n    Type: String\n    Default: 'false'\n", set()),
         ("  HookDeployments:\n    Type: String\n    Default: 'true'\n", {("SD202", "error", "PreHook")}),
-        ("  HookDeployments:\n    Type: String\n", {("SD202", "warning", "PreHook")}),  # no value known
+        ("  HookDeployments:\n    Type: String\n", {("SD252", "warning", "PreHook")}),  # no value known
     ],
 )
 def test_a_hook_switched_by_a_parameter(tmp_path: Path, parameter: str, expected: set[object]) -> None:
@@ -524,7 +539,7 @@ def test_alarms_on_series_lambda_never_publishes(
 
 def test_an_unknown_but_plausible_metric_is_only_a_warning(tmp_path: Path) -> None:
     text = BASE.format(**DEFAULTS).replace("MetricName: Errors", "MetricName: SomethingNew", 1)
-    assert ("SD307", "warning", "Gate") in rules(run(tmp_path, text))
+    assert ("SD357", "warning", "Gate") in rules(run(tmp_path, text))
 
 
 # ---------------------------------------------------------------- conditions: every reachable scenario
@@ -715,7 +730,7 @@ def test_a_grant_chosen_by_an_open_condition_is_not_proven_missing(tmp_path: Pat
     )
     assert "!If [IsProd, !GetAtt Fn.Arn" in text
     found = rules(run(tmp_path, text))
-    assert ("SD204", "warning", "PreHook") in found and ("SD204", "error", "PreHook") not in found
+    assert ("SD254", "warning", "PreHook") in found and ("SD204", "error", "PreHook") not in found
 
 
 def test_a_nested_app_may_reuse_a_condition_name_without_a_cycle(tmp_path: Path) -> None:

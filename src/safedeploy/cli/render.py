@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # the results' types only: rendering must not load what a com
     from safedeploy.planning.timing import TimingReport
     from safedeploy.rehearsal.options import RehearsalOptions
     from safedeploy.rules import Finding
-    from safedeploy.rules.checks import Rule
+    from safedeploy.rules.registry import Rule
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 RULES_URL = "https://github.com/safe-deploy/safe-deploy#safedeploy-check"
@@ -125,7 +125,14 @@ class JsonOutput:
     def rules(self, rules: dict[str, Rule]) -> None:
         self._print(
             [
-                {"rule": k, "severity": r.severity, "kind": r.kind, "title": r.title, "url": RULES_URL}
+                {
+                    "rule": k,
+                    "cfnlint_id": r.cfnlint_id,
+                    "severity": r.severity,
+                    "kind": r.kind,
+                    "title": r.title,
+                    "url": RULES_URL,
+                }
                 for k, r in rules.items()
             ]
         )
@@ -192,7 +199,7 @@ class SarifOutput(JsonOutput):
 
     def findings(self, items: list[Finding], template: str) -> None:
         from safedeploy import version
-        from safedeploy.rules.checks import RULES
+        from safedeploy.rules.registry import RULES
 
         rules: dict[str, dict[str, Any]] = {}
         results = []
@@ -272,10 +279,12 @@ class TextOutput:
 
     def rules(self, rules: dict[str, Rule]) -> None:
         table = Table(title="safedeploy check rules", show_lines=False)
-        for col in ("rule", "severity", "finding on", "what it finds"):
+        for col in ("rule", "cfn-lint", "severity", "finding on", "what it finds"):
             table.add_column(col, overflow="fold")
         for rule_id, r in rules.items():
-            table.add_row(rule_id, f"[{SEVERITY_STYLE[r.severity]}]{r.severity}[/]", r.kind, r.title)
+            table.add_row(
+                rule_id, r.cfnlint_id, f"[{SEVERITY_STYLE[r.severity]}]{r.severity}[/]", r.kind, r.title
+            )
         self.console.print(table)
         self.console.print(f"details: {RULES_URL}")
 

@@ -23,17 +23,18 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParse
         action="append",
         default=[],
         metavar="SDxxx[,SDxxx]",
-        help="rule ids to leave out (repeatable); also `ignore` in .safedeploy.toml next to the template "
-        "and a resource's Metadata: {safedeploy: {ignore: [...]}}",
+        help="rule ids to leave out, SD201 or cfn-lint's E9201 (repeatable); also `ignore` in "
+        ".safedeploy.toml next to the template and a resource's Metadata: {safedeploy: {ignore: [...]}} "
+        "or cfn-lint's {cfn-lint: {config: {ignore_checks: [...]}}}",
     )
     p.add_argument("--list-rules", action="store_true", help="print every rule and exit")
     return p
 
 
 def ignored(args: argparse.Namespace) -> frozenset[str]:
-    from safedeploy.rules.checks import RULES
+    from safedeploy.rules.registry import RULES, canonical
 
-    ids = {x.strip() for item in args.ignore for x in str(item).split(",") if x.strip()}
+    ids = {canonical(x) for item in args.ignore for x in str(item).split(",") if x.strip()}
     config = Path(args.template).parent / CONFIG
     if config.is_file():
         try:
@@ -42,7 +43,7 @@ def ignored(args: argparse.Namespace) -> frozenset[str]:
             raise UserError(f"{config}: not valid TOML: {exc}") from exc
         if not isinstance(listed, list):
             raise UserError(f"{config}: ignore must be a list of rule ids")
-        ids |= {str(x) for x in listed}
+        ids |= {canonical(str(x)) for x in listed}
     unknown = sorted(ids - set(RULES))
     if unknown:
         raise UserError(f"no such rule: {', '.join(unknown)} (safedeploy check --list-rules)")
@@ -50,7 +51,8 @@ def ignored(args: argparse.Namespace) -> frozenset[str]:
 
 
 def run(args: argparse.Namespace, out: Output) -> ExitStatus:
-    from safedeploy.rules.checks import RULES, Finding, Severity, check
+    from safedeploy.rules.checks import Finding, check
+    from safedeploy.rules.registry import RULES
 
     if args.list_rules:
         out.rules(RULES)
@@ -59,7 +61,6 @@ def run(args: argparse.Namespace, out: Output) -> ExitStatus:
     try:
         found = check(scope_of(args), ignore)
     except TemplateError as exc:  # the template itself is the finding, in every output format
-        level: Severity = "warning" if exc.severity == "warning" else "error"
-        found = [Finding(exc.rule, level, "template", str(exc), str(args.template), 1, 1)]
+        found = [Finding(exc.rule, "template", str(exc), str(args.template), 1, 1)]
     out.findings(found, args.template)
     return ExitStatus.FAILED if any(f.severity == "error" for f in found) else ExitStatus.OK

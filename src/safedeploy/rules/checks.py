@@ -12,10 +12,11 @@ import fnmatch
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Literal
+from typing import Any
 
 from safedeploy_core.timing import PREDEFINED, fit
 
+from safedeploy.rules.registry import RULES, SEVERITY_ORDER, Severity, canonical, unverified
 from safedeploy.template.deployments import (
     AlarmSpec,
     FunctionDeployment,
@@ -26,7 +27,6 @@ from safedeploy.template.deployments import (
 from safedeploy.template.loader import is_sam, resource_position
 from safedeploy.template.scope import UNKNOWN, Scope, locate
 
-Severity = Literal["error", "warning", "info"]
 HOOK_PREFIX = "CodeDeployHook_"
 MAX_ALARMS = 10
 VERSION_SCOPED = {"Errors", "Invocations", "Duration"}
@@ -43,154 +43,11 @@ LAMBDA_METRICS = {
     "OnFailureDestinationDeliveredEventCount",
 }  # fmt: skip
 LAMBDA_DIMENSIONS = {"FunctionName", "Resource", "ExecutedVersion", "EventSourceMappingUUID"}
-Kind = Literal["template", "function", "hook", "alarm"]
-
-
-@dataclass(frozen=True)
-class Rule:
-    severity: Severity  # the highest severity it reports
-    kind: Kind  # what the finding names
-    title: str
-
-
-# `safedeploy check --list-rules` prints these, and the README's rule table is this list (a test keeps
-# them equal).
-_RULES: dict[str, Rule] = {
-    "SD002": Rule("error", "template", "not a readable template (YAML/JSON, UTF-8, a Resources section)"),
-    "SD003": Rule("error", "template", "SAM cannot translate the template (the translator's own message)"),
-    "SD001": Rule(
-        "error",
-        "template",
-        "AWS::Serverless resources without the SAM Transform: CloudFormation rejects the template, "
-        "and nothing else is checked",
-    ),
-    "SD101": Rule(
-        "warning",
-        "function",
-        "deployment type neither predefined nor defined in the template: a custom config that must "
-        "exist in the account (not verified)",
-    ),
-    "SD102": Rule(
-        "warning",
-        "function",
-        "AllAtOnce with alarms (they can only fire after every user saw the version)",
-    ),
-    "SD103": Rule(
-        "error",
-        "function",
-        "Canary/Linear with neither alarms nor hooks: it can never roll back",
-    ),
-    "SD104": Rule(
-        "error",
-        "function",
-        "more than 10 alarms on a deployment group",
-    ),
-    "SD105": Rule(
-        "info",
-        "function",
-        "note, once per template: the first create runs no hooks",
-    ),
-    "SD106": Rule(
-        "warning",
-        "function",
-        "environment variable from a parameter: changing only the parameter publishes no version, "
-        "so no deployment runs",
-    ),
-    "SD107": Rule(
-        "warning",
-        "function",
-        "Canary/Linear with hooks but no alarm: nothing watches the shifted traffic before 100 %",
-    ),
-    "SD201": Rule(
-        "error",
-        "hook",
-        "CodeDeploy's role may not invoke the hook (CodeDeployHook_ naming vs "
-        "DeploymentPreference.Role); a warning when the name is not known here",
-    ),
-    "SD202": Rule(
-        "error",
-        "hook",
-        "hook without DeploymentPreference: Enabled: false (e.g. inherited from Globals); a warning"
-        " when the value is not known here",
-    ),
-    "SD203": Rule(
-        "error",
-        "hook",
-        "hook role lacks codedeploy:PutLifecycleEventHookExecutionStatus (one-hour hang)",
-    ),
-    "SD204": Rule(
-        "error",
-        "hook",
-        "pre-traffic hook may not invoke the target's versions",
-    ),
-    "SD205": Rule(
-        "error",
-        "hook",
-        "LambdaInvokePolicy given a version/alias (builds a wrong ARN)",
-    ),
-    "SD206": Rule(
-        "error",
-        "hook",
-        "circular dependency through the alias or the implicit API (translated template)",
-    ),
-    "SD301": Rule(
-        "error",
-        "alarm",
-        "dimensions that do not exist behind an alias (Resource=fn:N, a version ARN, "
-        "ExecutedVersion without Resource)",
-    ),
-    "SD302": Rule(
-        "warning",
-        "alarm",
-        "Errors/Invocations/Duration on the whole function or alias (blends old and new)",
-    ),
-    "SD303": Rule(
-        "error",
-        "alarm",
-        "a gate that cannot fire before the deployment ends even at best (error), or whose worst case"
-        " is longer than the shift or its first step (warning)",
-    ),
-    "SD304": Rule(
-        "warning",
-        "alarm",
-        "TreatMissingData breaching (a healthy version with no traffic yet rolls back; warning), or"
-        " left at missing (info)",
-    ),
-    "SD305": Rule(
-        "warning",
-        "alarm",
-        "an 'Errors > 0' count gate (or its twin 'Errors >= 1')",
-    ),
-    "SD306": Rule(
-        "warning",
-        "function",
-        "gate alarm not defined in the template, or composite (not verifiable)",
-    ),
-    "SD307": Rule(
-        "error",
-        "alarm",
-        "a metric Lambda does not publish: error for a near-miss name (Error), warning for a name "
-        "not known here",
-    ),
-    "SD308": Rule(
-        "error",
-        "alarm",
-        "a dimension Lambda does not publish (e.g. Alias): the alarm never gets data",
-    ),
-    "SD309": Rule(
-        "error",
-        "alarm",
-        "a dimension value Lambda never uses: an ARN for FunctionName or ExecutedVersion, Resource "
-        "on another alias",
-    ),
-}
-RULES = dict(sorted(_RULES.items()))
 
 
 @dataclass(frozen=True)
 class Finding:
     rule: str
-    severity: Severity
     resource: str
     message: str
     # where to change it: the file that defines the resource (a nested app's own template), 1-based
@@ -198,8 +55,16 @@ class Finding:
     line: int = field(default=0, compare=False)
     column: int = field(default=0, compare=False)
 
+    @property
+    def severity(self) -> Severity:
+        return RULES[self.rule].severity
+
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            **{k: v for k, v in asdict(self).items() if k != "rule"},
+        }
 
     def located(self, file: str, line: int, column: int) -> Finding:
         return replace(self, file=file, line=line, column=column)
@@ -286,7 +151,6 @@ def rule_deployment_type(dep: FunctionDeployment) -> Iterator[Finding]:
     hint = f"did you mean {close[0]!r}? " if close else ""
     yield Finding(
         "SD101",
-        "warning",
         dep.logical_id,
         f"deployment type {name!r} is neither predefined nor an AWS::CodeDeploy::DeploymentConfig of this "
         f"template: SAM passes it to CodeDeploy as a custom configuration's name, which must exist in the "
@@ -301,7 +165,6 @@ def rule_rollback_triggers(dep: FunctionDeployment) -> Iterator[Finding]:
     if dep.config.kind == "all-at-once" and dep.alarms:
         yield Finding(
             "SD102",
-            "warning",
             dep.logical_id,
             "AllAtOnce with alarms: all traffic moves at once, so an alarm can only roll back "
             "after every user already saw the new version; use Canary or Linear",
@@ -309,14 +172,12 @@ def rule_rollback_triggers(dep: FunctionDeployment) -> Iterator[Finding]:
     if dep.config.kind != "all-at-once" and not dep.alarms and not dep.pre_hook and not dep.post_hook:
         yield Finding(
             "SD103",
-            "error",
             dep.logical_id,
             f"{dep.type_name} with neither alarms nor hooks: nothing can ever roll this deployment back",
         )
     elif dep.config.kind != "all-at-once" and not dep.alarms:
         yield Finding(
             "SD107",
-            "warning",
             dep.logical_id,
             f"{dep.type_name} with hooks but no alarm: nothing watches the shifted traffic, so a bad "
             "version keeps its share until the post-traffic hook runs at 100 %; add gate alarms on the "
@@ -325,7 +186,6 @@ def rule_rollback_triggers(dep: FunctionDeployment) -> Iterator[Finding]:
     if len(dep.alarms) > MAX_ALARMS:
         yield Finding(
             "SD104",
-            "error",
             dep.logical_id,
             f"{len(dep.alarms)} alarms: CodeDeploy accepts at most {MAX_ALARMS} per deployment group",
         )
@@ -362,7 +222,6 @@ def _parameter_only_environment(dep: FunctionDeployment) -> Iterator[Finding]:
     if risky and not dep.function_props.get("AutoPublishCodeSha256"):
         yield Finding(
             "SD106",
-            "warning",
             dep.logical_id,
             f"environment {', '.join(risky)}: changing only such a parameter publishes no new version "
             "(SAM hashes the unresolved Environment), so no deployment runs and the alias keeps the old "
@@ -374,8 +233,7 @@ def _parameter_only_environment(dep: FunctionDeployment) -> Iterator[Finding]:
 def _hook_findings(dep: FunctionDeployment, ref: HookRef, phase: str) -> Iterator[Finding]:
     if ref.scope is None or ref.logical_id is None:
         yield Finding(
-            "SD201",
-            "warning",
+            "SD251",
             dep.logical_id,
             f"{phase} hook {ref.display!r} is not defined in this template: not verified",
         )
@@ -387,8 +245,7 @@ def _hook_findings(dep: FunctionDeployment, ref: HookRef, phase: str) -> Iterato
     enabled = _boolean(where.resolve(pref.get("Enabled", True))) if pref else False
     if enabled is None:
         yield Finding(
-            "SD202",
-            "warning",
+            "SD252",
             hook,
             "the hook's DeploymentPreference.Enabled depends on a value only CloudFormation knows: a hook "
             "must never be deployed through CodeDeploy itself; make sure it resolves to false",
@@ -396,7 +253,6 @@ def _hook_findings(dep: FunctionDeployment, ref: HookRef, phase: str) -> Iterato
     elif enabled:
         yield Finding(
             "SD202",
-            "error",
             hook,
             "a hook must not be deployed through CodeDeploy itself: set DeploymentPreference: Enabled: false",
         )
@@ -407,25 +263,29 @@ def _hook_findings(dep: FunctionDeployment, ref: HookRef, phase: str) -> Iterato
         "arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:<ServerlessDeploymentApplication>/"
         f"<{dep.logical_id}DeploymentGroup>",
     ):
-        severity: Severity = "error" if complete else "warning"
         yield Finding(
-            "SD203",
-            severity,
+            "SD203" if complete else "SD253",
             hook,
-            "the hook's role lacks codedeploy:PutLifecycleEventHookExecutionStatus: CodeDeploy would wait "
-            "an hour for a status that can never arrive",
+            ("the hook's role lacks" if complete else _PARTLY_VISIBLE)
+            + " codedeploy:PutLifecycleEventHookExecutionStatus: CodeDeploy would wait an hour for a status "
+            "that can never arrive",
         )
     if phase == "PreTraffic" and not allows(
         statements, "lambda:InvokeFunction", _version_arn(dep.logical_id)
     ):
         yield Finding(
-            "SD204",
-            "error" if complete else "warning",
+            "SD204" if complete else "SD254",
             hook,
-            f"the hook's role may not invoke versions of {dep.logical_id} "
+            ("the hook's role may not" if complete else f"{_PARTLY_VISIBLE} the right to")
+            + f" invoke versions of {dep.logical_id} "
             f"(arn:...:function:{dep.logical_id}:N), so it cannot test the new version",
         )
     yield from _lambda_invoke_policy(where, hook_id, hook)
+
+
+_PARTLY_VISIBLE = (
+    "not verified: the hook's role has grants or managed policies not known here, and what is visible lacks"
+)
 
 
 # What AWSCodeDeployRoleForLambda (the policy of the role SAM generates) lets CodeDeploy invoke.
@@ -443,8 +303,7 @@ def _invocable_by_codedeploy(
     role_found = locate(dep.scope, dep.role) if dep.role else None
     if role_found is None:
         yield Finding(
-            "SD201",
-            "warning",
+            "SD251",
             hook,
             "DeploymentPreference.Role is not defined in this template: check that it may invoke this hook",
         )
@@ -468,8 +327,7 @@ def _invocable_by_codedeploy(
         )
         if opaque(statements):
             yield Finding(
-                "SD201",
-                "warning",
+                "SD251",
                 hook,
                 f"the role's grants depend on values not known here, so whether CodeDeploy may invoke "
                 f"this hook is not verified: {hint}",
@@ -477,17 +335,16 @@ def _invocable_by_codedeploy(
         elif isinstance(name, str) and name.startswith("<") and name != f"<{hook_id}>":
             # The name's beginning is only known to CloudFormation: not proven wrong.
             yield Finding(
-                "SD201",
-                "warning",
+                "SD251",
                 hook,
                 f"hook name {name!r} starts with a value only CloudFormation knows, so whether "
                 f"CodeDeploy may invoke it is not verified: {hint}",
             )
         else:
-            yield Finding("SD201", "error", hook, f"{hint}; otherwise the deployment fails at this hook")
+            yield Finding("SD201", hook, f"{hint}; otherwise the deployment fails at this hook")
     literal = re.sub(r"<[^>]*>", "", name) if isinstance(name, str) else ""
     if len(literal) > 64:
-        yield Finding("SD201", "error", hook, f"hook name {name!r} is longer than 64 characters")
+        yield Finding("SD201", hook, f"hook name {name!r} is longer than 64 characters")
 
 
 def _boolean(value: Any) -> bool | None:
@@ -513,7 +370,6 @@ def _lambda_invoke_policy(scope: Scope, hook_id: str, hook: str) -> Iterator[Fin
             ):
                 yield Finding(
                     "SD205",
-                    "error",
                     hook,
                     "LambdaInvokePolicy builds arn:...:function:${FunctionName}, so a version or alias "
                     "there yields a wrong ARN: write a statement on arn:...:function:NAME:* instead",
@@ -532,7 +388,6 @@ def _alarm_findings(dep: FunctionDeployment, alarm: AlarmSpec) -> Iterator[Findi
     if not alarm.known:
         yield Finding(
             "SD306",
-            "warning",
             dep.logical_id,
             f"gate alarm {alarm.reference!r} is not defined here: its dimensions and timing are not verified",
         )
@@ -541,7 +396,6 @@ def _alarm_findings(dep: FunctionDeployment, alarm: AlarmSpec) -> Iterator[Findi
     if alarm.props and "AlarmRule" in alarm.props:
         yield Finding(
             "SD306",
-            "warning",
             rid,
             "composite alarm as a gate: CodeDeploy's support is undocumented, and reading it needs "
             "cloudwatch:DescribeAlarms on * (a narrower scope returns no composite alarms)",
@@ -551,7 +405,6 @@ def _alarm_findings(dep: FunctionDeployment, alarm: AlarmSpec) -> Iterator[Findi
     if open_parts:
         yield Finding(
             "SD306",
-            "warning",
             rid,
             f"the gate alarm's {', '.join(open_parts)} depend on a condition left open: its series and "
             "timing are not verified (give the parameters values, or --parameter)",
@@ -570,8 +423,7 @@ def _alarm_findings(dep: FunctionDeployment, alarm: AlarmSpec) -> Iterator[Findi
             "notBreaching says so explicitly"
         )
         yield Finding(
-            "SD304",
-            "warning" if treat == "breaching" else "info",
+            "SD310" if treat == "breaching" else "SD304",
             rid,
             f"TreatMissingData is {alarm.props.get('TreatMissingData', 'missing')!r}: a new version with "
             f"no traffic yet {effect}",
@@ -592,7 +444,6 @@ def _alarm_findings(dep: FunctionDeployment, alarm: AlarmSpec) -> Iterator[Findi
         if count_gate:
             yield Finding(
                 "SD305",
-                "warning",
                 rid,
                 "an 'Errors > 0' count gate fires in healthy minutes at scale (0.1 % errors over 600 calls "
                 "a minute breaches 45 % of minutes): gate on a rate with a minimum-invocations guard",
@@ -607,15 +458,13 @@ def _series_findings(dep: FunctionDeployment, stat: dict[str, Any], rid: str) ->
         if close:
             yield Finding(
                 "SD307",
-                "error",
                 rid,
                 f"AWS/Lambda publishes no metric {metric!r} (did you mean {close[0]!r}?): this alarm never "
                 "gets data and never rolls back",
             )
         else:
             yield Finding(
-                "SD307",
-                "warning",
+                "SD357",
                 rid,
                 f"{metric!r} is not a Lambda metric known here (Lambda developer guide, types of metrics): "
                 "check the name, or the alarm never gets data",
@@ -625,7 +474,6 @@ def _series_findings(dep: FunctionDeployment, stat: dict[str, Any], rid: str) ->
     if unknown:
         yield Finding(
             "SD308",
-            "error",
             rid,
             f"{metric} with dimension(s) {', '.join(unknown)}: Lambda publishes only FunctionName, Resource "
             "and ExecutedVersion (and CloudWatch matches the exact combination), so this alarm never gets "
@@ -635,7 +483,6 @@ def _series_findings(dep: FunctionDeployment, stat: dict[str, Any], rid: str) ->
     if values.get("FunctionName", "").startswith("arn:"):
         yield Finding(
             "SD309",
-            "error",
             rid,
             f"{metric} with FunctionName={values['FunctionName']}: the dimension holds the function's name, "
             "not its ARN; use !Ref Fn",
@@ -643,7 +490,6 @@ def _series_findings(dep: FunctionDeployment, stat: dict[str, Any], rid: str) ->
     if ":function:" in values.get("ExecutedVersion", ""):
         yield Finding(
             "SD309",
-            "error",
             rid,
             f"{metric} with ExecutedVersion={values['ExecutedVersion']}: the dimension holds the version "
             "number; use !GetAtt Fn.Version.Version (not !Ref Fn.Version, the version's ARN)",
@@ -660,7 +506,6 @@ def _series_findings(dep: FunctionDeployment, stat: dict[str, Any], rid: str) ->
     ):
         yield Finding(
             "SD309",
-            "error",
             rid,
             f"{metric} with Resource={resource}: that is alias {qualifier!r}, but CodeDeploy shifts "
             f"{dep.alias!r}; the gate watches traffic that is not being shifted",
@@ -679,7 +524,6 @@ def _dimension_findings(dep: FunctionDeployment, alarm: AlarmSpec, rid: str) -> 
             if qualifier.isdigit() or qualifier.endswith(".Version>") or qualifier == "$LATEST":
                 yield Finding(
                     "SD301",
-                    "error",
                     rid,
                     f"{stat['metric']} with Resource={resource}: Lambda publishes no per-version "
                     "Resource series behind an alias, so this alarm stays INSUFFICIENT_DATA and never "
@@ -689,7 +533,6 @@ def _dimension_findings(dep: FunctionDeployment, alarm: AlarmSpec, rid: str) -> 
         if "ExecutedVersion" in dims and resource is None:
             yield Finding(
                 "SD301",
-                "error",
                 rid,
                 f"{stat['metric']} with ExecutedVersion but no Resource: that series does not exist; "
                 "add Resource=fn:alias",
@@ -698,7 +541,6 @@ def _dimension_findings(dep: FunctionDeployment, alarm: AlarmSpec, rid: str) -> 
         if stat["metric"] in VERSION_SCOPED and "ExecutedVersion" not in dims:
             yield Finding(
                 "SD302",
-                "warning",
                 rid,
                 f"{stat['metric']} on the whole function/alias blends the old and the new version during "
                 "the shift; add Resource=fn:alias and ExecutedVersion=!GetAtt Fn.Version.Version",
@@ -724,7 +566,6 @@ def _timing_findings(dep: FunctionDeployment, alarm: AlarmSpec, rid: str) -> Ite
         after = f" and the {post_s} s of its post-traffic hook" if post_s else ""
         yield Finding(
             "SD303",
-            "error",
             rid,
             f"even at best {best} s to ALARM ({timing.datapoints} x {alarm.period_s} s periods + "
             f"{VISIBILITY_S} s until CloudWatch has them) outlasts the whole {config.shift_s} s shift of "
@@ -739,8 +580,7 @@ def _timing_findings(dep: FunctionDeployment, alarm: AlarmSpec, rid: str) -> Ite
         else:
             tail = f"while the post-traffic hook runs (at most {post_s} s)"
         yield Finding(
-            "SD303",
-            "warning",
+            "SD311",
             rid,
             f"worst-case {worst} s to ALARM is longer than the whole {config.shift_s} s shift of "
             f"{config.name}: at worst it fires after all traffic moved, {tail}; the parts: "
@@ -748,8 +588,7 @@ def _timing_findings(dep: FunctionDeployment, alarm: AlarmSpec, rid: str) -> Ite
         )
     elif worst > config.first_window_s:
         yield Finding(
-            "SD303",
-            "warning",
+            "SD311",
             rid,
             f"worst-case {worst} s to ALARM is slower than the first {config.first_window_s} s step of "
             f"{config.name}: more traffic moves before it can fire; the parts: {_parts(timing)}",
@@ -788,7 +627,6 @@ def rule_cycles(scope: Scope) -> Iterator[Finding]:
         seen.add(culprit)
         yield Finding(
             "SD206",
-            "error",
             culprit,
             f"circular dependency {' -> '.join(members)}: a hook (or the app that holds it) refers to "
             "the alias or the implicit API; discover the URL at run time (SSM parameter, stack output)",
@@ -829,7 +667,6 @@ def rule_not_translated(scope: Scope) -> Iterator[Finding]:
     if serverless:
         yield Finding(
             "SD001",
-            "error",
             serverless[0],
             f"{len(serverless)} AWS::Serverless resource(s) ({', '.join(serverless[:3])}"
             f"{', …' if len(serverless) > 3 else ''}) but no `Transform: AWS::Serverless-2016-10-31`: "
@@ -837,14 +674,10 @@ def rule_not_translated(scope: Scope) -> Iterator[Finding]:
         )
 
 
-SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
-
-
 def first_create_note(found: list[FunctionDeployment]) -> Iterator[Finding]:
     if found:
         yield Finding(
             "SD105",
-            "info",
             found[0].logical_id,
             "note: the first create of the stack runs no hooks and shifts no traffic; "
             "protection starts with the second deployment",
@@ -866,9 +699,13 @@ def check(scope: Scope, ignore: frozenset[str] = frozenset()) -> list[Finding]:
     for dep in found:
         own = [f for rule in FUNCTION_RULES for f in rule(dep)]
         if dep.undecided:  # the deployment also rests on conditions not enumerated: nothing is proven
-            unverified = f" (not verified: depends on condition(s) {', '.join(dep.undecided)} left open)"
+            unverified_because = (
+                f" (not verified: depends on condition(s) {', '.join(dep.undecided)} left open)"
+            )
             own = [
-                replace(f, severity="warning", message=f.message + unverified) if f.severity == "error" else f
+                replace(f, rule=unverified(f.rule), message=f.message + unverified_because)
+                if f.severity == "error"
+                else f
                 for f in own
             ]
         by_function.setdefault(dep.logical_id, []).append((dep, own))
@@ -917,7 +754,7 @@ def _across_scenarios(scenarios: list[tuple[FunctionDeployment, list[Finding]]])
     for dep, found in scenarios:
         for f in found:
             if f not in everywhere:
-                yield Finding(f.rule, f.severity, f.resource, f"when {dep.scenario_text}: {f.message}")
+                yield Finding(f.rule, f.resource, f"when {dep.scenario_text}: {f.message}")
 
 
 def _ignored_by(scope: Scope, finding: Finding) -> set[str]:
@@ -929,5 +766,13 @@ def _ignored_by(scope: Scope, finding: Finding) -> set[str]:
             return set()
         where = where.children[app]
     metadata = (where.sam_resources.get(logical) or {}).get("Metadata") or {}
-    ignored = (metadata.get("safedeploy") or {}).get("ignore") if isinstance(metadata, dict) else None
-    return {str(x) for x in ignored} if isinstance(ignored, list) else set()
+    if not isinstance(metadata, dict):
+        return set()
+    ours = _mapping(metadata.get("safedeploy")).get("ignore")
+    # cfn-lint's own resource-level syntax, so one Metadata entry serves both linters
+    theirs = _mapping(_mapping(metadata.get("cfn-lint")).get("config")).get("ignore_checks")
+    return {canonical(str(x)) for listed in (ours, theirs) if isinstance(listed, list) for x in listed}
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}

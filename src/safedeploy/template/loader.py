@@ -146,8 +146,7 @@ def translate(
             raise TemplateError(
                 f"SAM could not translate the template without values for {', '.join(missing)} (no "
                 f"default): not verified; pass --parameter or --config-env. The translator said: {messages}",
-                "SD003",
-                "warning",
+                "SD053",
             ) from exc
         raise TemplateError(f"SAM translation failed: {messages}", "SD003") from exc
     except (

@@ -1,34 +1,49 @@
-"""safedeploy's checks as cfn-lint rules: `cfn-lint --append-rules <this folder> template.yaml`.
+"""safedeploy's rules as cfn-lint rules: `cfn-lint --append-rules <this folder> template.yaml`.
 
-cfn-lint hands a rule one (transformed) template; our checks need the SAM source and the nested
-applications beside it, so the rule re-reads the template from `cfn.filename`. Findings keep their
-SDxxx id in the message; errors are E9101, warnings W9101, notes I9101.
+One cfn-lint rule per safedeploy rule, under its cfn-lint id (SD201 -> E9201, its unverified twin
+SD251 -> W9251; I rules need `--include-checks I`), so cfn-lint's own ignore settings (`--ignore-checks`,
+`.cfnlintrc`, a resource's `Metadata: cfn-lint: config: ignore_checks`) and formatters (sarif, junit,
+pretty, ...) work on each of them.
+
+cfn-lint hands a rule one template, translated by its own transform without the nested applications
+beside it or the parameter values a deployment uses; the checks need those, so the findings are
+computed once per file from `cfn.filename` (as `safedeploy check` reads it) and each rule reports its own.
 """
 
 from __future__ import annotations
 
+import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
+from safedeploy.rules.registry import RULES, Rule
 
-def _findings(cfn: Any, severity: str) -> list[RuleMatch]:
+SOURCE_URL = "https://github.com/safe-deploy/safe-deploy#safedeploy-check"
+
+
+@lru_cache(maxsize=8)
+def _findings(filename: str, mtime_ns: int) -> tuple[Any, ...]:
     from safedeploy.errors import UserError
     from safedeploy.rules.checks import check
     from safedeploy.template.scope import build_scope
 
+    try:
+        return tuple(check(build_scope(Path(filename))))
+    except UserError:
+        return ()  # cfn-lint reports templates it cannot read or translate itself
+
+
+def _matches(rule_id: str, cfn: Any) -> list[RuleMatch]:
     filename = getattr(cfn, "filename", None)
     if not filename or not Path(filename).is_file():
         return []
-    try:
-        found = check(build_scope(Path(filename)))
-    except UserError:
-        return []  # cfn-lint reports unreadable templates itself
     resources = cfn.template.get("Resources", {})
     matches = []
-    for f in found:
-        if f.severity != severity or f.rule == "SD105":
+    for f in _findings(str(filename), os.stat(filename).st_mtime_ns):
+        if f.rule != rule_id:
             continue
         logical = f.resource.split("/")[0]
         path = ["Resources", logical] if logical in resources else ["Resources"]
@@ -36,36 +51,24 @@ def _findings(cfn: Any, severity: str) -> list[RuleMatch]:
     return matches
 
 
-class SafeDeploymentErrors(CloudFormationLintRule):  # type: ignore[misc]
-    id = "E9101"
-    shortdesc = "Safe Lambda deployment (safedeploy check): errors"
-    description = "Hook naming, permissions and cycles; alarm dimensions and timing; deployment preferences"
-    source_url = (
-        "https://github.com/safe-deploy/safe-deploy#safedeploy-check-template---config-env-env---format-json"
+def _cfnlint_rule(rule: Rule) -> type[CloudFormationLintRule]:
+    def match(self: CloudFormationLintRule, cfn: Any) -> list[RuleMatch]:
+        return _matches(rule.id, cfn)
+
+    return type(
+        f"SafeDeploy{rule.id}",
+        (CloudFormationLintRule,),
+        {
+            "id": rule.cfnlint_id,
+            "shortdesc": f"{rule.id}: {rule.title}"[:120],
+            "description": rule.title,
+            "source_url": SOURCE_URL,
+            "tags": ["safedeploy", "codedeploy", "lambda"],
+            "match": match,
+            "__module__": __name__,
+        },
     )
-    tags = ("safedeploy", "codedeploy", "lambda")
-
-    def match(self, cfn: Any) -> list[RuleMatch]:
-        return _findings(cfn, "error")
 
 
-class SafeDeploymentWarnings(CloudFormationLintRule):  # type: ignore[misc]
-    id = "W9101"
-    shortdesc = "Safe Lambda deployment (safedeploy check): warnings"
-    description = SafeDeploymentErrors.description
-    source_url = SafeDeploymentErrors.source_url
-    tags = SafeDeploymentErrors.tags
-
-    def match(self, cfn: Any) -> list[RuleMatch]:
-        return _findings(cfn, "warning")
-
-
-class SafeDeploymentNotes(CloudFormationLintRule):  # type: ignore[misc]
-    id = "I9101"
-    shortdesc = "Safe Lambda deployment (safedeploy check): notes"
-    description = SafeDeploymentErrors.description
-    source_url = SafeDeploymentErrors.source_url
-    tags = SafeDeploymentErrors.tags
-
-    def match(self, cfn: Any) -> list[RuleMatch]:
-        return _findings(cfn, "info")
+# cfn-lint instantiates every CloudFormationLintRule subclass among this module's members.
+globals().update({f"SafeDeploy{r.id}": _cfnlint_rule(r) for r in RULES.values()})
