@@ -716,6 +716,67 @@ def test_conditions_beyond_the_enumerated_ones_leave_no_error(tmp_path: Path) ->
     assert downgraded and {f.severity for f in downgraded} == {"warning"}
 
 
+def _base(**changes: object) -> str:
+    return BASE.format(**{**DEFAULTS, **changes})
+
+
+# Each error rule's trigger from above, as template text.
+ERROR_TRIGGERS = {
+    "SD103": _base()
+    .replace("        Alarms: [!Ref Gate]\n", "")
+    .replace("        Hooks:\n          PreTraffic: !Ref PreHook\n", ""),
+    "SD104": _base(alarms="[" + ", ".join(["!Ref Gate"] * 11) + "]"),
+    "SD201": _base(hook_name="my-pre-hook"),
+    "SD202": _base()
+    .replace("      DeploymentPreference:\n        Enabled: false\n", "")
+    .replace(
+        "    CodeUri: src/\n",
+        "    CodeUri: src/\n    AutoPublishAlias: live\n    DeploymentPreference:\n      Type: AllAtOnce\n",
+    ),
+    "SD203": _base().replace("codedeploy:PutLifecycleEventHookExecutionStatus", "codedeploy:GetDeployment"),
+    "SD204": _base().replace('Resource: !Sub "${Fn.Arn}:*"', "Resource: !GetAtt Fn.Arn"),
+    "SD205": _base().replace(
+        "      Policies:\n",
+        "      Policies:\n        - LambdaInvokePolicy:\n            FunctionName: !Ref Fn.Version\n",
+    ),
+    "SD301": _base(dimensions=_dims(FunctionName="!Ref Fn", Resource="!Ref Fn.Version")),
+    "SD303": _base(period=300, evaluations=3),
+    "SD307": _base().replace("MetricName: Errors", "MetricName: Error"),
+    "SD308": _base(dimensions=_dims(FunctionName="!Ref Fn", Alias="live")),
+    "SD309": _base(dimensions=_dims(FunctionName="!GetAtt Fn.Arn", Resource='!Sub "${Fn}:live"')),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(ERROR_TRIGGERS))
+def test_an_error_that_rests_on_conditions_left_open_is_its_unverified_twin(
+    tmp_path: Path, rule: str
+) -> None:
+    from safedeploy.rules.registry import RULES, twin
+
+    text = ERROR_TRIGGERS[rule]
+    plain = {f.rule for f in run(tmp_path, text)}
+    decided = {r for r in plain if RULES[r].severity == "error"}
+    assert rule in decided and twin(rule) not in plain  # proven here: the error, not its twin
+    # the same deployment group, its triggers chosen by five open conditions (four are enumerated)
+    nested = "[]"
+    for i in range(5):
+        nested = f"!If [C{i}, [], {nested}]"
+    open_text = text.replace(
+        "Globals:",
+        "Parameters:\n  Env:\n    Type: String\nConditions:\n"
+        + "".join(f"  C{i}: !Equals [!Ref Env, e{i}]\n" for i in range(5))
+        + "Globals:",
+    ).replace(
+        "        Type: Canary10Percent5Minutes\n",
+        f"        Type: Canary10Percent5Minutes\n        TriggerConfigurations: {nested}\n",
+    )
+    found = run(tmp_path, open_text)
+    fn_rules = {r for r in decided if RULES[r].kind != "template" and r != "SD206"}
+    assert not [f for f in found if f.severity == "error" and f.rule in fn_rules]
+    twins = {f.rule for f in found if "left open)" in f.message}
+    assert {twin(r) for r in fn_rules} <= twins and all(RULES[t].severity == "warning" for t in twins)
+
+
 def test_a_grant_chosen_by_an_open_condition_is_not_proven_missing(tmp_path: Path) -> None:
     text = (
         BASE.format(**DEFAULTS)
