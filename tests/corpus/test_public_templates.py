@@ -1,14 +1,17 @@
 """`safedeploy check` on public SAM templates that nobody here wrote: no crash, and exactly the error
 findings verified by reading each template against AWS's documentation.
 
-The templates are third-party files, so they are not committed here: they live in the steering
-repository's shared/corpus/ (next to this checkout, as CI lays it out), with a manifest.json:
-{"templates": [{"file": "aws-samples-x/template.yaml",
+`manifest.json` here is the record: per template its source (repository, path, commit, licence), the
+parameter values it is checked with, and the verified error findings with the reason per rule:
+{"templates": [{"file": "aws-samples__x/template.yaml",
                 "source": {"repository": "...", "path": "...", "commit": "...", "license": "..."},
                 "parameters": {"Env": "prod"},
                 "errors": ["SD103 OrdersFunction"],
+                "verified": {"SD103": "why"},
                 "harness": "sam-integration"}]}
-Without that folder the tests are skipped; SAFEDEPLOY_CORPUS names another folder.
+The templates themselves are third-party files and are not committed: they are read from the corpus
+folder, ../shared/corpus/ next to this checkout (SAFEDEPLOY_CORPUS names another), each at `file` as
+fetched from its repository at its commit. Without the folder the test is skipped.
 
 SAM's own test templates are inputs to its test harness, not deployable as stored: its translator tests
 add the Transform, and its integration tests (integration/helpers/base_test.py, file_resources.py) also
@@ -43,14 +46,13 @@ SAM_INTEGRATION_KEYS = {
 }
 
 CORPUS = Path(os.environ.get("SAFEDEPLOY_CORPUS") or ROOT.parent / "shared" / "corpus")
-MANIFEST = CORPUS / "manifest.json"
+MANIFEST = Path(__file__).with_name("manifest.json")
 
 
 def entries() -> list[dict[str, Any]]:
-    if not MANIFEST.is_file():
-        return []
-    entries: list[dict[str, Any]] = json.loads(MANIFEST.read_text())["templates"]
-    return entries
+    """The manifest's templates whose file is in the corpus folder."""
+    listed: list[dict[str, Any]] = json.loads(MANIFEST.read_text())["templates"]
+    return [e for e in listed if (CORPUS / e["file"]).is_file()]
 
 
 def as_deployed(path: Path, harness: str | None, workdir: Path) -> Path:
@@ -75,11 +77,18 @@ def as_deployed(path: Path, harness: str | None, workdir: Path) -> Path:
     return out
 
 
-@pytest.mark.skipif(not MANIFEST.is_file(), reason="no public template corpus next to this checkout")
+def test_the_manifest_records_where_each_template_came_from_and_why_each_error_is_right() -> None:
+    listed = json.loads(MANIFEST.read_text())["templates"]
+    assert len(listed) >= 30
+    for entry in listed:
+        assert {"repository", "path", "commit", "license"} <= set(entry["source"]), entry["file"]
+        assert {e.split()[0] for e in entry["errors"]} == set(entry.get("verified", {})), entry["file"]
+        assert all(RULES[e.split()[0]].severity == "error" for e in entry["errors"]), entry["file"]
+
+
+@pytest.mark.skipif(not entries(), reason=f"no public template corpus at {CORPUS}")
 @pytest.mark.parametrize("entry", entries(), ids=lambda e: str(e.get("file")))
 def test_a_public_template_gets_exactly_its_verified_errors(entry: dict[str, Any], tmp_path: Path) -> None:
-    source = entry["source"]
-    assert {"repository", "path", "commit", "license"} <= set(source), "record where it came from"
     path = as_deployed(CORPUS / entry["file"], entry.get("harness"), tmp_path)
     try:
         found = check(build_scope(path, entry.get("parameters") or {}))
