@@ -22,7 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from safedeploy.offline.alarm_eval import State, decide, evaluation_range, premature_alarm
+from safedeploy.offline.alarm_eval import State, decide, evaluation_range
 
 TREATMENTS = ("missing", "ignore", "breaching", "notBreaching")
 STATES: tuple[State, ...] = ("OK", "ALARM", "INSUFFICIENT_DATA")
@@ -38,6 +38,12 @@ def most_recent_present(points: Sequence[bool | None], n: int) -> tuple[bool | N
     return tuple(p if i in keep else None for i, p in enumerate(points))
 
 
+def too_few_all_breaching(case: Case) -> bool:
+    """Fewer than N datapoints present, every one breaching, fewer than M of them."""
+    present = [p for p in case[0] if p is not None]
+    return 0 < len(present) < case[1] and all(present) and len(present) < case[2]
+
+
 # class name -> (is this disagreement of that class?, why it is not a bug here)
 EXPLAINED: dict[str, tuple[Callable[[Case, str, str, Decider], bool], str]] = {
     "localstack-counts-the-whole-range": (
@@ -48,26 +54,56 @@ EXPLAINED: dict[str, tuple[Callable[[Case, str, str, Decider], bool], str]] = {
         "back in the evaluation range are not needed and are ignored'). Given only those N, LocalStack "
         "agrees with us.",
     ),
-    "localstack-premature-needs-older-missing": (
+    "guide-table-premature-alarm": (
         lambda case, ours, theirs, there: (
-            case[3] in ("missing", "ignore")
-            and ours == "ALARM"
-            and premature_alarm(case[0][-case[1] :], case[2])
-            and any(p is not None for p in case[0][: -case[2]])
+            case[3] == "missing" and ours == "ALARM" and theirs == "OK" and too_few_all_breaching(case)
         ),
-        "LocalStack applies the premature-alarm rule only when every datapoint of the evaluation range "
-        "older than the last M is missing; the guide's condition is about the Evaluation Periods number "
-        "of datapoints only ('the oldest available breaching datapoint during the Evaluation Periods "
-        "number of data points is at least as old as the value of Datapoints to Alarm, and all other "
-        "more recent data points are breaching or missing'). We follow the guide.",
+        "Fewer than N datapoints, all breaching, the oldest at least M periods old, `missing`: the guide's "
+        "3-of-3 table row 'X - - - -' is ALARM ('because the oldest evaluated data point is breaching and "
+        "there aren't any non-breaching data points'); LocalStack applies its premature rule only to the "
+        "datapoints older than the last M and says OK.",
     ),
-    "ignore-premature": (
-        lambda case, ours, theirs, there: case[3] == "ignore" and ours == "ALARM" and theirs == case[4],
-        "The guide's premature-alarm rule ('alarms are designed to always go into ALARM state when the "
-        "oldest available breaching datapoint ... is at least as old as Datapoints to Alarm, and all "
-        "other more recent data points are breaching or missing') names no TreatMissingData exception; "
-        "LocalStack keeps the current state for `ignore` there (its comment: 'for ignore the state "
-        "should be retained'). We follow the guide.",
+    "guide-table-insufficient-data": (
+        lambda case, ours, theirs, there: (
+            case[3] == "missing"
+            and ours == "INSUFFICIENT_DATA"
+            and theirs == "OK"
+            and too_few_all_breaching(case)
+        ),
+        "Fewer than N datapoints, all breaching, too recent for the premature rule, `missing`: the "
+        "guide's row '- - - - X' is 'Insufficient data' in both tables; LocalStack says OK.",
+    ),
+    "guide-table-ignore-retains": (
+        lambda case, ours, theirs, there: (
+            case[3] == "ignore" and ours == case[4] and theirs == "OK" and too_few_all_breaching(case)
+        ),
+        "The same datapoints under `ignore`: the guide's rows 'X - - - -' and '- - - - X' are 'Retain "
+        "current state'; LocalStack says OK.",
+    ),
+    "ignore-m-breaching-of-too-few": (
+        lambda case, ours, theirs, there: (
+            case[3] == "ignore"
+            and ours == "ALARM"
+            and theirs == case[4]
+            and sum(p is not None for p in case[0]) < case[1]
+            and sum(bool(p) for p in case[0]) >= case[2]
+        ),
+        "Fewer than N datapoints but at least M of them breaching, `ignore`: no cell of the guide's tables "
+        "has this; we follow its prose (missing datapoints are filled with nothing under `ignore`, the "
+        "real ones are evaluated, and 'if fewer than Datapoints to Alarm are breaching, the alarm state is "
+        "set to OK. Otherwise, the state is set to ALARM'); LocalStack keeps the current state. An "
+        "assumption: the rehearsal's gates use notBreaching, so none of them depends on it.",
+    ),
+    "n-present-is-evaluated": (
+        lambda case, ours, theirs, there: (
+            case[3] == "ignore"
+            and theirs == case[4]
+            and sum(p is not None for p in case[0]) >= case[1]
+            and ours == decide(case[0], case[1], case[2], "breaching", "OK")  # N present: no state used
+        ),
+        "At least N datapoints present, `ignore`: the guide evaluates the most recent N present ones and "
+        "'the value you set for how to treat missing data is not needed and is ignored'; LocalStack's "
+        "premature-alarm check runs first and keeps the state for `ignore`.",
     ),
 }
 

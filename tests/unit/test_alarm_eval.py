@@ -61,6 +61,32 @@ def test_ignore_keeps_the_state_when_nothing_is_present() -> None:
     assert a.evaluate(fetch_from({}), 180) == "ALARM"
 
 
+@pytest.mark.parametrize(
+    ("samples", "setting", "expected"),
+    [
+        (999, "ignore", "OK"),  # fewer than 10 / (1 - 0.99) = 1000 samples: the state does not change
+        (1000, "ignore", "ALARM"),  # near miss: enough samples, evaluated
+        (999, "evaluate", "ALARM"),  # the default evaluates whatever the count
+        (999, None, "ALARM"),
+    ],
+)
+def test_a_p99_alarm_set_to_ignore_low_sample_counts_waits_for_1000_samples(
+    samples: int, setting: str | None, expected: str
+) -> None:
+    props: dict[str, Any] = {"ExtendedStatistic": "p99", "EvaluationPeriods": 1, "Statistic": None}
+    if setting:
+        props["EvaluateLowSampleCountPercentile"] = setting
+    a = alarm(**props)
+    a.state = "OK"
+
+    def fetch(stat: dict[str, Any], start: float, period: int) -> float | None:
+        if start != 60:
+            return None
+        return float(samples) if stat["Stat"] == "SampleCount" else 900.0  # p99 900 ms > 5
+
+    assert a.evaluate(fetch, 120) == expected
+
+
 def test_metric_delay_shifts_the_window() -> None:
     a = alarm(EvaluationPeriods=1)
     points = {0: 1, 60: 9}
@@ -105,9 +131,44 @@ def test_metric_math_with_the_invocation_guard() -> None:
         ("IF(a >= 20, 100 * b / a, 0)", {"a": 4.0, "b": 2.0}, 0.0),
         ("a + b * 2", {"a": 1.0, "b": 3.0}, 7.0),
         ("(a + b) * 2", {"a": 1.0, "b": 3.0}, 8.0),
-        ("a / b", {"a": 1.0, "b": 0.0}, None),
-        ("a + b", {"a": 1.0, "b": None}, None),
+        ("a / b", {"a": 1.0, "b": 0.0}, None),  # a division by zero drops the datapoint
+        ("a + b", {"a": 1.0, "b": None}, 1.0),  # "Missing values in a time series are treated as 0"
+        ("a + b", {"a": None, "b": None}, None),  # neither has a datapoint: no timestamp at all
+        ("a * 2", {"a": None}, None),
+        ("a > b", {"a": 1.0, "b": None}, 1.0),  # between two time series the missing one is 0
         ("IF(a > 1 AND b < 1, 1, 0)", {"a": 2.0, "b": 0.0}, 1.0),
+        # the guide's IF examples, datapoint by datapoint (metric1, metric2, metric3)
+        *[
+            ("IF(m1, m2, m3)", {"m1": c, "m2": y, "m3": n}, out)
+            for c, y, n, out in zip(
+                [1.0, 1.0, 0.0, 0.0, None],
+                [30.0, None, 0.0, 0.0, 30.0],
+                [0.0, 0.0, 20.0, None, 20.0],
+                [30.0, 0.0, 20.0, None, None],
+                strict=True,
+            )
+        ],
+        *[
+            ("IF(m1, 5, m3)", {"m1": c, "m3": n}, out)
+            for c, n, out in zip(
+                [1.0, 1.0, 0.0, 0.0, None],
+                [0.0, 0.0, 20.0, None, 20.0],
+                [5.0, 5.0, 20.0, None, None],
+                strict=True,
+            )
+        ],
+        *[
+            ("IF(m1, m2, 5)", {"m1": c, "m2": y}, out)
+            for c, y, out in zip(
+                [1.0, 1.0, 0.0, 0.0, None],
+                [30.0, None, 0.0, 0.0, 30.0],
+                [30.0, 0.0, 5.0, 5.0, None],
+                strict=True,
+            )
+        ],
+        ("IF(m1, m2)", {"m1": 0.0, "m2": 3.0}, None),  # false and no third argument: dropped
+        # the alarm pack's guard: with invocations but no error datapoint, the rate is 0
+        ("IF(invocations >= 20, 100 * errors / invocations, 0)", {"invocations": 40.0, "errors": None}, 0.0),
     ],
 )
 def test_expressions(expression: str, values: dict[str, float | None], expected: float | None) -> None:
@@ -135,11 +196,12 @@ def pattern(text: str) -> list[bool | None]:
         # fewer than N present: the gap is filled as TreatMissingData says
         ("---X-", 3, 2, "breaching", "ALARM"),
         ("---X-", 3, 2, "notBreaching", "OK"),
-        # premature alarm (missing/ignore): oldest breach of the last N at least M old, the rest missing
+        # premature alarm (missing): every datapoint present breaching, the oldest at least M old
         ("--X--", 3, 3, "missing", "ALARM"),
-        ("---X-", 3, 3, "missing", "OK"),  # only 2 periods old: not yet
+        ("---X-", 3, 3, "missing", "INSUFFICIENT_DATA"),  # only 2 periods old: not yet
         ("--X0-", 3, 2, "missing", "OK"),  # a later datapoint is good
-        ("--X--", 3, 3, "ignore", "ALARM"),
+        ("--X--", 3, 3, "ignore", "ALARM"),  # ignore: the current state (ALARM here), as the guide's table
+        ("-X-X-", 3, 2, "ignore", "ALARM"),  # M breaching among fewer than N: ALARM (the guide's prose)
         # nothing present in the whole range
         ("-----", 3, 3, "missing", "INSUFFICIENT_DATA"),
         ("-----", 3, 3, "breaching", "ALARM"),
@@ -149,6 +211,42 @@ def pattern(text: str) -> list[bool | None]:
 )
 def test_the_documented_decision(points: str, n: int, m: int, treat: str, expected: str) -> None:
     assert decide(pattern(points), n, m, treat, "ALARM") == expected
+
+
+# The CloudWatch user guide's two tables, "How alarm state is evaluated when data is missing"
+# (awsdocs/amazon-cloudwatch-user-guide, doc_source/AlarmThatSendsEmail.md at 05fd32f6): the 5 most
+# recent datapoints, oldest first; per TreatMissingData the state. "keep" is "Retain current state".
+GUIDE_COLUMNS = ("missing", "ignore", "breaching", "notBreaching")
+GUIDE_3_OF_3 = [
+    ("0-X-X", ("OK", "OK", "OK", "OK")),
+    ("0----", ("OK", "OK", "OK", "OK")),
+    ("-----", ("INSUFFICIENT_DATA", "keep", "ALARM", "OK")),
+    ("0XX-X", ("ALARM", "ALARM", "ALARM", "ALARM")),
+    ("----X", ("INSUFFICIENT_DATA", "keep", "ALARM", "OK")),
+    ("X----", ("ALARM", "keep", "ALARM", "OK")),
+]
+GUIDE_2_OF_3 = [
+    ("0-X-X", ("ALARM", "ALARM", "ALARM", "ALARM")),
+    ("00X0X", ("ALARM", "ALARM", "ALARM", "ALARM")),
+    ("0-X--", ("OK", "OK", "ALARM", "OK")),
+    ("----0", ("OK", "OK", "ALARM", "OK")),
+    ("----X", ("INSUFFICIENT_DATA", "keep", "ALARM", "OK")),
+]
+GUIDE_CELLS = [
+    (points, n, m, treat, expected)
+    for n, m, table in ((3, 3, GUIDE_3_OF_3), (3, 2, GUIDE_2_OF_3))
+    for points, row in table
+    for treat, expected in zip(GUIDE_COLUMNS, row, strict=True)
+]
+
+
+@pytest.mark.parametrize("current", ["OK", "ALARM", "INSUFFICIENT_DATA"])
+@pytest.mark.parametrize(("points", "n", "m", "treat", "expected"), GUIDE_CELLS)
+def test_the_guides_missing_data_tables_cell_by_cell(
+    points: str, n: int, m: int, treat: str, expected: str, current: State
+) -> None:
+    assert len(GUIDE_CELLS) == 44
+    assert decide(pattern(points), n, m, treat, current) == (current if expected == "keep" else expected)
 
 
 def test_the_evaluation_range_reaches_back_past_the_evaluation_periods() -> None:

@@ -1,22 +1,24 @@
 """CloudWatch alarm evaluation, emulated for the offline rehearsal (moto stores alarms, never evaluates).
 
 Rules, from the CloudWatch user guide ("Using Amazon CloudWatch alarms": evaluating an alarm, how
-alarm state is evaluated when data is missing, avoiding premature transitions to alarm state, metric
-math functions):
+alarm state is evaluated when data is missing, with its two example tables; avoiding premature
+transitions to alarm state; metric math functions):
 - the alarm goes to ALARM when at least DatapointsToAlarm (M, default EvaluationPeriods = N) of the N
   datapoints it evaluates breach the threshold;
-- it retrieves more than N periods (the *evaluation range*). With no datapoint missing it evaluates
-  the most recent N. With some missing but at least N present it evaluates the most recent N
-  *present* ones (TreatMissingData is not used). With fewer than N present it fills the gap with
-  TreatMissingData: `breaching` counts as bad and `notBreaching` as good; `missing` and `ignore` add
-  nothing, so only the present ones count;
+- it retrieves more than N periods (the *evaluation range*). With at least N datapoints present it
+  evaluates the most recent N present ones (TreatMissingData is not used). With fewer, `breaching`
+  and `notBreaching` fill the gap (every real datapoint of the range kept); `missing` and `ignore`
+  fill nothing: ALARM with M breaching among them, OK when one of them is not breaching, and when all
+  of them breach but fewer than M — `missing`: ALARM if the oldest is at least M periods old (the
+  premature-alarm rule, "X - - - -" in the guide's table), else INSUFFICIENT_DATA ("- - - - X");
+  `ignore`: the current state ("Retain current state" in both rows);
 - nothing present in the whole range: `missing` -> INSUFFICIENT_DATA, `ignore` -> the current state,
   `breaching` -> ALARM, `notBreaching` -> OK;
-- premature alarm, for `missing` and `ignore`: ALARM when the oldest breaching datapoint among the
-  last N periods is at least M periods old and every more recent one is breaching or missing, even
-  with fewer than M datapoints present;
 - metric math: the alarm evaluates the one expression with ReturnData; supported here: numbers,
   metric ids, + - * /, comparisons, AND/OR, and IF(condition, a, b) — what the alarm pack uses.
+Where the guide's prose and its tables differ, the tables decide: the prose's premature rule names
+"the Evaluation Periods number of data points" and no TreatMissingData, but the table's "X - - - -"
+(3 of 3) alarms with its one datapoint outside the last three, and keeps the state under `ignore`.
 Assumed (the guide says only that the range "depends on the length of the alarm period and whether
 it is based on a metric with standard resolution or high resolution"): the range is
 N + max(N // 3, 2) periods, the figure LocalStack also uses. `decide` is cross-checked against
@@ -49,13 +51,49 @@ class ExpressionError(ValueError):
     pass
 
 
+@dataclass(frozen=True)
+class _Value:
+    """One operand at one timestamp: a scalar, or a time series' datapoint (None: it has none)."""
+
+    value: float | None
+    series: bool
+
+
+def _series_zero(v: _Value) -> float:
+    return 0.0 if v.value is None else v.value
+
+
+def _both(a: _Value, b: _Value, op: Callable[[float, float], float | None]) -> _Value:
+    """A binary operation, missing values as the metric-math page says: a scalar never misses; between
+    two time series a missing one is 0 when the other has a value; a time series with no datapoint
+    against a scalar has none."""
+    series = a.series or b.series
+    if a.series and b.series:
+        if a.value is None and b.value is None:
+            return _Value(None, True)
+        return _Value(op(_series_zero(a), _series_zero(b)), True)
+    if a.value is None or b.value is None:
+        return _Value(None, series)
+    return _Value(op(a.value, b.value), series)
+
+
+def _divide(x: float, y: float) -> float | None:
+    return x / y if y != 0 else None  # "the data point is dropped"
+
+
 def evaluate_expression(expression: str, values: dict[str, float | None]) -> float | None:
-    """Evaluate a metric-math expression over one datapoint of each id (None = no data)."""
+    """Evaluate a metric-math expression at one timestamp: each id's datapoint there, None when that
+    metric has none. Missing values follow the CloudWatch user guide's metric-math page
+    (using-metric-math.md): in arithmetic and between two time series a missing value is 0, a
+    division by zero drops the datapoint, and IF(c, a, b) drops it when c has none or c is false and
+    b has none, and gives 0 when c is true and a (a time series) has none. Where no metric of the
+    expression has a datapoint, neither has the expression (None)."""
     tokens = [t for t in _TOKEN.findall(expression)]
     flat = [a or b or c for a, b, c in tokens]
     if "".join(flat).replace(" ", "") != expression.replace(" ", ""):
         raise ExpressionError(f"unsupported metric math: {expression!r}")
     pos = 0
+    used: set[str] = set()
 
     def peek() -> str | None:
         return flat[pos] if pos < len(flat) else None
@@ -68,7 +106,7 @@ def evaluate_expression(expression: str, values: dict[str, float | None]) -> flo
         pos += 1
         return token
 
-    def primary() -> float | None:
+    def primary() -> _Value:
         token = take()
         if token == "(":
             value = logical()
@@ -76,74 +114,79 @@ def evaluate_expression(expression: str, values: dict[str, float | None]) -> flo
             return value
         if token == "-":
             inner = primary()
-            return None if inner is None else -inner
+            return _Value(None if inner.value is None else -inner.value, inner.series)
         if token.upper() == "IF":
             take("(")
             cond = logical()
             take(",")
             yes = logical()
-            take(",")
-            no = logical()
+            no: _Value | None = None
+            if peek() == ",":
+                take(",")
+                no = logical()
             take(")")
-            if cond is None:
-                return None
-            return yes if cond != 0 else no
+            series = cond.series or yes.series or bool(no and no.series)
+            if cond.value is None:
+                return _Value(None, series)
+            if cond.value != 0:
+                return _Value(_series_zero(yes) if yes.series else yes.value, series)
+            return _Value(None if no is None else no.value, series)
         if re.fullmatch(r"\d+(?:\.\d+)?", token):
-            return float(token)
+            return _Value(float(token), False)
         if token not in values:
             raise ExpressionError(f"unknown id {token!r} in {expression!r}")
-        return values[token]
+        used.add(token)
+        return _Value(values[token], True)
 
-    def term() -> float | None:
+    def term() -> _Value:
         value = primary()
         while peek() in ("*", "/"):
             op, right = take(), primary()
-            if value is None or right is None:
-                value = None
-            elif op == "*":
-                value = value * right
-            else:
-                value = value / right if right != 0 else math.nan
+            value = _both(value, right, (lambda x, y: x * y) if op == "*" else _divide)
         return value
 
-    def arith() -> float | None:
+    def arith() -> _Value:
         value = term()
         while peek() in ("+", "-"):
             op, right = take(), term()
-            value = (
-                None if value is None or right is None else (value + right if op == "+" else value - right)
-            )
+            value = _both(value, right, (lambda x, y: x + y) if op == "+" else (lambda x, y: x - y))
         return value
 
-    def compare() -> float | None:
+    compare_ops: dict[str, Callable[[float, float], bool]] = {
+        ">": lambda a, b: a > b,
+        "<": lambda a, b: a < b,
+        ">=": lambda a, b: a >= b,
+        "<=": lambda a, b: a <= b,
+        "==": lambda a, b: a == b,
+        "!=": lambda a, b: a != b,
+    }
+
+    def compare() -> _Value:
         value = arith()
-        ops = {
-            ">": lambda a, b: a > b,
-            "<": lambda a, b: a < b,
-            ">=": lambda a, b: a >= b,
-            "<=": lambda a, b: a <= b,
-            "==": lambda a, b: a == b,
-            "!=": lambda a, b: a != b,
-        }
-        while peek() in ops:
-            op, right = take(), arith()
-            value = None if value is None or right is None else float(ops[op](value, right))
+        while peek() in compare_ops:
+            test = compare_ops[take()]
+            value = _both(value, arith(), lambda x, y, test=test: float(test(x, y)))  # type: ignore[misc]
         return value
 
-    def logical() -> float | None:
+    def logical() -> _Value:
         value = compare()
         while peek() is not None and peek().upper() in ("AND", "OR"):  # type: ignore[union-attr]
-            op, right = take().upper(), compare()
-            if value is None or right is None:
-                value = None
-            else:
-                value = float((value != 0 and right != 0) if op == "AND" else (value != 0 or right != 0))
+            op = take().upper()
+            value = _both(
+                value,
+                compare(),
+                (lambda x, y: float(x != 0 and y != 0))
+                if op == "AND"
+                else (lambda x, y: float(x != 0 or y != 0)),
+            )
         return value
 
     result = logical()
     if pos != len(flat):
         raise ExpressionError(f"unexpected {flat[pos]!r} in {expression!r}")
-    return None if result is not None and math.isnan(result) else result
+    if used and all(values[i] is None for i in used):
+        return None  # no metric has a datapoint here: no timestamp for the expression either
+    return None if result.value is None or math.isnan(result.value) else result.value
 
 
 NOTHING_PRESENT: dict[str, State] = {
@@ -159,27 +202,30 @@ def evaluation_range(evaluation_periods: int) -> int:
 
 def decide(points: Sequence[bool | None], n: int, m: int, treat: str, current: State) -> State:
     """The alarm's new state from its evaluation range, oldest first (True: breaching, False: not,
-    None: missing), EvaluationPeriods `n`, DatapointsToAlarm `m`, TreatMissingData `treat`."""
+    None: missing), EvaluationPeriods `n`, DatapointsToAlarm `m`, TreatMissingData `treat`.
+
+    It reproduces every cell of the guide's two tables (tests/unit/test_alarm_eval.py)."""
     present = [p for p in points if p is not None]
     if not present:
         return NOTHING_PRESENT.get(treat, current)  # ignore: the current state
-    if treat in ("missing", "ignore") and premature_alarm(points[-n:], m):
+    if len(present) >= n:  # the most recent N real datapoints; TreatMissingData is not used
+        return "ALARM" if sum(present[-n:]) >= m else "OK"
+    if treat in ("breaching", "notBreaching"):  # the gap filled, every real datapoint of the range kept
+        return "ALARM" if sum(present) + (n - len(present)) * (treat == "breaching") >= m else "OK"
+    # missing / ignore: fewer than N real datapoints and nothing to fill the gap with
+    if sum(present) >= m:
         return "ALARM"
-    evaluated = present[-n:]
-    if len(present) < n and treat in ("breaching", "notBreaching"):
-        evaluated += [treat == "breaching"] * (n - len(present))  # the gap, filled as the alarm says
-    return "ALARM" if sum(evaluated) >= m else "OK"
+    if not all(present):
+        return "OK"  # a good datapoint among them ("0 - - - -", "0 - X - -")
+    if treat == "missing" and premature_alarm(points, m):
+        return "ALARM"  # "X - - - -": the oldest is breaching and none is good
+    return "INSUFFICIENT_DATA" if treat == "missing" else current  # "- - - - X"
 
 
-def premature_alarm(last: Sequence[bool | None], m: int) -> bool:
-    """Of the last N datapoints: the oldest breaching one is at least M periods old, and every later
-    one is breaching or missing."""
-    breaching = [i for i, p in enumerate(last) if p]
-    if not breaching:
-        return False
-    oldest = breaching[0]
-    age = len(last) - oldest  # 1 = the most recent period
-    return age >= m and all(p is None or p for p in last[oldest + 1 :])
+def premature_alarm(points: Sequence[bool | None], m: int) -> bool:
+    """Every real datapoint of the range breaching, and the oldest at least M periods old."""
+    present = [i for i, p in enumerate(points) if p is not None]
+    return bool(present) and all(points[i] for i in present) and len(points) - present[0] >= m
 
 
 @dataclass
@@ -237,5 +283,30 @@ class AlarmModel:
         threshold = float(self.props["Threshold"])
         breach = COMPARE[self.props["ComparisonOperator"]]
         points = [None if v is None else breach(v, threshold) for v in values]
+        if self._too_few_samples(fetch, starts[-n:]):
+            return self.state  # EvaluateLowSampleCountPercentile: ignore
         self.state = decide(points, n, m, self.props.get("TreatMissingData", "missing"), self.state)
         return self.state
+
+    def _too_few_samples(self, fetch: Fetch, evaluated: list[float]) -> bool:
+        """A percentile alarm set to `ignore` low sample counts, with fewer samples in its evaluated
+        periods than the guide's bound ("Percentile-based alarms and low data samples": fewer than
+        10/(1-p) for p in 0.5..1, 10/p below 0.5). Only single-metric alarms (ExtendedStatistic)
+        have the setting; `evaluate`, the default, always evaluates."""
+        extended = str(self.props.get("ExtendedStatistic") or "")
+        if self.props.get("EvaluateLowSampleCountPercentile") != "ignore" or not re.fullmatch(
+            r"p\d+(\.\d+)?", extended
+        ):
+            return False
+        p = float(extended[1:]) / 100
+        needed = (10 / (1 - p) if p < 1 else math.inf) if p > 0.5 else 10 / p
+        stat = {
+            "Namespace": self.props.get("Namespace"),
+            "MetricName": self.props["MetricName"],
+            "Dimensions": self.props.get("Dimensions", []),
+            "Stat": "SampleCount",
+        }
+        samples = sum(
+            fetch(stat, start, self.period) or 0.0 for start in evaluated if start + self.period > 0
+        )
+        return samples < needed
