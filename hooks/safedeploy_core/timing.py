@@ -70,6 +70,38 @@ class DeploymentConfig:
     def codedeploy_name(self) -> str:
         return f"{PREFIX}{self.name}"
 
+    @property
+    def shift_max_s(self) -> int:
+        """The later reading of when a linear shift completes (LINEAR_SCHEDULE); else `shift_s`."""
+        if self.kind != "linear" or len(self.steps) < 2:
+            return self.shift_s
+        return self.shift_s + self.steps[1].at_s - self.steps[0].at_s
+
+    @property
+    def schedule_note(self) -> str | None:
+        if self.kind != "linear" or self.shift_max_s == self.shift_s:
+            return None
+        return LINEAR_SCHEDULE.format(
+            step=self.steps[0].percent,
+            count=len(self.steps),
+            at=self.shift_s // 60,
+            later=self.shift_max_s // 60,
+        )
+
+
+# The sources differ on when a linear shift ends. CodeDeploy's API reference (TimeBasedLinear): the
+# percentage "is shifted at the start of each increment", with "the number of minutes between each
+# incremental traffic shift": 100 % with the last increment, at (count - 1) intervals. SAM's guide
+# (docs/safe_lambda_deployments.rst): Linear10PercentEvery10Minutes "will complete traffic shifting in
+# 100 minutes", count intervals. The schedule follows CodeDeploy; the longest a deployment can take
+# allows for SAM's figure, and whether a gate can fire in time is judged on the earlier end.
+LINEAR_SCHEDULE = (
+    "{step:g} % at the start of each of {count} increments: 100 % at {at} min (CodeDeploy API "
+    "reference, TimeBasedLinear). SAM's guide counts one interval more (Linear10PercentEvery10Minutes "
+    "'will complete traffic shifting in 100 minutes'), {later} min here: the longest total allows for "
+    "it; the gates are timed on the earlier end"
+)
+
 
 _CANARY = re.compile(r"^Canary(\d+)Percent(\d+)Minutes?$")
 _LINEAR = re.compile(r"^Linear(\d+)PercentEvery(\d+)Minutes?$")

@@ -11,6 +11,7 @@ import pytest
 from safedeploy.offline.alarm_eval import (
     AlarmModel,
     ExpressionError,
+    State,
     decide,
     evaluate_expression,
     evaluation_range,

@@ -86,7 +86,9 @@ def test_plan_json_per_environment(capsys: pytest.CaptureFixture[str]) -> None:
         "max_s": 3 * 120 + 60 + 120 + 10,
     }
     assert hello["post_traffic_hook"]["max_s"] == 3 * 180 + 60 + 120 + 10
-    assert hello["total_max_s"] == 540 + 550 + 730
+    # the longest total allows for SAM's reading of a linear shift, one interval more than CodeDeploy's
+    assert hello["total_max_s"] == 540 + 60 + 550 + 730
+    assert "CodeDeploy API reference" in hello["schedule_note"] and "SAM's guide" in hello["schedule_note"]
     gate = {a["resource"]: a for a in hello["alarms"]}["HelloWorldAlarms/ErrorRateGate"]
     # 2 of 2 one-minute periods: 60 alignment + 120 + 60 visibility + 60 evaluation + 10 poll
     assert (gate["detection_s"], gate["detection"]["best_s"], gate["fits"]) == (310, 180, "whole-shift")

@@ -889,3 +889,20 @@ def test_parameters_of_a_nested_app_chosen_by_an_open_condition_are_all_unknown(
     found = run(tmp_path, NESTED)
     # the hooks' roles are built from what the parent passes: not knowing which map proves nothing missing
     assert not [f for f in found if f.severity == "error" and f.rule in ("SD201", "SD202", "SD203", "SD204")]
+
+
+def test_plan_does_not_say_never_when_the_post_hook_that_could_hold_the_deployment_is_not_known(
+    tmp_path: Path,
+) -> None:
+    from safedeploy.planning.plan import build_plan
+
+    slow = _base(period=300, evaluations=3)  # 15 minutes at best: past the 5-minute canary
+    elsewhere = slow.replace(
+        "          PreTraffic: !Ref PreHook\n",
+        "          PreTraffic: !Ref PreHook\n          PostTraffic: CodeDeployHook_elsewhere\n",
+    )
+    for text, fits in ((slow, "never"), (elsewhere, "unknown")):
+        path = tmp_path / "template.yaml"
+        path.write_text(text)
+        (plan,) = build_plan(build_scope(path))
+        assert [g.fits for g in plan.alarms] == [fits]

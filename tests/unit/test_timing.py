@@ -37,3 +37,15 @@ def test_a_gate_past_the_shift_still_counts_while_the_post_traffic_hook_runs() -
     assert fit(310, canary) == "never"  # nothing keeps the deployment open after its 300-s shift
     assert fit(310, canary, after_shift_s=180) == "after-shift"
     assert fit(500, canary, after_shift_s=180) == "never"
+
+
+def test_the_linear_schedules_of_codedeploy_and_sam_are_both_told() -> None:
+    from safedeploy_core.timing import deployment_config
+
+    linear = deployment_config("Linear10PercentEvery10Minutes")
+    assert linear is not None
+    # CodeDeploy: 10 % at the start of each increment, so 100 % with the 10th, 90 minutes in
+    assert (linear.shift_s, linear.shift_max_s) == (5400, 6000)  # SAM's guide: "in 100 minutes"
+    assert linear.schedule_note is not None and "100 % at 90 min" in linear.schedule_note
+    canary = deployment_config("Canary10Percent5Minutes")
+    assert canary is not None and (canary.shift_max_s, canary.schedule_note) == (300, None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import textwrap
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -53,7 +54,13 @@ def _fastest(seconds: int) -> str:
     )
 
 
-FIT_STYLE = {"first-step": "green", "whole-shift": "yellow", "after-shift": "magenta", "never": "bold red"}
+FIT_STYLE = {
+    "first-step": "green",
+    "whole-shift": "yellow",
+    "after-shift": "magenta",
+    "never": "bold red",
+    "unknown": "yellow",
+}
 TIMELINE_STYLE = {
     "deploy": "bold",
     "hook": "cyan",
@@ -323,6 +330,9 @@ class TextOutput:
                     f"  [yellow]no gate on 1-minute metrics fits the first {_minutes(p.first_window_s)} "
                     f"step (fastest {_minutes(p.fastest_possible_gate_s)})[/]"
                 )
+            if p.schedule_note:
+                for line in textwrap.wrap(p.schedule_note, max(console.width - 4, 40)):
+                    console.print(f"  [dim]{line}[/]", highlight=False)
             console.print(
                 f"  shift {_minutes(p.shift_s)}; at most {_minutes(p.total_max_s)} if a hook keeps failing"
             )

@@ -79,6 +79,7 @@ class FunctionPlan:
     post_traffic_hook: HookPlan | None
     alarms: list[GatePlan]
     shift_s: int | None
+    schedule_note: str | None  # where the documented schedules disagree (linear shifts)
     first_window_s: int | None
     fastest_possible_gate_s: int
     first_window_possible: bool | None
@@ -104,6 +105,9 @@ def _gate(dep: FunctionDeployment, alarm: Any, rps: float | None) -> GatePlan:
     timing = detection(alarm.period_s, alarm.evaluation_periods, alarm.datapoints_to_alarm)
     detect = timing.worst_s
     post_s = dep.post_hook.timeout_s if dep.post_hook else 0
+    fits: str | None = fit(detect, dep.config, post_s or 0) if dep.config else None
+    if fits == "never" and post_s is None:
+        fits = "unknown"  # the post-traffic hook may hold the deployment open; its timeout is not known
     guard, min_rps = alarm.guard(), None
     if guard is not None and dep.config and dep.config.steps:
         share = dep.config.steps[0].percent / 100  # the new version's share while it matters most
@@ -116,7 +120,7 @@ def _gate(dep: FunctionDeployment, alarm: Any, rps: float | None) -> GatePlan:
         evaluation_periods=alarm.evaluation_periods,
         datapoints_to_alarm=alarm.datapoints_to_alarm,
         detection_s=detect,
-        fits=fit(detect, dep.config, post_s or 0) if dep.config else None,
+        fits=fits,
         detection=timing.as_dict(),
         guard=guard,
         min_total_rps=min_rps,
@@ -151,10 +155,11 @@ def function_plan(dep: FunctionDeployment, rps: float | None = None) -> Function
         post_traffic_hook=post,
         alarms=gates,
         shift_s=config.shift_s if config else None,
+        schedule_note=config.schedule_note if config else None,
         first_window_s=config.first_window_s if config else None,
         fastest_possible_gate_s=fastest_gate_s(),
         first_window_possible=first_window_possible(config) if config else None,
-        total_max_s=(config.shift_s if config else 0) + hooks_max,
+        total_max_s=(config.shift_max_s if config else 0) + hooks_max,
     )
 
 
