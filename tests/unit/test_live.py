@@ -65,7 +65,9 @@ class AWS:
         events: dict[str, str],
         alarm: str = "OK",
         extra: dict[str, Any] | None = None,
+        counts: tuple[int, int, int, int] = (90, 0, 10, 1),
     ) -> None:
+        """`counts`: calls and errors of the old, then the new version, as GetMetricData returns them."""
         info = {
             "deploymentId": "d-1",
             "applicationName": APP,
@@ -124,6 +126,25 @@ class AWS:
             {"MetricAlarms": [{"AlarmName": "gate-error-rate", "StateValue": alarm}]},
             {"AlarmNames": ["gate-error-rate"], "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]},
         )
+        old_calls, old_errors, new_calls, new_errors = counts
+        values = {"inv_baseline": old_calls, "err_baseline": old_errors, "inv_canary": new_calls}
+        values["err_canary"] = new_errors
+        self.add(
+            "cloudwatch",
+            "get_metric_data",
+            {
+                "MetricDataResults": [
+                    {
+                        "Id": qid,
+                        "Timestamps": [DEPLOYMENT_START],
+                        "Values": [float(v)],
+                        "StatusCode": "Complete",
+                    }
+                    for qid, v in values.items()
+                ]
+            },
+            {"MetricDataQueries": ANY, "StartTime": ANY, "EndTime": ANY, "ScanBy": "TimestampAscending"},
+        )
 
 
 def _res(logical: str, physical: str, kind: str) -> dict[str, Any]:
@@ -165,6 +186,38 @@ def test_watch_follows_a_successful_deployment(aws: AWS, capsys: pytest.CaptureF
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert [(x["status"], x["traffic_pct"]) for x in lines] == [("InProgress", 10.0), ("Succeeded", 100.0)]
     assert lines[0]["left_s"] is not None and lines[-1]["hooks"]["AfterAllowTraffic"] == "Succeeded"
+    # what CloudWatch has per version, to whole minutes that ended 60 s (its visibility) before the end
+    final = lines[-1]["metrics"]
+    assert (final["old"], final["new"]) == ({"calls": 90, "errors": 0}, {"calls": 10, "errors": 1})
+    assert final["until"] == (DEPLOYMENT_START + timedelta(minutes=3)).isoformat()
+
+
+def test_watch_metrics_trail_the_traffic_by_the_visibility_delay() -> None:
+    from datetime import datetime
+
+    from safedeploy.live.watch import Snapshot, version_metrics
+
+    snap = Snapshot("d-1", "InProgress", "c", function=FN, current_version="1", target_version="2")
+    start = datetime(2026, 12, 1, 12, 0, 30)
+    # 89 s in: the first whole minute (12:00-12:01) becomes visible only at 12:02
+    assert version_metrics(None, snap, "live", start, start + timedelta(seconds=89))["until"] is None
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    with Stubber(cloudwatch) as stub:
+        stub.add_response(
+            "get_metric_data",
+            {"MetricDataResults": []},
+            {
+                "MetricDataQueries": ANY,
+                "StartTime": datetime(2026, 12, 1, 12, 0),
+                "EndTime": datetime(2026, 12, 1, 12, 1),
+                "ScanBy": "TimestampAscending",
+            },
+        )
+        found = version_metrics(cloudwatch, snap, "live", start, start + timedelta(seconds=90))
+        assert found["until"] == "2026-12-01T12:01:00" and found["new"] == {"calls": 0, "errors": 0}
+        stub.add_client_error("get_metric_data", "AccessDenied", "no cloudwatch:GetMetricData")
+        denied = version_metrics(cloudwatch, snap, "live", start, start + timedelta(seconds=90))
+        assert "AccessDenied" in denied["unavailable"]  # watch goes on without its figures
 
 
 SINCE = "2026-11-26T11:59:00+00:00"

@@ -482,12 +482,14 @@ class TextOutput:
                     task,
                     completed=s.traffic_pct,
                     description=f"{s.function or deployment_id} {versions} {s.status}",
-                    detail=f"{hooks} alarms in ALARM: {alarms}/{len(s.alarms)} {left}",
+                    detail=f"{hooks} alarms in ALARM: {alarms}/{len(s.alarms)} {left}{_counts(s)}",
                 )
 
             yield show
 
     def watched(self, final: Snapshot) -> None:
+        if final.metrics.get("until"):
+            self.console.print(f"CloudWatch, whole minutes to {final.metrics['until']}{_counts(final)}")
         verdict = (
             "[green]succeeded[/]" if final.status == "Succeeded" else f"[bold red]{final.status.lower()}[/]"
         )
@@ -591,3 +593,14 @@ class TextOutput:
         console.print(
             f"  {req['total']} requests in {report['simulated_s']:.0f} simulated s, {report['wall_s']} s wall"
         )
+
+
+def _counts(s: Snapshot) -> str:
+    """` · new 12/1 err, old 108/0` from what CloudWatch has (watch's `metrics`), else ``."""
+    m = s.metrics
+    if "unavailable" in m:
+        return " · metrics unavailable"
+    if not m.get("until"):
+        return ""
+    new, old = m["new"], m["old"]
+    return f" · new {new['calls']} calls/{new['errors']} err, old {old['calls']}/{old['errors']}"

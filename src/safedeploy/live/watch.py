@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from safedeploy_core.alarm_checks import alarm_states
-from safedeploy_core.timing import deployment_config
+from safedeploy_core.metrics import collect_pair
+from safedeploy_core.timing import LAMBDA_METRIC_PERIOD_S, VISIBILITY_S, deployment_config
 
 from safedeploy.errors import UserError
 from safedeploy.live.aws import StackDeployment, active_deployments
@@ -32,6 +33,10 @@ class Snapshot:
     left_s: float | None = None
     reason: str | None = None
     rolled_back: bool = False
+    # Per version, what CloudWatch has: whole minutes of the shift that ended VISIBILITY_S ago or more
+    # (the same visibility the rehearsal and the hooks assume); {"until": ISO, "old"/"new": {calls,
+    # errors}}, or {"unavailable": why}.
+    metrics: dict[str, Any] = field(default_factory=dict)
 
     @property
     def done(self) -> bool:
@@ -114,6 +119,7 @@ def snapshot(codedeploy: Any, cloudwatch: Any, deployment_id: str, now: datetime
     if created:
         end = info.get("completeTime") if info["status"] in FINAL and info.get("completeTime") else now
         snap.elapsed_s = max((end - created).total_seconds(), 0.0)
+    alias: str | None = None
     targets = codedeploy.list_deployment_targets(deploymentId=deployment_id).get("targetIds", [])
     if targets:
         target = codedeploy.get_deployment_target(deploymentId=deployment_id, targetId=targets[0])[
@@ -123,6 +129,7 @@ def snapshot(codedeploy: Any, cloudwatch: Any, deployment_id: str, now: datetime
         fn = lam.get("lambdaFunctionInfo", {})
         snap.function = fn.get("functionName")
         snap.current_version, snap.target_version = fn.get("currentVersion"), fn.get("targetVersion")
+        alias = fn.get("functionAlias")
         snap.traffic_pct = 100 * float(fn.get("targetVersionWeight") or 0)
         snap.hooks = {
             e["lifecycleEventName"]: e.get("status", "Pending") for e in lam.get("lifecycleEvents", [])
@@ -133,6 +140,9 @@ def snapshot(codedeploy: Any, cloudwatch: Any, deployment_id: str, now: datetime
     names = [a["name"] for a in (group.get("alarmConfiguration") or {}).get("alarms", [])]
     if names:
         snap.alarms = alarm_states(cloudwatch, names)
+    if created and snap.function and snap.current_version and snap.target_version:
+        end = info.get("completeTime") if snap.done and info.get("completeTime") else now
+        snap.metrics = version_metrics(cloudwatch, snap, alias, created, min(end, now))
     config = deployment_config(snap.config)
     if config and not snap.done:
         snap.left_s = max(config.shift_s - snap.elapsed_s, 0.0)
@@ -141,6 +151,42 @@ def snapshot(codedeploy: Any, cloudwatch: Any, deployment_id: str, now: datetime
     if snap.status in ("Failed", "Stopped"):
         snap.reason = explain_failure(info, snap)
     return snap
+
+
+def _minute(t: datetime) -> datetime:
+    return t.replace(second=0, microsecond=0)
+
+
+def version_metrics(
+    cloudwatch: Any, snap: Snapshot, alias: str | None, created: datetime, end: datetime
+) -> dict[str, Any]:
+    """Calls and errors of the old and the new version since the deployment began, as CloudWatch has
+    them: a minute counts once it ended VISIBILITY_S ago (Lambda sends its metrics in 1-minute
+    intervals), so the figures trail the traffic by one to two minutes."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    until = _minute(end - timedelta(seconds=VISIBILITY_S))
+    start = _minute(created)
+    if until <= start or alias is None or snap.function is None:
+        return {"until": None, "note": f"no whole minute visible yet ({VISIBILITY_S} s visibility)"}
+    try:
+        old, new = collect_pair(
+            cloudwatch,
+            snap.function,
+            alias,
+            str(snap.current_version),
+            str(snap.target_version),
+            start,
+            until,
+            LAMBDA_METRIC_PERIOD_S,
+        )
+    except (ClientError, BotoCoreError) as exc:
+        return {"unavailable": f"CloudWatch GetMetricData: {exc}"}
+    return {
+        "until": until.isoformat(),
+        "old": {"calls": old.invocations, "errors": old.errors},
+        "new": {"calls": new.invocations, "errors": new.errors},
+    }
 
 
 def explain_failure(info: dict[str, Any], snap: Snapshot) -> str:
