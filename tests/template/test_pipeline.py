@@ -103,8 +103,14 @@ def test_the_aws_set_up_template_is_valid_and_least_privilege() -> None:
             "Condition": {"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}},
         }
     ]
+    # only actions that take no resource ARN (GetMetricData: the CloudWatch permissions reference
+    # gives "*" as its resource)
     wildcard = [s["Sid"] for s in statements if s["Resource"] == "*"]
-    assert wildcard == ["TemplateSummary"]
+    assert wildcard == ["TemplateSummary", "ReadVersionMetrics"]
+    assert (
+        next(s for s in statements if s["Sid"] == "ReadVersionMetrics")["Action"]
+        == "cloudwatch:GetMetricData"
+    )
 
 
 def test_the_pre_commit_hook_manifest_is_valid() -> None:
