@@ -1,0 +1,243 @@
+"""In-band breaker: the new version counts its own outcomes and stops its own deployment.
+
+Each execution environment of the function runs a one-sample sequential test on its own calls: a
+mixture of likelihood ratios, Binomial(r x p0) against Binomial(p0) for r in RATIOS, where p0 is the
+error rate the user declares for a healthy version (BREAKER_BASELINE_ERROR_PCT). For a version whose
+error rate is p0 or lower the mixture is a nonnegative supermartingale, so by Ville's inequality it
+ever reaches 1/a with probability at most a, however often it is looked at — every call. The
+deployment's budget BREAKER_ALPHA_PCT is shared out over BREAKER_MAX_ENVIRONMENTS environments (a
+union bound): a = alpha / environments each.
+
+When the test says FAIL the environment stops, once, the one deployment that is shifting traffic to
+exactly this function and version: it lists the in-progress deployments of the CodeDeploy
+application (BREAKER_APPLICATION) and calls StopDeployment(autoRollbackEnabled) only for the one whose
+AppSpec names this function (context.function_name) with this version (context.function_version) as
+TargetVersion. An old version's environments, a `$LATEST` call and a function whose deployment is
+over stop nothing. The role grants StopDeployment on this function's own deployment group only.
+
+On the request path it costs a few float additions per call (measured: benchmarks/breaker_bench.py);
+the call that trips it also waits for the CodeDeploy calls (bounded by short timeouts, 2 attempts).
+It never changes the function's answer or raises: a failed stop is logged and not retried.
+
+One file with boto3 as its only dependency, so that it can be copied into any Python function; the
+hooks' full AppSpec reader is safedeploy_core.appspec (a test keeps the two readings equal).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+RATIOS = (1.5, 2.0, 3.0, 4.0, 6.0, 10.0, 20.0, 50.0, 100.0)
+MAX_RATE = 0.999  # r x p0 capped below 1, so a success keeps a finite likelihood ratio
+logger = logging.getLogger("breaker")
+
+
+class BreakerConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class BreakerConfig:
+    application: str
+    baseline: float  # p0, a fraction
+    alpha: float  # per environment
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> BreakerConfig | None:
+        """None when the breaker is not configured (no BREAKER_APPLICATION); BreakerConfigError for a
+        value that is set but wrong."""
+        env = dict(os.environ if env is None else env)
+        application = env.get("BREAKER_APPLICATION", "").strip()
+        if not application:
+            return None
+        baseline = _number(env, "BREAKER_BASELINE_ERROR_PCT", None, 0.001, 50.0) / 100
+        alpha = _number(env, "BREAKER_ALPHA_PCT", 0.5, 0.0001, 10.0) / 100
+        environments = _number(env, "BREAKER_MAX_ENVIRONMENTS", 100, 1, 100_000)
+        if environments != int(environments):
+            raise BreakerConfigError(f"BREAKER_MAX_ENVIRONMENTS must be a whole number, got {environments}")
+        return cls(application, baseline, alpha / environments)
+
+
+def _number(env: dict[str, str], name: str, default: float | None, low: float, high: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        if default is None:
+            raise BreakerConfigError(f"{name} is required when BREAKER_APPLICATION is set")
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise BreakerConfigError(f"{name} must be a number, got {raw!r}") from exc
+    if not low <= value <= high:
+        raise BreakerConfigError(f"{name} must be between {low:g} and {high:g}, got {raw}")
+    return value
+
+
+@dataclass
+class SequentialTest:
+    """The mixture likelihood ratio of one environment's calls, in log space (numerically safe at any
+    count)."""
+
+    baseline: float
+    alpha: float
+    calls: int = 0
+    errors: int = 0
+    _log_lr: list[float] = field(default_factory=list, repr=False)
+    _steps: list[tuple[float, float]] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        p0 = self.baseline
+        for r in RATIOS:
+            p1 = min(r * p0, MAX_RATE)
+            self._steps.append((math.log(p1 / p0), math.log((1 - p1) / (1 - p0))))
+        self._log_lr = [0.0] * len(RATIOS)
+        self._threshold = math.log(1 / self.alpha)
+
+    def add(self, error: bool) -> bool:
+        """Count one call; True when the evidence reaches 1/alpha (a FAIL)."""
+        self.calls += 1
+        self.errors += error
+        index = 0 if error else 1
+        logs = self._log_lr
+        for i, step in enumerate(self._steps):
+            logs[i] += step[index]
+        return self.log_evidence() >= self._threshold
+
+    def log_evidence(self) -> float:
+        """log of the mean likelihood ratio over RATIOS."""
+        top = max(self._log_lr)
+        return top + math.log(sum(math.exp(v - top) for v in self._log_lr) / len(self._log_lr))
+
+
+def target_of(appspec: str) -> tuple[str, str] | None:
+    """(function name, TargetVersion) of a Lambda AppSpec (JSON, as CloudFormation writes it)."""
+    try:
+        doc = json.loads(appspec)
+        (body,) = doc["Resources"][0].values()
+        props = body["Properties"]
+        return str(props["Name"]), str(props["TargetVersion"])
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return None
+
+
+def stop_own_deployment(codedeploy: Any, application: str, function: str, version: str) -> str | None:
+    """Stop (with rollback) the in-progress deployment of `application` that shifts `function` to
+    `version`; its id, or None when there is none."""
+    groups = codedeploy.list_deployment_groups(applicationName=application).get("deploymentGroups", [])
+    for group in groups:
+        listed = codedeploy.list_deployments(
+            applicationName=application, deploymentGroupName=group, includeOnlyStatuses=["InProgress"]
+        )
+        for deployment_id in listed.get("deployments", []):
+            info = codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
+            revision = codedeploy.get_application_revision(
+                applicationName=application, revision=info["revision"]
+            )["revision"]
+            content = (revision.get("appSpecContent") or revision.get("string") or {}).get("content", "")
+            name, _, _ = function.partition(":")
+            if target_of(content) == (name, version):
+                codedeploy.stop_deployment(deploymentId=deployment_id, autoRollbackEnabled=True)
+                return str(deployment_id)
+    return None
+
+
+def _codedeploy() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    config = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 2})
+    return boto3.client("codedeploy", config=config)
+
+
+@dataclass
+class Breaker:
+    """One execution environment's breaker. Lambda runs one version per environment; the state is
+    kept per version all the same, so that a process serving both (the offline rehearsal) counts them
+    apart."""
+
+    config: BreakerConfig | None
+    client: Callable[[], Any] = _codedeploy
+    tests: dict[str, SequentialTest] = field(default_factory=dict)
+    stopped: dict[str, str | None] = field(default_factory=dict)  # version -> the deployment it stopped
+
+    def record(self, failed: bool, context: Any) -> None:
+        version = str(getattr(context, "function_version", "$LATEST"))
+        if self.config is None or version == "$LATEST" or version in self.stopped:
+            return  # off, not a published version (no deployment shifts to it), or tripped already
+        test = self.tests.get(version)
+        if test is None:
+            test = self.tests[version] = SequentialTest(self.config.baseline, self.config.alpha)
+        if not test.add(failed):
+            return
+        self.stopped[version] = None
+        function = str(getattr(context, "function_name", ""))
+        try:
+            self.stopped[version] = stop_own_deployment(
+                self.client(), self.config.application, function, version
+            )
+        except Exception:  # never fail the user's call over the breaker
+            logger.exception("breaker: StopDeployment failed; the gates and the judge still watch")
+            return
+        logger.warning(
+            "breaker: %d errors in %d calls of version %s: %s",
+            test.errors,
+            test.calls,
+            version,
+            f"stopped deployment {self.stopped[version]}"
+            if self.stopped[version]
+            else "no deployment of it in progress",
+        )
+
+
+_STATE: dict[str, Breaker] = {}  # this environment's breaker, made at its first call
+_CLIENTS: list[Callable[[], Any]] = []  # a CodeDeploy client factory put in by tests or the rehearsal
+
+
+def current() -> Breaker:
+    """This environment's breaker, configured from the environment at its first call (a wrong value
+    switches it off with one log line: the function keeps serving)."""
+    if "breaker" not in _STATE:
+        try:
+            config = BreakerConfig.from_env()
+        except BreakerConfigError as exc:
+            logger.warning("breaker off: %s", exc)
+            config = None
+        _STATE["breaker"] = Breaker(config, _CLIENTS[-1]) if _CLIENTS else Breaker(config)
+    return _STATE["breaker"]
+
+
+def reset(client: Callable[[], Any] | None = None) -> None:
+    """Forget the state, as a new environment would; `client` builds the CodeDeploy client instead of
+    boto3's default (None: the default again)."""
+    _STATE.clear()
+    _CLIENTS.clear()
+    if client is not None:
+        _CLIENTS.append(client)
+
+
+def failed(response: Any) -> bool:
+    """A 5xx answer (API Gateway proxy shape) counts as an error, like an exception."""
+    return isinstance(response, dict) and int(response.get("statusCode", 200) or 200) >= 500
+
+
+def in_band_breaker(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """Decorate a Lambda handler: every call's outcome goes to this environment's breaker."""
+
+    @functools.wraps(handler)
+    def wrapped(event: Any, context: Any) -> Any:
+        try:
+            response = handler(event, context)
+        except Exception:
+            current().record(True, context)
+            raise
+        current().record(failed(response), context)
+        return response
+
+    return wrapped
