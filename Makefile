@@ -10,7 +10,7 @@ export SAM_CLI_TELEMETRY := 0
 # `sam build` needs python3.13 on PATH; pyenv keeps one here on the project's machines.
 PY313 := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin))
 
-.PHONY: demo plan check timing test test-fast local-invoke bench-matrix bench-sequential lint format mypy validate build bench package-sar ci clean
+.PHONY: demo plan check timing test test-fast local-invoke bench-matrix bench-sequential bench-breaker lint format mypy validate build bench package-sar ci clean
 
 $(BIN)/.installed: requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,9 @@ bench-sequential: $(BIN)/.installed
 	$(BIN)/python benchmarks/sequential_bench.py
 
 ## Every fault x deployment type x traffic level, rehearsed (several minutes; prints the README's table).
+bench-breaker: $(BIN)/.installed
+	$(BIN)/python benchmarks/breaker_bench.py
+
 bench-matrix: $(BIN)/.installed
 	$(BIN)/python benchmarks/scenario_matrix.py
 

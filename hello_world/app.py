@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError
 from aws_lambda_powertools.metrics import MetricResolution, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from breaker import in_band_breaker
 from faults import FaultConfig, InjectedFault
 
 logger = Logger()
@@ -84,6 +85,7 @@ def _record(context: LambdaContext, failed: bool, began: float) -> None:
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
 @metrics.log_metrics
+@in_band_breaker  # counts what the caller gets: an exception or a 5xx is an error
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     began = time.perf_counter()
     try:

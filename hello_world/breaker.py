@@ -15,9 +15,9 @@ AppSpec names this function (context.function_name) with this version (context.f
 TargetVersion. An old version's environments, a `$LATEST` call and a function whose deployment is
 over stop nothing. The role grants StopDeployment on this function's own deployment group only.
 
-On the request path it costs a few float additions per call (measured: benchmarks/breaker_bench.py);
-the call that trips it also waits for the CodeDeploy calls (bounded by short timeouts, 2 attempts).
-It never changes the function's answer or raises: a failed stop is logged and not retried.
+On the request path it costs a few float operations per call (about 3 µs, benchmarks/breaker_bench.py);
+the one call that trips it also waits for the CodeDeploy calls, at most STOP_BUDGET_S (2 s). It never
+changes the function's answer or raises: a failed stop is logged and not retried.
 
 One file with boto3 as its only dependency, so that it can be copied into any Python function; the
 hooks' full AppSpec reader is safedeploy_core.appspec (a test keeps the two readings equal).
@@ -30,6 +30,7 @@ import json
 import logging
 import math
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -127,23 +128,42 @@ def target_of(appspec: str) -> tuple[str, str] | None:
         return None
 
 
-def stop_own_deployment(codedeploy: Any, application: str, function: str, version: str) -> str | None:
+STOP_BUDGET_S = 2.0  # the tripping call waits at most this long for CodeDeploy (then gives up)
+
+
+def stop_own_deployment(
+    codedeploy: Any,
+    application: str,
+    function: str,
+    version: str,
+    budget_s: float = STOP_BUDGET_S,
+    clock: Callable[[], float] = time.monotonic,
+) -> str | None:
     """Stop (with rollback) the in-progress deployment of `application` that shifts `function` to
-    `version`; its id, or None when there is none."""
-    groups = codedeploy.list_deployment_groups(applicationName=application).get("deploymentGroups", [])
-    for group in groups:
-        listed = codedeploy.list_deployments(
-            applicationName=application, deploymentGroupName=group, includeOnlyStatuses=["InProgress"]
+    `version`; its id, or None when there is none. TimeoutError once `budget_s` is spent."""
+    deadline = clock() + budget_s
+
+    def call(operation: str, **params: Any) -> Any:
+        if clock() > deadline:
+            raise TimeoutError(f"breaker: {budget_s:g} s spent before {operation}")
+        return getattr(codedeploy, operation)(**params)
+
+    name = function.partition(":")[0]
+    for group in call("list_deployment_groups", applicationName=application).get("deploymentGroups", []):
+        listed = call(
+            "list_deployments",
+            applicationName=application,
+            deploymentGroupName=group,
+            includeOnlyStatuses=["InProgress"],
         )
         for deployment_id in listed.get("deployments", []):
-            info = codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
-            revision = codedeploy.get_application_revision(
-                applicationName=application, revision=info["revision"]
-            )["revision"]
-            content = (revision.get("appSpecContent") or revision.get("string") or {}).get("content", "")
-            name, _, _ = function.partition(":")
-            if target_of(content) == (name, version):
-                codedeploy.stop_deployment(deploymentId=deployment_id, autoRollbackEnabled=True)
+            info = call("get_deployment", deploymentId=deployment_id)["deploymentInfo"]
+            revision = call(
+                "get_application_revision", applicationName=application, revision=info["revision"]
+            )
+            content = revision["revision"].get("appSpecContent") or revision["revision"].get("string") or {}
+            if target_of(str(content.get("content", ""))) == (name, version):
+                call("stop_deployment", deploymentId=deployment_id, autoRollbackEnabled=True)
                 return str(deployment_id)
     return None
 
@@ -152,28 +172,31 @@ def _codedeploy() -> Any:
     import boto3
     from botocore.config import Config
 
-    config = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 2})
+    # short and no retries: the call that trips the breaker waits for these (STOP_BUDGET_S in all)
+    config = Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "max_attempts": 1})
     return boto3.client("codedeploy", config=config)
 
 
 @dataclass
 class Breaker:
     """One execution environment's breaker. Lambda runs one version per environment; the state is
-    kept per version all the same, so that a process serving both (the offline rehearsal) counts them
-    apart."""
+    kept per version and log stream all the same, so that a process that plays several environments
+    (the offline rehearsal) counts each apart. A stop is once per version."""
 
     config: BreakerConfig | None
     client: Callable[[], Any] = _codedeploy
-    tests: dict[str, SequentialTest] = field(default_factory=dict)
+    tests: dict[str, SequentialTest] = field(default_factory=dict)  # "version/log stream" -> its test
     stopped: dict[str, str | None] = field(default_factory=dict)  # version -> the deployment it stopped
 
     def record(self, failed: bool, context: Any) -> None:
         version = str(getattr(context, "function_version", "$LATEST"))
         if self.config is None or version == "$LATEST" or version in self.stopped:
             return  # off, not a published version (no deployment shifts to it), or tripped already
-        test = self.tests.get(version)
+        # one test per environment: Lambda gives each its own log stream (and its own memory)
+        key = f"{version}/{getattr(context, 'log_stream_name', '')}"
+        test = self.tests.get(key)
         if test is None:
-            test = self.tests[version] = SequentialTest(self.config.baseline, self.config.alpha)
+            test = self.tests[key] = SequentialTest(self.config.baseline, self.config.alpha)
         if not test.add(failed):
             return
         self.stopped[version] = None

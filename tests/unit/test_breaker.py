@@ -185,7 +185,8 @@ def test_the_decorator_counts_exceptions_and_5xx_per_version_and_trips_once(
     for _ in range(50):
         assert handler({"status": 502}, old)["statusCode"] == 502
         handler({"status": 502}, latest)
-    assert breaker.current().stopped == {"1": None} and "$LATEST" not in breaker.current().tests
+    assert breaker.current().stopped == {"1": None}
+    assert not [k for k in breaker.current().tests if k.startswith("$LATEST")]
     cd.stub.assert_no_pending_responses()
     cd.groups(GROUP)
     cd.in_progress(GROUP, "d-MINE")
@@ -200,7 +201,7 @@ def test_the_decorator_counts_exceptions_and_5xx_per_version_and_trips_once(
                 handler({"raise": True}, new)
         else:
             assert handler({"status": 503}, new)["statusCode"] == 503
-    assert breaker.current().stopped["2"] == "d-MINE" and breaker.current().tests["2"].calls < 120
+    assert breaker.current().stopped["2"] == "d-MINE" and breaker.current().tests["2/stream"].calls < 120
     cd.stub.assert_no_pending_responses()  # one stop, no second call after the trip
     for _ in range(20):
         handler({"status": 503}, new)
@@ -218,3 +219,12 @@ def test_a_failing_stop_never_fails_the_call(monkeypatch: pytest.MonkeyPatch) ->
     answers = [handler({"status": 500}, context)["statusCode"] for _ in range(10)]
     assert answers == [500] * 10 and "2" in breaker.current().stopped
     cd.stub.assert_no_pending_responses()
+
+
+def test_the_tripping_call_waits_at_most_its_budget() -> None:
+    cd = CodeDeploy()
+    cd.groups(GROUP)
+    cd.in_progress(GROUP, "d-MINE")
+    ticks = iter([0.0, 0.5, 1.0, 2.5])  # the third CodeDeploy call would start past the 2-s budget
+    with pytest.raises(TimeoutError, match="before get_deployment"):
+        breaker.stop_own_deployment(cd.client, APP, FN, "2", clock=lambda: next(ticks))

@@ -52,6 +52,9 @@ from safedeploy.offline.metric_store import EmfPoint, MetricStore, Record, metri
 from safedeploy.offline.service_overlay import ServiceError
 
 TICK_S = 10
+# Execution environments per version (the in-band breaker counts each one's calls apart): Little's
+# law with an assumed 100 ms a call, at least one: ceil(the version's requests/s x 0.1 s).
+ASSUMED_CALL_S = 0.1
 # A rollback is a deployment of its own (the stopped one's RollbackInfo names it) that moves the alias
 # back; its duration is not documented. Assumed: 10 s, during which the split still serves traffic.
 ROLLBACK_DEPLOYMENT_S = 10.0
@@ -157,6 +160,7 @@ class Engine:
         self.epoch = datetime.now(UTC)
         self.lifecycle: dict[str, str | None] = {}
         self.stop_requested: str | None = None
+        self.stopped_by = "step judge"  # who called StopDeployment (each caller has its own client)
         self.first_bad_s: float | None = None
         self.requests = {"total": 0, "new_version": 0, "faulty": 0}
         # The step judge: a scheduled run every minute from t = 60 s, each looking every `look_s`
@@ -186,7 +190,9 @@ class Engine:
         }
         return render_appspec(self.function, self.alias, self.old_version, self.new_version, hooks)
 
-    def codedeploy_operations(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
+    def codedeploy_operations(
+        self, caller: str = "step judge"
+    ) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
         def get_application_revision(params: dict[str, Any]) -> dict[str, Any]:
             return {
                 "applicationName": params["applicationName"],
@@ -206,6 +212,7 @@ class Engine:
             if self.outcome.status != "InProgress":
                 raise ServiceError("DeploymentAlreadyCompletedException", "deployment already completed")
             self.stop_requested = "rollback" if params.get("autoRollbackEnabled") else "stop"
+            self.stopped_by = caller
             return {"status": "Pending", "statusMessage": "Stop requested"}
 
         return {
@@ -225,6 +232,12 @@ class Engine:
             )
 
         return {"GetMetricData": get_metric_data}
+
+    def environments(self, function: str, version: str) -> int:
+        """How many execution environments serve `version` now (ASSUMED_CALL_S)."""
+        pct = self.share[-1][1] if self.share else 0.0
+        share = pct if version == self.new_version else 100.0 - pct
+        return max(1, math.ceil(self.rps * share / 100 * ASSUMED_CALL_S))
 
     # ------------------------------------------------------------ helpers
     def emit(self, kind: EventKind, message: str) -> None:
@@ -347,7 +360,7 @@ class Engine:
             ):
                 self._step_judge_look()
             if self.stop_requested == "rollback" and self.outcome.status == "InProgress":
-                self._rollback("step judge", "StopDeployment(autoRollbackEnabled) after a FAIL verdict")
+                self._rollback(self.stopped_by, "StopDeployment(autoRollbackEnabled) after a FAIL verdict")
             elif self.stop_requested == "stop" and self.outcome.status == "InProgress":
                 self._stop_in_place("StopDeployment", "stopped without rollback")
             time.sleep(max(dt / self.speed - (time.monotonic() - tick_started), 0.0))

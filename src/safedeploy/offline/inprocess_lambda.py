@@ -71,6 +71,10 @@ class InProcessLambda:
         self.handlers: dict[str, Handler] = {}
         self.invocations: list[Invocation] = []
         self.rng = rng or random.Random(7)
+        # How many execution environments serve (function, version) now; calls go round-robin over
+        # them, each with its own log stream name (as each Lambda environment has its own).
+        self.environments: Callable[[str, str], int] = lambda function, version: 1
+        self._calls: dict[tuple[str, str], int] = {}
 
     def register(self, function_name: str, handler: Handler) -> None:
         self.handlers[function_name] = handler
@@ -119,12 +123,18 @@ class InProcessLambda:
             raise UnknownFunctionException(f"no in-process handler registered for {function_name}")
         event = json.loads(body) if body else {}
         base_arn = f"{fn.function_arn.split(':function:')[0]}:function:{function_name}"
+        key = (function_name, str(fn.version))
+        index = self._calls.get(key, 0)
+        self._calls[key] = index + 1
+        environment_index = index % max(1, self.environments(*key))
         context = LambdaContext(
             function_name=function_name,
             function_version=str(fn.version),
             invoked_function_arn=f"{base_arn}:{qualifier}" if qualifier else base_arn,
             memory_limit_in_mb=int(fn.memory_size or 128),
             timeout_s=float(fn.timeout or 3),
+            log_group_name=f"/aws/lambda/{function_name}",
+            log_stream_name=f"[{fn.version}]environment-{environment_index}",
         )
         started = time.perf_counter()
         with _ENV_LOCK, environment(dict(fn.environment_vars or {})):

@@ -9,8 +9,10 @@ in-process (safedeploy.offline.inprocess_lambda); offline.engine plays CodeDeplo
 from __future__ import annotations
 
 import random
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from safedeploy_core.timing import DeploymentConfig, deployment_config
@@ -233,6 +235,15 @@ def rehearse(
     }
 
 
+def _function_breaker(module: Any) -> Any:
+    """The `breaker` module loaded from the function's own code directory, when the handler uses it."""
+    loaded = sys.modules.get("breaker")
+    here = Path(getattr(module, "__file__", "") or "").resolve().parent
+    if loaded is None or Path(getattr(loaded, "__file__", "") or "").resolve().parent != here:
+        return None
+    return loaded
+
+
 def _run(
     env_world: World,
     engine: Engine,
@@ -261,6 +272,13 @@ def _run(
     )
     support.use_sleep(engine.pause)
     support.use_clock(engine.now)
+    env_world.runtime.environments = engine.environments
+    # the function's in-band breaker, if it has one: its own CodeDeploy client, on the world too
+    breaker = _function_breaker(engine.function_module)
+    if breaker is not None:
+        breaker.reset(
+            lambda: overlay(env_world.client("codedeploy"), engine.codedeploy_operations("in-band breaker"))
+        )
     api_param = (post.env if post else {}).get("API_URL_PARAMETER")
 
     def create() -> str:
@@ -283,6 +301,8 @@ def _run(
         support.use_clients(None)
         support.use_sleep(None)
         support.use_clock(None)
+        if breaker is not None:
+            breaker.reset()
     cloud = MotoCloud(env_world)
     return {
         "wall_s": round(wall, 2),

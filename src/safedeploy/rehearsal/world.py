@@ -25,6 +25,9 @@ def moto_server(address: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    # the in-band breaker logs with the standard library (Lambda's root handler shows it); its stop
+    # is on the timeline already
+    logging.getLogger("breaker").addHandler(logging.NullHandler())
     server = ThreadedMotoServer(ip_address=address, port=port, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -134,3 +137,6 @@ def quiet_loggers() -> None:
             if isinstance(handler, logging.StreamHandler) and handler.stream in (sys.stdout, sys.stderr):
                 handler.setStream(sink)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    # the in-band breaker logs with the standard library (Lambda's root handler shows it); its stop
+    # is on the timeline already
+    logging.getLogger("breaker").addHandler(logging.NullHandler())
