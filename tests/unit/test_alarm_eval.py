@@ -125,6 +125,18 @@ def test_metric_math_with_the_invocation_guard() -> None:
     assert a.evaluate(fetch, 60) == "OK"  # 1 %
 
 
+# The metric-math page's IF examples: each metric's five datapoints (None: no datapoint there).
+M1 = [1.0, 1.0, 0.0, 0.0, None]
+M2 = [30.0, None, 0.0, 0.0, 30.0]
+M3 = [0.0, 0.0, 20.0, None, 20.0]
+
+
+def guide_if(
+    expression: str, series: dict[str, list[float | None]], out: list[float | None]
+) -> list[tuple[str, dict[str, float | None], float | None]]:
+    return [(expression, {k: v[i] for k, v in series.items()}, want) for i, want in enumerate(out)]
+
+
 @pytest.mark.parametrize(
     ("expression", "values", "expected"),
     [
@@ -139,34 +151,9 @@ def test_metric_math_with_the_invocation_guard() -> None:
         ("a > b", {"a": 1.0, "b": None}, 1.0),  # between two time series the missing one is 0
         ("IF(a > 1 AND b < 1, 1, 0)", {"a": 2.0, "b": 0.0}, 1.0),
         # the guide's IF examples, datapoint by datapoint (metric1, metric2, metric3)
-        *[
-            ("IF(m1, m2, m3)", {"m1": c, "m2": y, "m3": n}, out)
-            for c, y, n, out in zip(
-                [1.0, 1.0, 0.0, 0.0, None],
-                [30.0, None, 0.0, 0.0, 30.0],
-                [0.0, 0.0, 20.0, None, 20.0],
-                [30.0, 0.0, 20.0, None, None],
-                strict=True,
-            )
-        ],
-        *[
-            ("IF(m1, 5, m3)", {"m1": c, "m3": n}, out)
-            for c, n, out in zip(
-                [1.0, 1.0, 0.0, 0.0, None],
-                [0.0, 0.0, 20.0, None, 20.0],
-                [5.0, 5.0, 20.0, None, None],
-                strict=True,
-            )
-        ],
-        *[
-            ("IF(m1, m2, 5)", {"m1": c, "m2": y}, out)
-            for c, y, out in zip(
-                [1.0, 1.0, 0.0, 0.0, None],
-                [30.0, None, 0.0, 0.0, 30.0],
-                [30.0, 0.0, 5.0, 5.0, None],
-                strict=True,
-            )
-        ],
+        *guide_if("IF(m1, m2, m3)", {"m1": M1, "m2": M2, "m3": M3}, [30.0, 0.0, 20.0, None, None]),
+        *guide_if("IF(m1, 5, m3)", {"m1": M1, "m3": M3}, [5.0, 5.0, 20.0, None, None]),
+        *guide_if("IF(m1, m2, 5)", {"m1": M1, "m2": M2}, [30.0, 0.0, 5.0, 5.0, None]),
         ("IF(m1, m2)", {"m1": 0.0, "m2": 3.0}, None),  # false and no third argument: dropped
         # the alarm pack's guard: with invocations but no error datapoint, the rate is 0
         ("IF(invocations >= 20, 100 * errors / invocations, 0)", {"invocations": 40.0, "errors": None}, 0.0),

@@ -571,6 +571,18 @@ def scenario(
     return path
 
 
+def scenario_gate(evaluations: int) -> str:
+    """A gate alarm on the new version for SCENARIO's function."""
+    return (
+        "  Gate:\n    Type: AWS::CloudWatch::Alarm\n    Properties:\n      Namespace: AWS/Lambda\n"
+        "      MetricName: Errors\n"
+        '      Dimensions: [{Name: FunctionName, Value: !Ref Fn}, {Name: Resource, Value: !Sub "${Fn}:live"},'
+        " {Name: ExecutedVersion, Value: !GetAtt Fn.Version.Version}]\n"
+        f"      Statistic: Sum\n      Period: 60\n      EvaluationPeriods: {evaluations}\n      Threshold: 5\n"
+        "      ComparisonOperator: GreaterThanThreshold\n      TreatMissingData: notBreaching\n"
+    )
+
+
 def test_a_type_chosen_by_a_condition_is_checked_in_each_scenario(tmp_path: Path) -> None:
     path = scenario(tmp_path, type_="!If [IsProd, Canary10Percent15Minutes, AllAtOnce]")
     # Env has no default: both are reachable, and only the canary can never roll back
@@ -585,19 +597,7 @@ def test_a_type_chosen_by_a_condition_is_checked_in_each_scenario(tmp_path: Path
 
 
 def test_only_scenarios_some_parameter_values_can_produce_are_checked(tmp_path: Path) -> None:
-    gate = """  Gate:
-    Type: AWS::CloudWatch::Alarm
-    Properties:
-      Namespace: AWS/Lambda
-      MetricName: Errors
-      Dimensions: [{Name: FunctionName, Value: !Ref Fn}, {Name: Resource, Value: !Sub "${Fn}:live"}, {Name: ExecutedVersion, Value: !GetAtt Fn.Version.Version}]
-      Statistic: Sum
-      Period: 60
-      EvaluationPeriods: 1
-      Threshold: 5
-      ComparisonOperator: GreaterThanThreshold
-      TreatMissingData: notBreaching
-"""
+    gate = scenario_gate(evaluations=1)
     body = "        Alarms: !If [IsDev, [], [!Ref Gate]]\n" + gate
     path = scenario(tmp_path, type_="!If [IsProd, Canary10Percent5Minutes, AllAtOnce]", alarms=body)
     one_parameter = path.read_text().replace(
@@ -618,19 +618,7 @@ def test_only_scenarios_some_parameter_values_can_produce_are_checked(tmp_path: 
 
 
 def test_alarms_given_through_a_condition_are_not_read_as_absent(tmp_path: Path) -> None:
-    gate = """  Gate:
-    Type: AWS::CloudWatch::Alarm
-    Properties:
-      Namespace: AWS/Lambda
-      MetricName: Errors
-      Dimensions: [{Name: FunctionName, Value: !Ref Fn}, {Name: Resource, Value: !Sub "${Fn}:live"}, {Name: ExecutedVersion, Value: !GetAtt Fn.Version.Version}]
-      Statistic: Sum
-      Period: 60
-      EvaluationPeriods: 2
-      Threshold: 5
-      ComparisonOperator: GreaterThanThreshold
-      TreatMissingData: notBreaching
-"""
+    gate = scenario_gate(evaluations=2)
     alarms = "        Alarms: !If [IsProd, [!Ref Gate], [!Ref Gate, !Ref Gate]]\n" + gate
     assert [f for f in check(build_scope(scenario(tmp_path, alarms=alarms))) if f.rule == "SD103"] == []
     # near miss: one branch really has none
