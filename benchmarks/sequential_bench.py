@@ -16,7 +16,7 @@ VISIBLE_S after it ended (the rehearsal's model; an assumption for EMF). Compare
   test can need fewer — at R requests/s, plus VISIBLE_S.
 Detection counts from the first bad call to the look that stops. Then end to end: the rehearsal's
 5 % error canary (`safedeploy rehearse --fault error --fault-rate 5`) over REHEARSAL_SEEDS seeds, with
-the step judge and with the gate alarms alone. Prints tables; asserts nothing.
+the step judge and without it (the gate alarms and the function's in-band breaker). Prints tables; asserts nothing.
 Run: make bench-sequential (about three minutes).
 """
 
@@ -200,7 +200,7 @@ def end_to_end() -> None:
         reports = [r for r in runs[with_judge] if r["first_bad_request_s"] is not None]
         times = sorted(r["detection_s"] if r["detection_s"] is not None else math.inf for r in reports)
         bad = np.median([r["requests"]["faulty"] for r in reports])
-        name = "with the step judge" if with_judge else "gate alarms alone"
+        name = "with the step judge" if with_judge else "without the judge (gates, breaker)"
         p90 = times[math.ceil(0.9 * len(times)) - 1]
         print(
             f"  {name:<20} detection median {np.median(times):.0f} s, p90 {p90:.0f} s, "
