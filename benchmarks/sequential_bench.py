@@ -16,7 +16,8 @@ VISIBLE_S after it ended (the rehearsal's model; an assumption for EMF). Compare
   test can need fewer — at R requests/s, plus VISIBLE_S.
 Detection counts from the first bad call to the look that stops. Then end to end: the rehearsal's
 5 % error canary (`safedeploy rehearse --fault error --fault-rate 5`) over REHEARSAL_SEEDS seeds, with
-the step judge and without it (the gate alarms and the function's in-band breaker). Prints tables; asserts nothing.
+the step judge and without it (the gate alarms and the function's in-band breaker). Prints tables;
+asserts nothing.
 Run: make bench-sequential (about three minutes).
 """
 

@@ -107,13 +107,21 @@ def _offline_locations(template: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+@functools.lru_cache(maxsize=4)
+def _session(region: str) -> Any:
+    """An explicit session, once per region: the translator needs a region for pseudo parameters, and
+    none is configured here (building one costs ~20 ms, and a check translates every nested app)."""
+    import boto3
+
+    return boto3.session.Session(region_name=region)
+
+
 def translate(
     template: dict[str, Any], parameters: dict[str, Any] | None = None, region: str = "us-east-1"
 ) -> dict[str, Any]:
     """The CloudFormation that `sam deploy` would submit (code locations replaced by placeholders)."""
     if not is_sam(template):
         return copy.deepcopy(template)
-    import boto3
     from samtranslator.model.exceptions import InvalidDocumentException
     from samtranslator.parser.parser import Parser
     from samtranslator.translator.translator import Translator
@@ -125,8 +133,7 @@ def translate(
     logging.getLogger("samtranslator").setLevel(logging.ERROR)  # feature-toggle and metrics chatter
     fragment = _offline_locations(template)
     values = dict(parameters or {})
-    # An explicit session: the translator needs a region for pseudo parameters, and none is configured here.
-    translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=region))
+    translator = Translator(None, Parser(), boto_session=_session(region))
     try:
         to_py27_compatible_template(fragment, values)  # validates too: `Condition: true` fails here
         out = translator.translate(
