@@ -116,8 +116,8 @@ def snapshot(codedeploy: Any, cloudwatch: Any, deployment_id: str, now: datetime
     now = now or datetime.now(UTC)
     snap = Snapshot(deployment_id, info["status"], info.get("deploymentConfigName", ""))
     created = info.get("createTime")
+    end = info.get("completeTime") if snap.done and info.get("completeTime") else now
     if created:
-        end = info.get("completeTime") if info["status"] in FINAL and info.get("completeTime") else now
         snap.elapsed_s = max((end - created).total_seconds(), 0.0)
     alias: str | None = None
     targets = codedeploy.list_deployment_targets(deploymentId=deployment_id).get("targetIds", [])
@@ -141,7 +141,6 @@ def snapshot(codedeploy: Any, cloudwatch: Any, deployment_id: str, now: datetime
     if names:
         snap.alarms = alarm_states(cloudwatch, names)
     if created and snap.function and snap.current_version and snap.target_version:
-        end = info.get("completeTime") if snap.done and info.get("completeTime") else now
         snap.metrics = version_metrics(cloudwatch, snap, alias, created, min(end, now))
     config = deployment_config(snap.config)
     if config and not snap.done:
