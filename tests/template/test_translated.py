@@ -8,6 +8,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from safedeploy_core.deadline import Reserve
 from safedeploy_core.timing import deployment_config, detection_seconds, fit
 
 from safedeploy.rehearsal.placeholders import alarm_arguments
@@ -247,7 +248,9 @@ def test_hooks_report_before_their_timeout_and_retry_briefly(hooks_cfn: dict[str
     res = hooks_cfn["Resources"]
     for hook in ("PreTrafficHook", "PostTrafficHook"):
         props = res[hook]["Properties"]
-        margin = float(props["Environment"]["Variables"]["DEADLINE_MARGIN_S"])
+        # the reserve for the report is scaled to the timeout, not fixed in the template
+        assert "DEADLINE_MARGIN_S" not in props["Environment"]["Variables"]
+        margin = Reserve.for_budget(props["Timeout"]).total_s
         assert props["Timeout"] <= 180 and margin < props["Timeout"]
         # Lambda's default for async invokes: 2 retries (3 tries); worst case a broken hook holds the
         # deployment 3 x timeout plus retry delays (1 + 2 min), far below CodeDeploy's hour
