@@ -4,7 +4,6 @@ results (dataclasses and plain data) to one `Output`; nothing else prints."""
 from __future__ import annotations
 
 import contextlib
-import json
 import textwrap
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -20,6 +19,8 @@ from safedeploy_core.timing import (
     STANDARD_EVALUATION_S,
     VISIBILITY_S,
 )
+
+from safedeploy.cli import strict_json
 
 if TYPE_CHECKING:  # the results' types only: rendering must not load what a command does not use
     from safedeploy_core.judge import Verdict
@@ -124,7 +125,7 @@ class JsonOutput:
     """One JSON document per result (watch: one object per poll, for CI logs)."""
 
     def _print(self, document: Any, indent: int | None = 2) -> None:
-        print(json.dumps(document, indent=indent, default=str))
+        print(strict_json.dumps(document, indent=indent))
 
     def findings(self, items: list[Finding], template: str) -> None:
         self._print([f.as_dict() for f in items])
