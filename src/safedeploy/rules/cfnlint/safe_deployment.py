@@ -27,7 +27,7 @@ SOURCE_URL = "https://github.com/safe-deploy/safe-deploy#safedeploy-check"
 @lru_cache(maxsize=8)
 def _findings(filename: str, mtime_ns: int) -> tuple[Any, ...]:
     from safedeploy.errors import UserError
-    from safedeploy.rules.checks import check
+    from safedeploy.rules.runner import check
     from safedeploy.template.scope import build_scope
 
     try:

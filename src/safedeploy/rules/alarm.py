@@ -1,0 +1,301 @@
+"""Rules on the gate alarms a deployment watches: the series they read, and when they can fire."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from typing import Any
+
+from safedeploy_core.timing import fit
+
+from safedeploy.rules.base import Finding, Rule
+from safedeploy.template.deployments import AlarmSpec, FunctionDeployment
+
+VERSION_SCOPED = {"Errors", "Invocations", "Duration"}
+# What Lambda publishes in AWS/Lambda (Lambda developer guide, "Types of metrics for Lambda functions"),
+# and its only dimensions; CloudWatch returns a series only for the exact dimension set published.
+LAMBDA_METRICS = {
+    "Invocations", "Errors", "DeadLetterErrors", "DestinationDeliveryFailures", "Throttles",
+    "OversizedRecordCount", "ProvisionedConcurrencyInvocations", "ProvisionedConcurrencySpilloverInvocations",
+    "RecursiveInvocationsDropped", "Duration", "PostRuntimeExtensionsDuration", "IteratorAge", "OffsetLag",
+    "ConcurrentExecutions", "ProvisionedConcurrentExecutions", "ProvisionedConcurrencyUtilization",
+    "UnreservedConcurrentExecutions", "ClaimedAccountConcurrency", "AsyncEventsReceived", "AsyncEventAge",
+    "AsyncEventsDropped", "PolledEventCount", "InvokedEventCount", "FilteredOutEventCount",
+    "FailedInvokeEventCount", "DeletedEventCount", "DroppedEventCount",
+    "OnFailureDestinationDeliveredEventCount",
+}  # fmt: skip
+LAMBDA_DIMENSIONS = {"FunctionName", "Resource", "ExecutedVersion", "EventSourceMappingUUID"}
+
+SD301 = Rule(
+    "SD301",
+    "error",
+    "alarm",
+    "dimensions that do not exist behind an alias (Resource=fn:N, a version ARN, "
+    "ExecutedVersion without Resource)",
+    twinned=True,
+)
+SD302 = Rule(
+    "SD302",
+    "warning",
+    "alarm",
+    "Errors/Invocations/Duration on the whole function or alias (blends old and new)",
+)
+SD303 = Rule(
+    "SD303",
+    "error",
+    "alarm",
+    "a gate that cannot fire before the deployment ends, even at best",
+    twinned=True,
+)
+SD304 = Rule(
+    "SD304",
+    "info",
+    "alarm",
+    "TreatMissingData left at missing or ignore: INSUFFICIENT_DATA, which CodeDeploy does not act on",
+)
+SD305 = Rule("SD305", "warning", "alarm", "an 'Errors > 0' count gate (or its twin 'Errors >= 1')")
+SD306 = Rule(
+    "SD306",
+    "warning",
+    "function",
+    "gate alarm not defined in the template, or composite (not verifiable)",
+)
+SD307 = Rule(
+    "SD307",
+    "error",
+    "alarm",
+    "a metric Lambda does not publish (a near-miss name such as Error)",
+    twinned=True,
+)
+SD308 = Rule(
+    "SD308",
+    "error",
+    "alarm",
+    "a dimension Lambda does not publish (e.g. Alias): the alarm never gets data",
+    twinned=True,
+)
+SD309 = Rule(
+    "SD309",
+    "error",
+    "alarm",
+    "a dimension value Lambda never uses: an ARN for FunctionName or ExecutedVersion, "
+    "Resource on another alias",
+    twinned=True,
+)
+SD310 = Rule(
+    "SD310",
+    "warning",
+    "alarm",
+    "TreatMissingData breaching: a healthy version with no traffic yet rolls back",
+)
+SD311 = Rule(
+    "SD311", "warning", "alarm", "a gate whose worst case is longer than the shift or its first step"
+)
+
+
+def _alarm_findings(dep: FunctionDeployment, alarm: AlarmSpec) -> Iterator[Finding]:
+    if not alarm.known:
+        yield SD306.finding(
+            dep.logical_id,
+            f"gate alarm {alarm.reference!r} is not defined here: its dimensions and timing are not verified",
+        )
+        return
+    rid = alarm.display
+    if alarm.props and "AlarmRule" in alarm.props:
+        yield SD306.finding(
+            rid,
+            "composite alarm as a gate: CodeDeploy's support is undocumented, and reading it needs "
+            "cloudwatch:DescribeAlarms on * (a narrower scope returns no composite alarms)",
+        )
+        return
+    open_parts = alarm.unresolved()
+    if open_parts:
+        yield SD306.finding(
+            rid,
+            f"the gate alarm's {', '.join(open_parts)} depend on a condition left open: its series and "
+            "timing are not verified (give the parameters values, or --parameter)",
+        )
+        return
+    yield from _dimension_findings(dep, alarm, rid)
+    yield from _timing_findings(dep, alarm, rid)
+    treat = alarm.props.get("TreatMissingData")
+    if treat != "notBreaching":
+        # breaching: a new version with no traffic yet fires the gate and rolls a healthy release back;
+        # missing (the default) and ignore leave INSUFFICIENT_DATA, which CodeDeploy does not act on.
+        effect = (
+            "reads as breaching and rolls a healthy release back; use notBreaching for gates"
+            if treat == "breaching"
+            else "leaves the alarm in INSUFFICIENT_DATA, which CodeDeploy does not act on; "
+            "notBreaching says so explicitly"
+        )
+        yield (SD310 if treat == "breaching" else SD304).finding(
+            rid,
+            f"TreatMissingData is {alarm.props.get('TreatMissingData', 'missing')!r}: a new version with "
+            f"no traffic yet {effect}",
+        )
+    stats = alarm.metric_stats()
+    if alarm.expression() is None and len(stats) == 1 and stats[0]["metric"] == "Errors":
+        threshold = alarm.props.get("Threshold")
+        operator = alarm.props.get("ComparisonOperator")
+        try:
+            value = float(str(threshold))
+        except (TypeError, ValueError):
+            value = None
+        # "> 0" and ">= 1" both fire on a single error
+        count_gate = value is not None and (
+            (operator == "GreaterThanThreshold" and value < 1)
+            or (operator == "GreaterThanOrEqualToThreshold" and value <= 1)
+        )
+        if count_gate:
+            yield SD305.finding(
+                rid,
+                "an 'Errors > 0' count gate fires in healthy minutes at scale (0.1 % errors over 600 calls "
+                "a minute breaches 45 % of minutes): gate on a rate with a minimum-invocations guard",
+            )
+
+
+def _series_findings(dep: FunctionDeployment, stat: dict[str, Any], rid: str) -> Iterator[Finding]:
+    """A metric, dimension or value Lambda never publishes: the alarm can never see data."""
+    metric = stat["metric"]
+    if isinstance(metric, str) and "<" not in metric and metric not in LAMBDA_METRICS:
+        close = difflib.get_close_matches(metric, sorted(LAMBDA_METRICS), n=1)
+        if close:
+            yield SD307.finding(
+                rid,
+                f"AWS/Lambda publishes no metric {metric!r} (did you mean {close[0]!r}?): this alarm never "
+                "gets data and never rolls back",
+            )
+        else:
+            yield SD307.unverified(
+                rid,
+                f"{metric!r} is not a Lambda metric known here (Lambda developer guide, types of metrics): "
+                "check the name, or the alarm never gets data",
+            )
+    dims = stat["dimensions"]
+    unknown = sorted(d for d in dims if d not in LAMBDA_DIMENSIONS)
+    if unknown:
+        yield SD308.finding(
+            rid,
+            f"{metric} with dimension(s) {', '.join(unknown)}: Lambda publishes only FunctionName, Resource "
+            "and ExecutedVersion (and CloudWatch matches the exact combination), so this alarm never gets "
+            "data; for an alias use Resource=fn:alias",
+        )
+    values = {k: v for k, v in dims.items() if isinstance(v, str)}
+    if values.get("FunctionName", "").startswith("arn:"):
+        yield SD309.finding(
+            rid,
+            f"{metric} with FunctionName={values['FunctionName']}: the dimension holds the function's name, "
+            "not its ARN; use !Ref Fn",
+        )
+    if ":function:" in values.get("ExecutedVersion", ""):
+        yield SD309.finding(
+            rid,
+            f"{metric} with ExecutedVersion={values['ExecutedVersion']}: the dimension holds the version "
+            "number; use !GetAtt Fn.Version.Version (not !Ref Fn.Version, the version's ARN)",
+        )
+    resource = values.get("Resource", "")
+    name, sep, qualifier = resource.rpartition(":")
+    other_alias = qualifier != dep.alias and not qualifier.isdigit() and not qualifier.endswith(".Version>")
+    if (
+        sep
+        and dep.alias
+        and not resource.startswith("arn:")
+        and name == f"<{dep.logical_id}>"
+        and other_alias
+    ):
+        yield SD309.finding(
+            rid,
+            f"{metric} with Resource={resource}: that is alias {qualifier!r}, but CodeDeploy shifts "
+            f"{dep.alias!r}; the gate watches traffic that is not being shifted",
+        )
+
+
+def _dimension_findings(dep: FunctionDeployment, alarm: AlarmSpec, rid: str) -> Iterator[Finding]:
+    for stat in alarm.metric_stats():
+        if stat["namespace"] != "AWS/Lambda":
+            continue
+        yield from _series_findings(dep, stat, rid)
+        dims = stat["dimensions"]
+        resource = dims.get("Resource")
+        if resource is not None:
+            qualifier = str(resource).rsplit(":", 1)[-1] if ":" in str(resource) else ""
+            if qualifier.isdigit() or qualifier.endswith(".Version>") or qualifier == "$LATEST":
+                yield SD301.finding(
+                    rid,
+                    f"{stat['metric']} with Resource={resource}: Lambda publishes no per-version "
+                    "Resource series behind an alias, so this alarm stays INSUFFICIENT_DATA and never "
+                    "rolls back; use Resource=fn:alias plus ExecutedVersion",
+                )
+                continue
+        if "ExecutedVersion" in dims and resource is None:
+            yield SD301.finding(
+                rid,
+                f"{stat['metric']} with ExecutedVersion but no Resource: that series does not exist; "
+                "add Resource=fn:alias",
+            )
+            continue
+        if stat["metric"] in VERSION_SCOPED and "ExecutedVersion" not in dims:
+            yield SD302.finding(
+                rid,
+                f"{stat['metric']} on the whole function/alias blends the old and the new version during "
+                "the shift; add Resource=fn:alias and ExecutedVersion=!GetAtt Fn.Version.Version",
+            )
+
+
+def _timing_findings(dep: FunctionDeployment, alarm: AlarmSpec, rid: str) -> Iterator[Finding]:
+    config = dep.config
+    if (
+        config is None
+        or config.kind == "all-at-once"
+        or alarm.period_s is None
+        or alarm.evaluation_periods is None
+    ):
+        return
+    from safedeploy_core.timing import VISIBILITY_S, detection
+
+    timing = detection(alarm.period_s, alarm.evaluation_periods, alarm.datapoints_to_alarm)
+    post = dep.post_hook
+    post_s = post.timeout_s if post is not None else 0
+    best, worst = timing.best_s, timing.worst_s
+    if post_s is not None and fit(best, config, post_s) == "never":
+        after = f" and the {post_s} s of its post-traffic hook" if post_s else ""
+        yield SD303.finding(
+            rid,
+            f"even at best {best} s to ALARM ({timing.datapoints} x {alarm.period_s} s periods + "
+            f"{VISIBILITY_S} s until CloudWatch has them) outlasts the whole {config.shift_s} s shift of "
+            f"{config.name}{after}: it can never roll back during the deployment; use fewer or "
+            "shorter periods, or a longer deployment type",
+        )
+    elif worst > config.shift_s:
+        if post is None:
+            tail = "and no post-traffic hook keeps the deployment open for it"
+        elif post_s is None:
+            tail = "while the post-traffic hook runs (its timeout is not known here)"
+        else:
+            tail = f"while the post-traffic hook runs (at most {post_s} s)"
+        yield SD311.finding(
+            rid,
+            f"worst-case {worst} s to ALARM is longer than the whole {config.shift_s} s shift of "
+            f"{config.name}: at worst it fires after all traffic moved, {tail}; the parts: "
+            f"{_parts(timing)}",
+        )
+    elif worst > config.first_window_s:
+        yield SD311.finding(
+            rid,
+            f"worst-case {worst} s to ALARM is slower than the first {config.first_window_s} s step of "
+            f"{config.name}: more traffic moves before it can fire; the parts: {_parts(timing)}",
+        )
+
+
+def _parts(timing: Any) -> str:
+    from safedeploy_core.timing import CODEDEPLOY_POLL_S, VISIBILITY_S
+
+    return (
+        f"{timing.period_s} s alignment + {timing.datapoints_s} s of breaching periods + {VISIBILITY_S} s "
+        f"visibility + {timing.evaluation_s} s evaluation + {CODEDEPLOY_POLL_S} s CodeDeploy poll (assumed)"
+    )
+
+
+def rule_alarms(dep: FunctionDeployment) -> Iterator[Finding]:
+    for alarm in dep.alarms:
+        yield from _alarm_findings(dep, alarm)

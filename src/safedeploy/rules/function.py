@@ -1,0 +1,149 @@
+"""Rules on a function's DeploymentPreference: its type, what can roll it back, what publishes a version."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from typing import Any
+
+from safedeploy_core.timing import PREDEFINED
+
+from safedeploy.rules.base import Finding, Rule
+from safedeploy.template.deployments import FunctionDeployment, function_properties
+
+MAX_ALARMS = 10
+
+SD101 = Rule(
+    "SD101",
+    "warning",
+    "function",
+    "deployment type neither predefined nor defined in the template: a custom config that "
+    "must exist in the account (not verified)",
+)
+SD102 = Rule(
+    "SD102",
+    "warning",
+    "function",
+    "AllAtOnce with alarms (they can only fire after every user saw the version)",
+)
+SD103 = Rule(
+    "SD103",
+    "error",
+    "function",
+    "Canary/Linear with neither alarms nor hooks: it can never roll back",
+    twinned=True,
+)
+SD104 = Rule("SD104", "error", "function", "more than 10 alarms on a deployment group", twinned=True)
+SD105 = Rule("SD105", "info", "function", "note, once per template: the first create runs no hooks")
+SD106 = Rule(
+    "SD106",
+    "warning",
+    "function",
+    "environment variable from a parameter: changing only the parameter publishes no version, "
+    "so no deployment runs",
+)
+SD107 = Rule(
+    "SD107",
+    "warning",
+    "function",
+    "Canary/Linear with hooks but no alarm: nothing watches the shifted traffic before 100 %",
+)
+
+
+def rule_deployment_type(dep: FunctionDeployment) -> Iterator[Finding]:
+    name = dep.type_name
+    if name is None or dep.config is not None:
+        return
+    custom = {
+        dep.scope.resolve(r.get("Properties", {}).get("DeploymentConfigName"))
+        for r in dep.scope.resources.values()
+        if r.get("Type") == "AWS::CodeDeploy::DeploymentConfig"
+    }
+    if f"CodeDeployDefault.Lambda{name}" in custom or name in custom:
+        return  # defined here, its schedule not known: the timing rules say so
+    # SAM prefixes only its predefined names; any other Type goes to CodeDeploy as it is, the name of
+    # a custom configuration (samtranslator deployment_preference_collection._replace_deployment_types).
+    # One created outside this template may well exist in the account, so this is never proven wrong.
+    close = difflib.get_close_matches(name, PREDEFINED, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    yield SD101.finding(
+        dep.logical_id,
+        f"deployment type {name!r} is neither predefined nor an AWS::CodeDeploy::DeploymentConfig of this "
+        f"template: SAM passes it to CodeDeploy as a custom configuration's name, which must exist in the "
+        f"account (not verified here, and its schedule is unknown, so no timing rule runs); {hint}"
+        f"use one of {', '.join(PREDEFINED)} or define the config in this template",
+    )
+
+
+def rule_rollback_triggers(dep: FunctionDeployment) -> Iterator[Finding]:
+    if dep.config is None:
+        return
+    if dep.config.kind == "all-at-once" and dep.alarms:
+        yield SD102.finding(
+            dep.logical_id,
+            "AllAtOnce with alarms: all traffic moves at once, so an alarm can only roll back "
+            "after every user already saw the new version; use Canary or Linear",
+        )
+    if dep.config.kind != "all-at-once" and not dep.alarms and not dep.pre_hook and not dep.post_hook:
+        yield SD103.finding(
+            dep.logical_id,
+            f"{dep.type_name} with neither alarms nor hooks: nothing can ever roll this deployment back",
+        )
+    elif dep.config.kind != "all-at-once" and not dep.alarms:
+        yield SD107.finding(
+            dep.logical_id,
+            f"{dep.type_name} with hooks but no alarm: nothing watches the shifted traffic, so a bad "
+            "version keeps its share until the post-traffic hook runs at 100 %; add gate alarms on the "
+            "new version (DeploymentPreference.Alarms)",
+        )
+    if len(dep.alarms) > MAX_ALARMS:
+        yield SD104.finding(
+            dep.logical_id,
+            f"{len(dep.alarms)} alarms: CodeDeploy accepts at most {MAX_ALARMS} per deployment group",
+        )
+    yield from _parameter_only_environment(dep)
+
+
+def _parameter_refs(value: Any, parameters: set[str]) -> set[str]:
+    if isinstance(value, dict):
+        found: set[str] = set()
+        for key, inner in value.items():
+            if key == "Ref" and inner in parameters:
+                found.add(str(inner))
+            elif key == "Fn::Sub":
+                text = inner if isinstance(inner, str) else inner[0]
+                found |= {p for p in parameters if "${" + p + "}" in str(text)}
+                if isinstance(inner, list):
+                    found |= _parameter_refs(inner[1], parameters)
+            else:
+                found |= _parameter_refs(inner, parameters)
+        return found
+    if isinstance(value, list):
+        return set().union(*(_parameter_refs(v, parameters) for v in value)) if value else set()
+    return set()
+
+
+def _parameter_only_environment(dep: FunctionDeployment) -> Iterator[Finding]:
+    """SAM names the version after a hash of the UNRESOLVED Environment: a parameter-only change publishes
+    no version, so the alias (and its users) keep the old value and no deployment runs."""
+    parameters = set(dep.scope.sam.get("Parameters", {}))
+    environment = function_properties(dep.scope, dep.logical_id).get("Environment") or {}
+    variables = environment.get("Variables") or {}
+    used = {name: _parameter_refs(value, parameters) for name, value in variables.items()}
+    risky = sorted(f"{name} (from {', '.join(sorted(refs))})" for name, refs in used.items() if refs)
+    if risky and not dep.function_props.get("AutoPublishCodeSha256"):
+        yield SD106.finding(
+            dep.logical_id,
+            f"environment {', '.join(risky)}: changing only such a parameter publishes no new version "
+            "(SAM hashes the unresolved Environment), so no deployment runs and the alias keeps the old "
+            "value; ship it with a code change",
+        )
+
+
+def first_create_note(found: list[FunctionDeployment]) -> Iterator[Finding]:
+    if found:
+        yield SD105.finding(
+            found[0].logical_id,
+            "note: the first create of the stack runs no hooks and shifts no traffic; "
+            "protection starts with the second deployment",
+        )

@@ -1,0 +1,45 @@
+"""Rules on the template as a whole: can it be read, translated, and is it a SAM template at all."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from safedeploy.rules.base import Finding, Rule
+from safedeploy.template.loader import is_sam
+from safedeploy.template.scope import Scope
+
+SD001 = Rule(
+    "SD001",
+    "error",
+    "template",
+    "AWS::Serverless resources without the SAM Transform: CloudFormation rejects the "
+    "template, and nothing else is checked",
+)
+# SD002 and SD003 are raised by the loader (a TemplateError carries its rule id) and reported as findings.
+SD002 = Rule("SD002", "error", "template", "not a readable template (YAML/JSON, UTF-8, a Resources section)")
+SD003 = Rule(
+    "SD003",
+    "error",
+    "template",
+    "SAM cannot translate the template (the translator's own message)",
+    twinned=True,
+)
+
+SERVERLESS = "AWS::Serverless::"
+
+
+def rule_not_translated(scope: Scope) -> Iterator[Finding]:
+    """AWS::Serverless::* resources without the SAM transform: CloudFormation rejects the template, and
+    nothing here can be checked on a translation that will not happen."""
+    if is_sam(scope.sam):
+        return
+    serverless = sorted(
+        k for k, r in scope.sam_resources.items() if str(r.get("Type", "")).startswith(SERVERLESS)
+    )
+    if serverless:
+        yield SD001.finding(
+            serverless[0],
+            f"{len(serverless)} AWS::Serverless resource(s) ({', '.join(serverless[:3])}"
+            f"{', …' if len(serverless) > 3 else ''}) but no `Transform: AWS::Serverless-2016-10-31`: "
+            "CloudFormation rejects the template, and its deployments cannot be checked untranslated",
+        )
