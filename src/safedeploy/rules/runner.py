@@ -31,7 +31,7 @@ def check(scope: Scope, ignore: frozenset[str] = frozenset()) -> list[Finding]:
     `Metadata: {safedeploy: {ignore: [SDxxx]}}`."""
     not_translated = list(rule_not_translated(scope))
     if not_translated:
-        return not_translated
+        return [_locate_finding(scope, f) for f in not_translated]
     for name in scope.cfn.get("Conditions", {}) or {}:
         scope.condition(name)  # a circular definition is a TemplateError (SD002), found before anything else
     findings: list[Finding] = list(rule_cycles(scope))
