@@ -394,7 +394,11 @@ def test_serverless_resources_without_the_transform_are_said_to_be_untranslated(
     [
         ('!Sub "CodeDeployHook_${AWS::StackName}-pre"', set()),  # the prefix is known: fine
         ('!Join ["", [CodeDeployHook_, !Ref "AWS::StackName"]]', set()),
-        ('!Sub "${AWS::StackName}-pre"', {("SD251", "warning", "PreHook")}),  # not known: not proven
+        # a stack name matches [a-zA-Z][-a-zA-Z0-9]*: no `_`, so this can never start with CodeDeployHook_
+        ('!Sub "${AWS::StackName}-pre"', {("SD201", "error", "PreHook")}),
+        # a stack named CodeDeployHook followed by `_pre` would be: not proven
+        ('!Sub "${AWS::StackName}_pre"', {("SD251", "warning", "PreHook")}),
+        ('!Sub "${AWS::StackName}${Suffix}"', {("SD251", "warning", "PreHook")}),
         ('!Sub "Hook_${AWS::StackName}"', {("SD201", "error", "PreHook")}),  # known and wrong
     ],
 )
@@ -894,3 +898,44 @@ def test_plan_does_not_say_never_when_the_post_hook_that_could_hold_the_deployme
         path.write_text(text)
         (plan,) = build_plan(build_scope(path))
         assert [g.fits for g in plan.alarms] == [fits]
+
+
+@pytest.mark.parametrize("alarm_name", [None, "checkout-errors"])
+def test_a_gate_listed_by_its_logical_id_as_a_string_is_an_error_not_an_unknown(
+    tmp_path: Path, alarm_name: str | None
+) -> None:
+    text = BASE.format(**{**DEFAULTS, "alarms": "[Gate]"})
+    if alarm_name:
+        text = text.replace(
+            "      ComparisonOperator:", f"      AlarmName: {alarm_name}\n      ComparisonOperator:"
+        )
+    found = [f for f in run(tmp_path, text) if f.rule in ("SD312", "SD306")]
+    assert [(f.rule, f.severity, f.resource) for f in found] == [("SD312", "error", "Fn")]
+    assert "!Ref Gate" in found[0].message
+    # the alarm's own name as a string is how CodeDeploy names it: no finding
+    if alarm_name:
+        named = text.replace("Alarms: [Gate]", f"Alarms: [{alarm_name}]")
+        assert not [f for f in run(tmp_path, named) if f.rule in ("SD312", "SD306")]
+
+
+def test_a_type_parameter_that_allows_a_misspelt_name_is_reported_with_the_nearest(tmp_path: Path) -> None:
+    text = BASE.format(**{**DEFAULTS, "type": "!Ref DeploymentType"}).replace(
+        "Globals:",
+        "Parameters:\n  DeploymentType:\n    Type: String\n    Default: Canary10Percent5Minutes\n"
+        "    AllowedValues: [Canary10Percent5Minutes, Linear10PercentEvery2Minute, AllAtOnce, MyOwnConfig]\n"
+        "Globals:",
+    )
+    found = [f for f in run(tmp_path, text) if f.rule == "SD108"]
+    assert [(f.severity, f.resource) for f in found] == [("warning", "DeploymentType")] * 2
+    typo, custom = sorted(found, key=lambda f: "MyOwnConfig" in f.message)
+    assert "did you mean 'Linear10PercentEvery2Minutes'?" in typo.message and "of Fn" in typo.message
+    assert "MyOwnConfig" in custom.message and "did you mean" not in custom.message
+    assert found[0].line == 4  # the parameter's own line
+    # a custom config this template defines under that name is fine
+    defined = text.replace(
+        "Resources:\n",
+        "Resources:\n  Own:\n    Type: AWS::CodeDeploy::DeploymentConfig\n    Properties:\n"
+        "      DeploymentConfigName: MyOwnConfig\n      ComputePlatform: Lambda\n"
+        "      TrafficRoutingConfig: {Type: AllAtOnce}\n",
+    )
+    assert [f.message for f in run(tmp_path, defined) if f.rule == "SD108"] == [typo.message]

@@ -88,12 +88,43 @@ SD310 = Rule(
     "alarm",
     "TreatMissingData breaching: a healthy version with no traffic yet rolls back",
 )
+SD312 = Rule(
+    "SD312",
+    "error",
+    "function",
+    "a gate alarm listed by its logical id as a plain string: CodeDeploy watches alarm names, so the "
+    "template's alarm is not watched",
+)
 SD311 = Rule(
     "SD311", "warning", "alarm", "a gate whose worst case is longer than the shift or its first step"
 )
 
 
+def _logical_id_as_name(dep: FunctionDeployment, alarm: AlarmSpec) -> Iterator[Finding]:
+    """CodeDeploy watches alarms by name (DeploymentPreference.Alarms goes to the deployment group's
+    AlarmConfiguration as names). A plain string equal to an alarm's logical id names that alarm only
+    if its AlarmName is that string; without one, CloudFormation names it `<stack>-<logical id>-<random>`
+    (CloudFormation user guide, "Name type"), so the gate watches some other alarm, or none."""
+    res = dep.scope.resources.get(alarm.reference) or {}
+    if res.get("Type") not in ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"):
+        return
+    name = dep.scope.resolve((res.get("Properties") or {}).get("AlarmName"))
+    named = (
+        f"its AlarmName is {name!r}"
+        if name is not None
+        else f"it has no AlarmName, so CloudFormation names it <stack>-{alarm.reference}-<random>"
+    )
+    yield SD312.finding(
+        dep.logical_id,
+        f"gate alarm {alarm.reference!r} is listed by its logical id, but CodeDeploy watches alarm names "
+        f"and {named}: the template's alarm {alarm.reference} is not watched; write !Ref {alarm.reference}",
+    )
+
+
 def _alarm_findings(dep: FunctionDeployment, alarm: AlarmSpec) -> Iterator[Finding]:
+    if not alarm.known and alarm.reference in dep.scope.resources:
+        yield from _logical_id_as_name(dep, alarm)
+        return
     if not alarm.known:
         yield SD306.finding(
             dep.logical_id,

@@ -10,8 +10,10 @@ from safedeploy_core.timing import PREDEFINED
 
 from safedeploy.rules.base import Finding, Rule
 from safedeploy.template.deployments import FunctionDeployment, function_properties
+from safedeploy.template.scope import Scope
 
 MAX_ALARMS = 10
+PREFIX = "CodeDeployDefault.Lambda"  # SAM prefixes the predefined names with it
 
 SD101 = Rule(
     "SD101",
@@ -41,6 +43,13 @@ SD106 = Rule(
     "function",
     "environment variable from a parameter: changing only the parameter publishes no version, "
     "so no deployment runs",
+)
+SD108 = Rule(
+    "SD108",
+    "warning",
+    "template",
+    "a deployment-type parameter allows a name that is neither predefined nor defined here "
+    "(a typo stays silent until that value is deployed)",
 )
 SD107 = Rule(
     "SD107",
@@ -147,3 +156,44 @@ def first_create_note(found: list[FunctionDeployment]) -> Iterator[Finding]:
             "note: the first create of the stack runs no hooks and shifts no traffic; "
             "protection starts with the second deployment",
         )
+
+
+def _type_parameters(scope: Scope) -> dict[str, list[str]]:
+    """Parameters that choose a function's DeploymentPreference.Type (`Type: !Ref P`, Globals
+    included) -> the functions they choose it for."""
+    parameters = scope.sam.get("Parameters") or {}
+    chosen: dict[str, list[str]] = {}
+    for logical_id, res in scope.sam_resources.items():
+        if res.get("Type") != "AWS::Serverless::Function":
+            continue
+        preference = function_properties(scope, logical_id).get("DeploymentPreference")
+        ref = preference.get("Type") if isinstance(preference, dict) else None
+        if isinstance(ref, dict) and isinstance(ref.get("Ref"), str) and ref["Ref"] in parameters:
+            chosen.setdefault(ref["Ref"], []).append(logical_id)
+    return chosen
+
+
+def rule_type_parameter_values(scope: Scope) -> Iterator[Finding]:
+    """Each AllowedValues entry of a Type parameter is a deployment that can be chosen: one that is
+    neither predefined nor a DeploymentConfig of this template goes to CodeDeploy as a custom
+    configuration's name (SAM's deployment_preference_collection passes unknown names unchanged)."""
+    custom = {
+        str(scope.resolve(r.get("Properties", {}).get("DeploymentConfigName")))
+        for r in scope.resources.values()
+        if r.get("Type") == "AWS::CodeDeploy::DeploymentConfig"
+    }
+    for parameter, functions in sorted(_type_parameters(scope).items()):
+        allowed = (scope.sam.get("Parameters") or {})[parameter].get("AllowedValues")
+        for value in allowed if isinstance(allowed, list) else []:
+            name = str(value).removeprefix(PREFIX)
+            if name in PREDEFINED or str(value) in custom or f"{PREFIX}{name}" in custom:
+                continue
+            close = difflib.get_close_matches(name, PREDEFINED, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"predefined: {', '.join(PREDEFINED)}"
+            yield SD108.finding(
+                parameter,
+                f"AllowedValues {value!r} of {parameter} (DeploymentPreference.Type of "
+                f"{', '.join(sorted(functions))}) is neither a predefined deployment type nor a "
+                f"DeploymentConfig of this template: choosing it makes CodeDeploy look for a custom "
+                f"configuration of that name in the account; {hint}",
+            )

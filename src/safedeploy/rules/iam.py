@@ -10,7 +10,7 @@ from typing import Any
 
 from safedeploy.rules.base import Finding, Rule
 from safedeploy.template.deployments import FunctionDeployment
-from safedeploy.template.scope import UNKNOWN, Scope, locate
+from safedeploy.template.scope import PSEUDO, UNKNOWN, Scope, locate
 
 HOOK_PREFIX = "CodeDeployHook_"
 
@@ -142,7 +142,12 @@ def _invocable_by_codedeploy(
                 f"the role's grants depend on values not known here, so whether CodeDeploy may invoke "
                 f"this hook is not verified: {hint}",
             )
-        elif isinstance(name, str) and name.startswith("<") and name != f"<{hook_id}>":
+        elif (
+            isinstance(name, str)
+            and name.startswith("<")
+            and name != f"<{hook_id}>"
+            and not _stack_name_rules_out(name, statements)
+        ):
             # The name's beginning is only known to CloudFormation: not proven wrong.
             yield SD201.unverified(
                 hook,
@@ -154,6 +159,48 @@ def _invocable_by_codedeploy(
     literal = re.sub(r"<[^>]*>", "", name) if isinstance(name, str) else ""
     if len(literal) > 64:
         yield SD201.finding(hook, f"hook name {name!r} is longer than 64 characters")
+
+
+STACK = PSEUDO["AWS::StackName"]
+# CloudFormation API reference, CreateStack: StackName must match [a-zA-Z][-a-zA-Z0-9]* (<= 128 characters).
+_STACK_NAME = re.compile(r"[a-zA-Z][-a-zA-Z0-9]*")
+
+
+def _stack_name_rules_out(name: str, statements: list[dict[str, Any]]) -> bool:
+    """Whether a name that starts with the stack's name (`${AWS::StackName}-pre`) can match none of the
+    role's lambda:InvokeFunction grants, whatever the stack is called. A stack name has no `_`, so
+    `<stack>-pre` can never start with `CodeDeployHook_`. Only grants of the form `…function:PREFIX*`
+    are decided; any other shape leaves the question open."""
+    if not name.startswith(STACK):
+        return False
+    rest = name[len(STACK) :]
+    for st in statements:
+        actions = st.get("Action", [])
+        actions = actions if isinstance(actions, list) else [actions]
+        if not any(fnmatch.fnmatchcase("lambda:invokefunction", str(a).lower()) for a in actions):
+            continue
+        resources = st.get("Resource", [])
+        for pattern in resources if isinstance(resources, list) else [resources]:
+            prefix = str(pattern).rpartition(":function:")[2] if ":function:" in str(pattern) else None
+            if prefix is None or not prefix.endswith("*") or any(c in prefix[:-1] for c in "*?[:"):
+                return False  # a shape not decided here
+            if _may_start_with(rest, prefix[:-1]):
+                return False
+    return True
+
+
+def _may_start_with(rest: str, prefix: str) -> bool:
+    """Whether some valid stack name S makes S + rest start with prefix (a `<...>` in rest is unknown)."""
+    if not prefix or _STACK_NAME.fullmatch(prefix):
+        return True  # S itself can begin with the whole prefix
+    head, unknown_after, _ = rest.partition("<")
+    for k in range(1, len(prefix)):
+        if not _STACK_NAME.fullmatch(prefix[:k]):
+            break
+        tail = prefix[k:]
+        if head.startswith(tail) or (unknown_after and tail.startswith(head)):
+            return True
+    return False
 
 
 def _lambda_invoke_policy(scope: Scope, hook_id: str, hook: str) -> Iterator[Finding]:

@@ -10,7 +10,12 @@ from typing import Any
 
 from safedeploy.rules.alarm import rule_alarms
 from safedeploy.rules.base import SEVERITY_ORDER, Finding
-from safedeploy.rules.function import first_create_note, rule_deployment_type, rule_rollback_triggers
+from safedeploy.rules.function import (
+    first_create_note,
+    rule_deployment_type,
+    rule_rollback_triggers,
+    rule_type_parameter_values,
+)
 from safedeploy.rules.general import rule_not_translated
 from safedeploy.rules.hook import rule_cycles, rule_hooks
 from safedeploy.rules.registry import canonical, unverified
@@ -34,7 +39,7 @@ def check(scope: Scope, ignore: frozenset[str] = frozenset()) -> list[Finding]:
         return [_locate_finding(scope, f) for f in not_translated]
     for name in scope.cfn.get("Conditions", {}) or {}:
         scope.condition(name)  # a circular definition is a TemplateError (SD002), found before anything else
-    findings: list[Finding] = list(rule_cycles(scope))
+    findings: list[Finding] = [*rule_cycles(scope), *rule_type_parameter_values(scope)]
     found = deployments(scope)
     findings.extend(first_create_note(found))
     by_function: dict[str, list[tuple[FunctionDeployment, list[Finding]]]] = {}
@@ -78,7 +83,7 @@ def _locate_finding(scope: Scope, finding: Finding) -> Finding:
 
 def _source_resource(scope: Scope, logical: str) -> str:
     """A generated resource's SAM origin: `FnDeploymentGroup`/`FnAliaslive`/`FnRole` -> `Fn`."""
-    if logical in scope.sam_resources:
+    if logical in scope.sam_resources or logical in (scope.sam.get("Parameters") or {}):
         return logical
     for origin in scope.sam_resources:
         if logical.startswith(origin):
