@@ -939,3 +939,67 @@ def test_a_type_parameter_that_allows_a_misspelt_name_is_reported_with_the_neare
         "      TrafficRoutingConfig: {Type: AllAtOnce}\n",
     )
     assert [f.message for f in run(tmp_path, defined) if f.rule == "SD108"] == [typo.message]
+
+
+def _plain_gate(namespace: str, metric: str, dimensions: str) -> str:
+    """BASE with its gate replaced by a plain alarm on one series."""
+    text = BASE.format(**DEFAULTS)
+    start = text.index("  Gate:\n")
+    return (
+        text[:start] + "  Gate:\n    Type: AWS::CloudWatch::Alarm\n    Properties:\n"
+        f"      Namespace: {namespace}\n      MetricName: {metric}\n      Dimensions: {dimensions}\n"
+        "      Statistic: Sum\n      Period: 60\n      EvaluationPeriods: 1\n      Threshold: 1\n"
+        "      ComparisonOperator: GreaterThanThreshold\n      TreatMissingData: notBreaching\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("namespace", "metric", "dimensions", "expected", "says"),
+    [
+        ("AWS/ApiGateway", "5XXErrors", "[{Name: ApiName, Value: orders}]", "SD313", "did you mean '5XXError'?"),
+        ("AWS/ApiGateway", "4XXError", "[{Name: FunctionName, Value: !Ref Fn}]", "SD313", "FunctionName"),
+        ("AWS/ApiGateway", "5XXError", "[{Name: ApiName, Value: !Ref ServerlessRestApi}]", "SD313", "returns its id"),
+        ("AWS/States", "Errors", "[{Name: StateMachineArn, Value: arn}]", "SD363", "not a AWS/States metric"),
+        ("AWS/States", "ExecutionFailed", "[{Name: StateMachineArn, Value: arn}]", "SD313", "'ExecutionsFailed'"),
+        # Ref of the function as a Resource base is right; one built from the stack name is not its name
+        ("AWS/Lambda", "Errors", '[{Name: Resource, Value: !Sub "${AWS::StackName}-Fn:live"}]', "SD309", "<stack>-Fn-<random>"),
+    ],
+)  # fmt: skip
+def test_a_series_its_namespace_never_publishes_is_reported(
+    tmp_path: Path, namespace: str, metric: str, dimensions: str, expected: str, says: str
+) -> None:
+    text = _plain_gate(namespace, metric, dimensions)
+    if "ServerlessRestApi" in dimensions:  # SAM's implicit REST API, from an Api event
+        text = text.replace(
+            "      AutoPublishAlias: live\n",
+            "      AutoPublishAlias: live\n      Events:\n        Get: {Type: Api, Properties: {Path: /, Method: get}}\n",
+        )
+    found = [f for f in run(tmp_path, text) if f.rule in ("SD309", "SD313", "SD363")]
+    assert [f.rule for f in found] == [expected] and found[0].resource == "Gate"
+    assert says in found[0].message
+
+
+@pytest.mark.parametrize(
+    ("namespace", "metric", "dimensions"),
+    [
+        ("AWS/ApiGateway", "5XXError", "[{Name: ApiName, Value: orders}, {Name: Stage, Value: prod}]"),
+        ("AWS/ApiGateway", "5xx", "[{Name: ApiId, Value: !Ref ServerlessHttpApi}]"),
+        ("AWS/States", "ExecutionsFailed", "[{Name: StateMachineArn, Value: arn}]"),
+        ("AWS/SQS", "ApproximateAgeOfOldestMessage", "[{Name: QueueName, Value: q}]"),
+        ("AWS/Lambda", "Errors", '[{Name: FunctionName, Value: !Sub "${AWS::StackName}-downstream"}]'),
+    ],
+)
+def test_series_the_namespaces_publish_are_fine(
+    tmp_path: Path, namespace: str, metric: str, dimensions: str
+) -> None:
+    found = run(tmp_path, _plain_gate(namespace, metric, dimensions))
+    assert not [f for f in found if f.rule in ("SD309", "SD313", "SD363")]
+
+
+def test_the_metric_table_cites_a_source_for_every_namespace() -> None:
+    from safedeploy.rules.metrics import NAMESPACES
+
+    for namespace in NAMESPACES.values():
+        assert namespace.sources and all(
+            s.startswith("https://docs.aws.amazon.com/") for s in namespace.sources
+        )

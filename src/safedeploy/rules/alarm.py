@@ -9,22 +9,11 @@ from typing import Any
 from safedeploy_core.timing import fit
 
 from safedeploy.rules.base import Finding, Rule
-from safedeploy.template.deployments import AlarmSpec, FunctionDeployment
+from safedeploy.rules.metrics import LAMBDA_DIMENSIONS, LAMBDA_METRICS, NAMESPACES
+from safedeploy.template.deployments import AlarmSpec, FunctionDeployment, function_properties
+from safedeploy.template.scope import PSEUDO
 
 VERSION_SCOPED = {"Errors", "Invocations", "Duration"}
-# What Lambda publishes in AWS/Lambda (Lambda developer guide, "Types of metrics for Lambda functions"),
-# and its only dimensions; CloudWatch returns a series only for the exact dimension set published.
-LAMBDA_METRICS = {
-    "Invocations", "Errors", "DeadLetterErrors", "DestinationDeliveryFailures", "Throttles",
-    "OversizedRecordCount", "ProvisionedConcurrencyInvocations", "ProvisionedConcurrencySpilloverInvocations",
-    "RecursiveInvocationsDropped", "Duration", "PostRuntimeExtensionsDuration", "IteratorAge", "OffsetLag",
-    "ConcurrentExecutions", "ProvisionedConcurrentExecutions", "ProvisionedConcurrencyUtilization",
-    "UnreservedConcurrentExecutions", "ClaimedAccountConcurrency", "AsyncEventsReceived", "AsyncEventAge",
-    "AsyncEventsDropped", "PolledEventCount", "InvokedEventCount", "FilteredOutEventCount",
-    "FailedInvokeEventCount", "DeletedEventCount", "DroppedEventCount",
-    "OnFailureDestinationDeliveredEventCount",
-}  # fmt: skip
-LAMBDA_DIMENSIONS = {"FunctionName", "Resource", "ExecutedVersion", "EventSourceMappingUUID"}
 
 SD301 = Rule(
     "SD301",
@@ -94,6 +83,14 @@ SD312 = Rule(
     "function",
     "a gate alarm listed by its logical id as a plain string: CodeDeploy watches alarm names, so the "
     "template's alarm is not watched",
+)
+SD313 = Rule(
+    "SD313",
+    "error",
+    "alarm",
+    "a metric, dimension or dimension value its namespace never publishes (API Gateway, Step Functions, "
+    "SQS): the alarm never gets data",
+    twinned=True,
 )
 SD311 = Rule(
     "SD311", "warning", "alarm", "a gate whose worst case is longer than the shift or its first step"
@@ -244,8 +241,10 @@ def _series_findings(dep: FunctionDeployment, stat: dict[str, Any], rid: str) ->
 def _dimension_findings(dep: FunctionDeployment, alarm: AlarmSpec, rid: str) -> Iterator[Finding]:
     for stat in alarm.metric_stats():
         if stat["namespace"] != "AWS/Lambda":
+            yield from _other_namespace_findings(alarm, stat, rid)
             continue
         yield from _series_findings(dep, stat, rid)
+        yield from _generated_name_findings(dep, stat, rid)
         dims = stat["dimensions"]
         resource = dims.get("Resource")
         if resource is not None:
@@ -330,3 +329,69 @@ def _parts(timing: Any) -> str:
 def rule_alarms(dep: FunctionDeployment) -> Iterator[Finding]:
     for alarm in dep.alarms:
         yield from _alarm_findings(dep, alarm)
+
+
+def _other_namespace_findings(alarm: AlarmSpec, stat: dict[str, Any], rid: str) -> Iterator[Finding]:
+    """A series another namespace never publishes, by the table in metrics.py (each row cites its page)."""
+    namespace = NAMESPACES.get(str(stat["namespace"]))
+    if namespace is None:
+        return
+    metric, dims = stat["metric"], stat["dimensions"]
+    if isinstance(metric, str) and "<" not in metric and metric not in namespace.metrics:
+        close = difflib.get_close_matches(metric, sorted(namespace.metrics), n=1)
+        if close or namespace.complete:
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            yield SD313.finding(
+                rid,
+                f"{namespace.name} publishes no metric {metric!r}{hint}: this alarm never gets data, never "
+                f"rolling back (source: {namespace.sources[0]})",
+            )
+        else:
+            yield SD313.unverified(
+                rid,
+                f"{metric!r} is not a {namespace.name} metric known here (source: {namespace.sources[0]}): "
+                "check the name, or the alarm never gets data",
+            )
+    unknown = sorted(d for d in dims if namespace.dimensions is not None and d not in namespace.dimensions)
+    if unknown:
+        yield SD313.finding(
+            rid,
+            f"{metric} with dimension(s) {', '.join(unknown)}: {namespace.name} publishes only "
+            f"{', '.join(sorted(namespace.dimensions or ()))}, so this alarm never gets data",
+        )
+    api = dims.get("ApiName")
+    where = alarm.scope
+    if namespace.name == "AWS/ApiGateway" and isinstance(api, str) and where is not None:
+        logical = api[1:-1] if api.startswith("<") and api.endswith(">") else None
+        if logical and where.resources.get(logical, {}).get("Type") == "AWS::ApiGateway::RestApi":
+            yield SD313.finding(
+                rid,
+                f"{metric} with ApiName=!Ref {logical}: Ref of a REST API returns its id, but the ApiName "
+                "dimension holds the API's name (its Name property; for SAM's implicit API, the stack name), "
+                "so this alarm never gets data",
+            )
+
+
+STACK = PSEUDO["AWS::StackName"]
+
+
+def _generated_name_findings(dep: FunctionDeployment, stat: dict[str, Any], rid: str) -> Iterator[Finding]:
+    """A function without FunctionName is named by CloudFormation, `<stack>-<logical id>-<random>`
+    (CloudFormation user guide, "Name type"): a dimension value built from the stack name and a literal
+    can never be that name."""
+    if function_properties(dep.scope, dep.logical_id).get("FunctionName") is not None:
+        return
+    for key in ("FunctionName", "Resource"):
+        value = stat["dimensions"].get(key)
+        if not isinstance(value, str) or STACK not in value or f"<{dep.logical_id}>" in value:
+            continue
+        name, _, qualifier = value.partition(":")
+        if dep.logical_id not in name and not (qualifier and qualifier == dep.alias):
+            continue  # another function's series, by what it names
+        yield SD309.finding(
+            rid,
+            f"{stat['metric']} with {key}={value}: {dep.logical_id} has no FunctionName, so CloudFormation "
+            f"names it {STACK}-{dep.logical_id}-<random>, which a name built from the stack name never "
+            f"matches; this alarm never gets data (use !Ref {dep.logical_id}, or "
+            f"!Sub ${{{dep.logical_id}}}:{dep.alias or 'alias'} for Resource)",
+        )
