@@ -1003,3 +1003,46 @@ def test_the_metric_table_cites_a_source_for_every_namespace() -> None:
         assert namespace.sources and all(
             s.startswith("https://docs.aws.amazon.com/") for s in namespace.sources
         )
+
+
+BYPASS = {
+    "mapping": "    Type: AWS::Lambda::EventSourceMapping\n    Properties:\n"
+    "      EventSourceArn: arn:aws:sqs:us-east-1:123456789012:q\n      FunctionName: {target}\n",
+    "url": "    Type: AWS::Lambda::Url\n    Properties:\n      AuthType: AWS_IAM\n      TargetFunctionArn: {target}\n",
+    "permission": "    Type: AWS::Lambda::Permission\n    Properties:\n      Action: lambda:InvokeFunction\n"
+    "      Principal: events.amazonaws.com\n      FunctionName: {target}\n",
+    "integration": "    Type: AWS::ApiGatewayV2::Integration\n    Properties:\n      ApiId: abc\n"
+    "      IntegrationType: AWS_PROXY\n      IntegrationUri: {target}\n",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BYPASS))
+@pytest.mark.parametrize(
+    ("target", "bypasses"),
+    [
+        ("!Ref Fn", True),
+        ("!GetAtt Fn.Arn", True),
+        ('!Sub "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations"', True),
+        ("!Ref Fn.Alias", False),
+        ('!Sub "${Fn.Arn}:live"', False),
+        ('!Join [":", [!GetAtt Fn.Arn, live]]', False),
+        ('!Join ["/", [!GetAtt Fn.Arn, invocations]]', True),
+        ('!Join ["", [!GetAtt Fn.Arn, ":live"]]', False),
+    ],
+)
+def test_traffic_bound_to_the_unqualified_function_bypasses_the_canary(
+    tmp_path: Path, kind: str, target: str, bypasses: bool
+) -> None:
+    text = BASE.format(**DEFAULTS) + "  Bypass:\n" + BYPASS[kind].format(target=target)
+    found = [(f.rule, f.severity, f.resource) for f in run(tmp_path, text) if f.rule == "SD110"]
+    assert found == ([("SD110", "warning", "Bypass")] if bypasses else [])
+
+
+def test_a_pre_traffic_hook_pointed_at_the_alias_tests_the_old_version(tmp_path: Path) -> None:
+    text = BASE.format(**DEFAULTS)
+    assert not [f for f in run(tmp_path, text) if f.rule == "SD207"]  # TARGET: !Ref Fn (a name)
+    alias = text.replace("TARGET: !Ref Fn\n", "TARGET: !Ref Fn.Alias\n")
+    found = [(f.rule, f.severity, f.resource) for f in run(tmp_path, alias) if f.rule == "SD207"]
+    assert found == [("SD207", "warning", "PreHook")]
+    both = text.replace("TARGET: !Ref Fn\n", "TARGET: !Ref Fn.Alias\n          VERSION: !Ref Fn.Version\n")
+    assert not [f for f in run(tmp_path, both) if f.rule == "SD207"]

@@ -1,6 +1,6 @@
 """Every rule of `safedeploy check`, collected from the family modules that declare them (general,
-function, hook, IAM, alarm), with the unverified twin (id + 50, a warning) of each error that can rest
-on a value not known here.
+function, traffic, hook, IAM, alarm), with the unverified twin (id + 50, a warning) of each error that
+can rest on a value not known here.
 
 `safedeploy check --list-rules` prints this registry, and the README's rule table is this list (a
 test keeps them equal).
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from safedeploy.rules import alarm, function, general, hook, iam
+from safedeploy.rules import alarm, function, general, hook, iam, traffic
 from safedeploy.rules.base import NOT_VERIFIED, SEVERITY_ORDER, TWIN_OFFSET, Kind, Rule, Severity, twin
 
 __all__ = [
@@ -25,7 +25,7 @@ __all__ = [
     "twin",
     "unverified",
 ]
-FAMILIES: tuple[ModuleType, ...] = (general, function, hook, iam, alarm)
+FAMILIES: tuple[ModuleType, ...] = (general, function, traffic, hook, iam, alarm)
 
 
 def _registry() -> dict[str, Rule]:

@@ -19,6 +19,7 @@ from safedeploy.rules.function import (
 from safedeploy.rules.general import rule_not_translated
 from safedeploy.rules.hook import rule_cycles, rule_hooks
 from safedeploy.rules.registry import canonical, unverified
+from safedeploy.rules.traffic import rule_bypass, rule_pre_traffic_alias
 from safedeploy.template.deployments import FunctionDeployment, deployments
 from safedeploy.template.loader import resource_position
 from safedeploy.template.scope import Scope
@@ -28,6 +29,7 @@ FUNCTION_RULES: tuple[Callable[[FunctionDeployment], Iterator[Finding]], ...] = 
     rule_rollback_triggers,
     rule_hooks,
     rule_alarms,
+    rule_pre_traffic_alias,
 )
 
 
@@ -42,6 +44,7 @@ def check(scope: Scope, ignore: frozenset[str] = frozenset()) -> list[Finding]:
     findings: list[Finding] = [*rule_cycles(scope), *rule_type_parameter_values(scope)]
     found = deployments(scope)
     findings.extend(first_create_note(found))
+    findings.extend(rule_bypass(scope, found))
     by_function: dict[str, list[tuple[FunctionDeployment, list[Finding]]]] = {}
     for dep in found:
         own = [f for rule in FUNCTION_RULES for f in rule(dep)]
