@@ -58,9 +58,10 @@ def test_check_json_on_the_project_template(capsys: pytest.CaptureFixture[str]) 
         for gate in ("ErrorRate", "Latency", "Timeout", "Throttle")
     }
     assert all(f["severity"] == "warning" for f in findings if f["rule"] == "SD311")
-    # today's keys, plus where: file, line, column
+    # today's keys, plus where: file, line, column, and what the message leaves out: details
     assert all(
-        set(f) == {"rule", "severity", "resource", "message", "file", "line", "column"} for f in findings
+        set(f) == {"rule", "severity", "resource", "message", "file", "line", "column", "details"}
+        for f in findings
     )
 
 

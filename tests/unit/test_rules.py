@@ -239,7 +239,18 @@ def test_a_gate_whose_worst_case_outlasts_the_shift_is_a_warning_with_its_parts(
     message = found[0].message
     assert "worst-case 310 s" in message and "after all traffic moved" in message
     assert "no post-traffic hook keeps the deployment open" in message
-    assert "60 s alignment + 120 s of breaching periods + 60 s visibility" in message
+    # one sentence; the breakdown goes to the JSON
+    assert "alignment" not in message
+    assert found[0].details == {
+        "worst_case_s": 310,
+        "parts_s": {
+            "alignment": 60,
+            "breaching_periods": 120,
+            "visibility": 60,
+            "evaluation": 60,
+            "codedeploy_poll_assumed": 10,
+        },
+    }
 
 
 def test_a_gate_that_cannot_fire_in_time_even_at_best_is_an_error_and_a_post_hook_can_save_it(
@@ -1046,3 +1057,49 @@ def test_a_pre_traffic_hook_pointed_at_the_alias_tests_the_old_version(tmp_path:
     assert found == [("SD207", "warning", "PreHook")]
     both = text.replace("TARGET: !Ref Fn\n", "TARGET: !Ref Fn.Alias\n          VERSION: !Ref Fn.Version\n")
     assert not [f for f in run(tmp_path, both) if f.rule == "SD207"]
+
+
+def test_messages_say_what_to_do_once(tmp_path: Path) -> None:
+    # SD107 without a post-traffic hook does not speak of one
+    no_alarm = BASE.format(**{**DEFAULTS, "alarms": "[]"})
+    (sd107,) = [f for f in run(tmp_path, no_alarm) if f.rule == "SD107"]
+    assert "post-traffic hook runs" not in sd107.message and "pre-traffic hook" in sd107.message
+    # a hook's FunctionName beside its Properties is ignored: the SD201 says so
+    beside = BASE.format(**DEFAULTS).replace(
+        "  PreHook:\n    Type: AWS::Serverless::Function\n    Properties:\n      FunctionName: CodeDeployHook_pre\n",
+        "  PreHook:\n    Type: AWS::Serverless::Function\n    FunctionName: CodeDeployHook_pre\n    Properties:\n",
+    )
+    (sd201,) = [f for f in run(tmp_path, beside) if f.rule == "SD201"]
+    assert "FunctionName sits beside Properties" in sd201.message
+    # SD106 names three variables, the JSON all of them
+    many = (
+        BASE.format(**DEFAULTS)
+        .replace(
+            "Globals:",
+            "Parameters:\n"
+            + "".join(f"  P{i}:\n    Type: String\n    Default: x\n" for i in range(5))
+            + "Globals:",
+        )
+        .replace(
+            "      AutoPublishAlias: live\n",
+            "      AutoPublishAlias: live\n      Environment:\n        Variables:\n"
+            + "".join(f"          V{i}: !Ref P{i}\n" for i in range(5)),
+            1,
+        )
+    )
+    (sd106,) = [f for f in run(tmp_path, many) if f.rule == "SD106"]
+    assert "and 2 more" in sd106.message and len(sd106.details["variables"]) == 5
+
+
+def test_all_at_once_from_one_parameter_is_said_once(tmp_path: Path) -> None:
+    text = BASE.format(**{**DEFAULTS, "type": "!Ref DeploymentType"}).replace(
+        "Globals:", "Parameters:\n  DeploymentType:\n    Type: String\n    Default: AllAtOnce\nGlobals:"
+    )
+    second = text[text.index("  Fn:\n") : text.index("  PreHook:\n")].replace("  Fn:\n", "  Other:\n")
+    text = text.replace("  PreHook:\n", second + "  PreHook:\n", 1)
+    (sd102,) = [f for f in run(tmp_path, text) if f.rule == "SD102"]
+    assert (
+        "the value of parameter DeploymentType" in sd102.message
+        and "on 2 functions: Fn, Other" in sd102.message
+    )
+    assert sd102.details["functions"] == ["Fn", "Other"]

@@ -306,24 +306,32 @@ def _timing_findings(dep: FunctionDeployment, alarm: AlarmSpec, rid: str) -> Ite
         yield SD311.finding(
             rid,
             f"worst-case {worst} s to ALARM is longer than the whole {config.shift_s} s shift of "
-            f"{config.name}: at worst it fires after all traffic moved, {tail}; the parts: "
-            f"{_parts(timing)}",
+            f"{config.name}: at worst it fires after all traffic moved, {tail}",
+            _parts(timing),
         )
     elif worst > config.first_window_s:
         yield SD311.finding(
             rid,
             f"worst-case {worst} s to ALARM is slower than the first {config.first_window_s} s step of "
-            f"{config.name}: more traffic moves before it can fire; the parts: {_parts(timing)}",
+            f"{config.name}: more traffic moves before it can fire",
+            _parts(timing),
         )
 
 
-def _parts(timing: Any) -> str:
+def _parts(timing: Any) -> dict[str, Any]:
+    """The worst case's parts, in seconds, for the JSON output."""
     from safedeploy_core.timing import CODEDEPLOY_POLL_S, VISIBILITY_S
 
-    return (
-        f"{timing.period_s} s alignment + {timing.datapoints_s} s of breaching periods + {VISIBILITY_S} s "
-        f"visibility + {timing.evaluation_s} s evaluation + {CODEDEPLOY_POLL_S} s CodeDeploy poll (assumed)"
-    )
+    return {
+        "worst_case_s": timing.worst_s,
+        "parts_s": {
+            "alignment": timing.period_s,
+            "breaching_periods": timing.datapoints_s,
+            "visibility": VISIBILITY_S,
+            "evaluation": timing.evaluation_s,
+            "codedeploy_poll_assumed": CODEDEPLOY_POLL_S,
+        },
+    }
 
 
 def rule_alarms(dep: FunctionDeployment) -> Iterator[Finding]:

@@ -35,6 +35,8 @@ class Finding:
     file: str = field(default="", compare=False)
     line: int = field(default=0, compare=False)
     column: int = field(default=0, compare=False)
+    # what the one-sentence message leaves out (a breakdown, the functions a finding covers): JSON only
+    details: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def severity(self) -> Severity:
@@ -76,12 +78,12 @@ class Rule:
             raise ValueError(f"{self.id} has no unverified twin")
         return Rule(twin(self.id), "warning", self.kind, NOT_VERIFIED + self.title)
 
-    def finding(self, resource: str, message: str) -> Finding:
-        return Finding(self.id, resource, message)
+    def finding(self, resource: str, message: str, details: dict[str, Any] | None = None) -> Finding:
+        return Finding(self.id, resource, message, details=details or {})
 
-    def unverified(self, resource: str, message: str) -> Finding:
+    def unverified(self, resource: str, message: str, details: dict[str, Any] | None = None) -> Finding:
         """The problem, not proven: reported under the twin."""
-        return Finding(self.twin.id, resource, message)
+        return Finding(self.twin.id, resource, message, details=details or {})
 
     def proven_if(self, proven: bool, resource: str, message: str) -> Finding:
         return self.finding(resource, message) if proven else self.unverified(resource, message)

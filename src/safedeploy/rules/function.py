@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from safedeploy_core.timing import PREDEFINED
@@ -13,6 +14,7 @@ from safedeploy.template.deployments import FunctionDeployment, function_propert
 from safedeploy.template.scope import Scope
 
 MAX_ALARMS = 10
+SHOWN = 3  # names a message lists before "and N more" (the JSON has them all)
 PREFIX = "CodeDeployDefault.Lambda"  # SAM prefixes the predefined names with it
 
 SD101 = Rule(
@@ -88,10 +90,13 @@ def rule_rollback_triggers(dep: FunctionDeployment) -> Iterator[Finding]:
     if dep.config is None:
         return
     if dep.config.kind == "all-at-once" and dep.alarms:
+        parameter = _type_parameter(dep)
+        source = f" (the value of parameter {parameter})" if parameter else ""
         yield SD102.finding(
             dep.logical_id,
-            "AllAtOnce with alarms: all traffic moves at once, so an alarm can only roll back "
+            f"AllAtOnce{source} with alarms: all traffic moves at once, so an alarm can only roll back "
             "after every user already saw the new version; use Canary or Linear",
+            {"parameter": parameter} if parameter else None,
         )
     if dep.config.kind != "all-at-once" and not dep.alarms and not dep.pre_hook and not dep.post_hook:
         yield SD103.finding(
@@ -99,11 +104,16 @@ def rule_rollback_triggers(dep: FunctionDeployment) -> Iterator[Finding]:
             f"{dep.type_name} with neither alarms nor hooks: nothing can ever roll this deployment back",
         )
     elif dep.config.kind != "all-at-once" and not dep.alarms:
+        until = (
+            "until the post-traffic hook runs at 100 %"
+            if dep.post_hook
+            else "and the shift goes on to 100 % (only the pre-traffic hook, before any traffic, can stop it)"
+        )
         yield SD107.finding(
             dep.logical_id,
             f"{dep.type_name} with hooks but no alarm: nothing watches the shifted traffic, so a bad "
-            "version keeps its share until the post-traffic hook runs at 100 %; add gate alarms on the "
-            "new version (DeploymentPreference.Alarms)",
+            f"version keeps its share {until}; add gate alarms on the new version "
+            "(DeploymentPreference.Alarms)",
         )
     if len(dep.alarms) > MAX_ALARMS:
         yield SD104.finding(
@@ -141,11 +151,13 @@ def _parameter_only_environment(dep: FunctionDeployment) -> Iterator[Finding]:
     used = {name: _parameter_refs(value, parameters) for name, value in variables.items()}
     risky = sorted(f"{name} (from {', '.join(sorted(refs))})" for name, refs in used.items() if refs)
     if risky and not dep.function_props.get("AutoPublishCodeSha256"):
+        shown = ", ".join(risky[:SHOWN]) + (f" and {len(risky) - SHOWN} more" if len(risky) > SHOWN else "")
         yield SD106.finding(
             dep.logical_id,
-            f"environment {', '.join(risky)}: changing only such a parameter publishes no new version "
+            f"environment {shown}: changing only such a parameter publishes no new version "
             "(SAM hashes the unresolved Environment), so no deployment runs and the alias keeps the old "
             "value; ship it with a code change",
+            {"variables": {name: sorted(refs) for name, refs in sorted(used.items()) if refs}},
         )
 
 
@@ -197,3 +209,41 @@ def rule_type_parameter_values(scope: Scope) -> Iterator[Finding]:
                 f"DeploymentConfig of this template: choosing it makes CodeDeploy look for a custom "
                 f"configuration of that name in the account; {hint}",
             )
+
+
+def _type_parameter(dep: FunctionDeployment) -> str | None:
+    """The parameter that gives the function's DeploymentPreference.Type, if one does."""
+    preference = function_properties(dep.scope, dep.logical_id).get("DeploymentPreference")
+    ref = preference.get("Type") if isinstance(preference, dict) else None
+    parameters = dep.scope.sam.get("Parameters") or {}
+    name = ref.get("Ref") if isinstance(ref, dict) else None
+    return name if isinstance(name, str) and name in parameters else None
+
+
+def once_per_parameter(findings: list[Finding]) -> list[Finding]:
+    """SD102 for several functions whose type one parameter gives: said once, on the first of them,
+    naming the others (and all of them in the JSON)."""
+    groups: dict[str, list[Finding]] = {}
+    for f in findings:
+        if f.rule == SD102.id and f.details.get("parameter"):
+            groups.setdefault(f.message, []).append(f)
+    merged = {id(group[0]): group for group in groups.values() if len(group) > 1}
+    dropped = {id(f) for group in merged.values() for f in group[1:]}
+    out = []
+    for f in findings:
+        if id(f) in dropped:
+            continue
+        group = merged.get(id(f))
+        if not group:
+            out.append(f)
+            continue
+        names = sorted(g.resource for g in group)
+        more = f" and {len(names) - SHOWN} more" if len(names) > SHOWN else ""
+        out.append(
+            replace(
+                f,
+                message=f"{f.message} (on {len(names)} functions: {', '.join(names[:SHOWN])}{more})",
+                details={**f.details, "functions": names},
+            )
+        )
+    return out

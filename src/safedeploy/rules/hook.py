@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from safedeploy.rules.base import Finding, Rule
@@ -20,6 +21,10 @@ from safedeploy.rules.iam import (
 from safedeploy.template.deployments import FunctionDeployment, HookRef, deployments, function_properties
 from safedeploy.template.scope import Scope
 
+MISPLACED_NAME = (
+    "FunctionName sits beside Properties, where SAM and CloudFormation ignore it, so the hook gets a "
+    "generated name: move it under Properties"
+)
 SD202 = Rule(
     "SD202",
     "error",
@@ -44,7 +49,10 @@ def _hook_findings(dep: FunctionDeployment, ref: HookRef, phase: str) -> Iterato
         return
     where, hook_id, hook = ref.scope, ref.logical_id, ref.display
     name = where.resolve(ref.properties.get("FunctionName"))
-    yield from _invocable_by_codedeploy(dep, hook_id, hook, name)
+    misplaced = "FunctionName" in (where.sam_resources.get(hook_id) or {})
+    for found in _invocable_by_codedeploy(dep, hook_id, hook, name):
+        misnamed = misplaced and found.rule in (SD201.id, SD201.twin.id)
+        yield replace(found, message=f"{found.message}; {MISPLACED_NAME}") if misnamed else found
     pref = function_properties(where, hook_id).get("DeploymentPreference") or {}
     enabled = _boolean(where.resolve(pref.get("Enabled", True))) if pref else False
     if enabled is None:

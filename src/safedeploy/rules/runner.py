@@ -12,6 +12,7 @@ from safedeploy.rules.alarm import rule_alarms
 from safedeploy.rules.base import SEVERITY_ORDER, Finding
 from safedeploy.rules.function import (
     first_create_note,
+    once_per_parameter,
     rule_deployment_type,
     rule_rollback_triggers,
     rule_type_parameter_values,
@@ -61,6 +62,7 @@ def check(scope: Scope, ignore: frozenset[str] = frozenset()) -> list[Finding]:
         by_function.setdefault(dep.logical_id, []).append((dep, own))
     for scenarios in by_function.values():
         findings.extend(_across_scenarios(scenarios))
+    findings = once_per_parameter(findings)
     kept = [
         f for f in dict.fromkeys(findings) if f.rule not in ignore and f.rule not in _ignored_by(scope, f)
     ]
@@ -104,7 +106,7 @@ def _across_scenarios(scenarios: list[tuple[FunctionDeployment, list[Finding]]])
     for dep, found in scenarios:
         for f in found:
             if f not in everywhere:
-                yield Finding(f.rule, f.resource, f"when {dep.scenario_text}: {f.message}")
+                yield replace(f, message=f"when {dep.scenario_text}: {f.message}")
 
 
 def _ignored_by(scope: Scope, finding: Finding) -> set[str]:
