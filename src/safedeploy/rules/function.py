@@ -53,6 +53,13 @@ SD108 = Rule(
     "a deployment-type parameter allows a name that is neither predefined nor defined here "
     "(a typo stays silent until that value is deployed)",
 )
+SD109 = Rule(
+    "SD109",
+    "info",
+    "function",
+    "note, once per template: functions that serve traffic (events, a function URL) with no gradual "
+    "deployment at all",
+)
 SD107 = Rule(
     "SD107",
     "warning",
@@ -247,3 +254,27 @@ def once_per_parameter(findings: list[Finding]) -> list[Finding]:
             )
         )
     return out
+
+
+def rule_ungated_traffic(scope: Scope, found: list[FunctionDeployment]) -> Iterator[Finding]:
+    """Functions with events or a URL and no deployment group: every release reaches all their
+    traffic at once, and nothing here can roll it back. Said once, naming them."""
+    gated = {dep.logical_id for dep in found}
+    ungated = sorted(
+        logical
+        for logical, res in scope.sam_resources.items()
+        if res.get("Type") == "AWS::Serverless::Function"
+        and logical not in gated
+        and scope.active(logical)
+        and any(function_properties(scope, logical).get(key) for key in ("Events", "FunctionUrlConfig"))
+        and f"{logical}DeploymentGroup" not in scope.resources
+    )
+    if ungated:
+        more = f" and {len(ungated) - SHOWN} more" if len(ungated) > SHOWN else ""
+        yield SD109.finding(
+            ungated[0],
+            f"note: {', '.join(ungated[:SHOWN])}{more} serve traffic with no gradual deployment: each "
+            "release reaches all of it at once, with nothing to roll it back (AutoPublishAlias and "
+            "DeploymentPreference add both)",
+            {"functions": ungated},
+        )

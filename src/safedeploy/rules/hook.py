@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
+
+from safedeploy_core.case_source import SMOKE_TAG
 
 from safedeploy.rules.base import Finding, Rule
 from safedeploy.rules.iam import (
@@ -19,11 +23,18 @@ from safedeploy.rules.iam import (
     role_statements,
 )
 from safedeploy.template.deployments import FunctionDeployment, HookRef, deployments, function_properties
-from safedeploy.template.scope import Scope
+from safedeploy.template.scope import Scope, known
 
 MISPLACED_NAME = (
     "FunctionName sits beside Properties, where SAM and CloudFormation ignore it, so the hook gets a "
     "generated name: move it under Properties"
+)
+SD111 = Rule(
+    "SD111",
+    "warning",
+    "function",
+    "this kit's hooks test a function with no safedeploy:smoke-cases tag (or a mistyped one), or one "
+    "that names no case file: the hook fails every deployment",
 )
 SD202 = Rule(
     "SD202",
@@ -141,3 +152,54 @@ def _hook_ids(scope: Scope) -> set[str]:
             elif isinstance(ref, dict) and "Fn::GetAtt" in ref:
                 ids.add(str(ref["Fn::GetAtt"][0]))
     return ids
+
+
+def _environment(where: Scope, logical_id: str) -> dict[str, Any]:
+    env = function_properties(where, logical_id).get("Environment")
+    variables = env.get("Variables") if isinstance(env, dict) else None
+    return variables if isinstance(variables, dict) else {}
+
+
+def rule_smoke_cases(dep: FunctionDeployment) -> Iterator[Finding]:
+    """This kit's hooks (they read SMOKE_CASE_LOCATION) find the target's cases through its tag
+    (safedeploy_core.case_source) and fail when there is none to run."""
+    ours = [
+        h
+        for h in (dep.pre_hook, dep.post_hook)
+        if h is not None
+        and h.scope is not None
+        and h.logical_id is not None
+        and "SMOKE_CASE_LOCATION" in _environment(h.scope, h.logical_id)
+    ]
+    if not ours:
+        return
+    tags = function_properties(dep.scope, dep.logical_id).get("Tags")
+    tags = tags if isinstance(tags, dict) else {}
+    if SMOKE_TAG not in tags:
+        near = difflib.get_close_matches(SMOKE_TAG, [str(t) for t in tags], n=1, cutoff=0.7)
+        has = f"has {near[0]!r} instead (a typo?)" if near else "has no such tag"
+        yield SD111.finding(
+            dep.logical_id,
+            f"{ours[0].display} finds its smoke cases through the tag {SMOKE_TAG!r}, and {dep.logical_id} "
+            f"{has}: the hook fails every deployment (unless the tag is set outside this template)",
+        )
+        return
+    key = dep.scope.resolve(tags[SMOKE_TAG])
+    if not isinstance(key, str) or not known(key):
+        return
+    for hook in ours:
+        assert hook.scope is not None and hook.logical_id is not None
+        location = hook.scope.resolve(_environment(hook.scope, hook.logical_id)["SMOKE_CASE_LOCATION"])
+        code = function_properties(hook.scope, hook.logical_id).get("CodeUri")
+        if not (isinstance(location, str) and known(location) and isinstance(code, str)):
+            continue
+        if location.startswith("s3://") or code.startswith("s3://"):
+            continue  # read at run time, from S3
+        case_file = Path(hook.scope.path).parent / code / location / f"{key}.json"
+        if not case_file.is_file():
+            yield SD111.finding(
+                dep.logical_id,
+                f"tag {SMOKE_TAG}={key} names no case file: {hook.display}'s package has no "
+                f"{location}/{key}.json, so the hook fails every deployment",
+            )
+            return

@@ -16,9 +16,10 @@ from safedeploy.rules.function import (
     rule_deployment_type,
     rule_rollback_triggers,
     rule_type_parameter_values,
+    rule_ungated_traffic,
 )
-from safedeploy.rules.general import rule_not_translated
-from safedeploy.rules.hook import rule_cycles, rule_hooks
+from safedeploy.rules.general import rule_not_translated, rule_samconfig_capabilities
+from safedeploy.rules.hook import rule_cycles, rule_hooks, rule_smoke_cases
 from safedeploy.rules.registry import canonical, unverified
 from safedeploy.rules.traffic import rule_bypass, rule_pre_traffic_alias
 from safedeploy.template.deployments import FunctionDeployment, deployments
@@ -31,6 +32,7 @@ FUNCTION_RULES: tuple[Callable[[FunctionDeployment], Iterator[Finding]], ...] = 
     rule_hooks,
     rule_alarms,
     rule_pre_traffic_alias,
+    rule_smoke_cases,
 )
 
 
@@ -46,6 +48,8 @@ def check(scope: Scope, ignore: frozenset[str] = frozenset()) -> list[Finding]:
     found = deployments(scope)
     findings.extend(first_create_note(found))
     findings.extend(rule_bypass(scope, found))
+    findings.extend(rule_ungated_traffic(scope, found))
+    findings.extend(rule_samconfig_capabilities(scope))
     by_function: dict[str, list[tuple[FunctionDeployment, list[Finding]]]] = {}
     for dep in found:
         own = [f for rule in FUNCTION_RULES for f in rule(dep)]
