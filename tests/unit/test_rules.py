@@ -1103,3 +1103,17 @@ def test_all_at_once_from_one_parameter_is_said_once(tmp_path: Path) -> None:
         and "on 2 functions: Fn, Other" in sd102.message
     )
     assert sd102.details["functions"] == ["Fn", "Other"]
+
+
+def test_a_permission_on_the_unqualified_function_beside_one_on_its_alias_sends_no_traffic(
+    tmp_path: Path,
+) -> None:
+    permission = BYPASS["permission"]
+    text = (
+        BASE.format(**DEFAULTS)
+        + "  Bypass:\n"
+        + permission.format(target="!GetAtt Fn.Arn")
+        + "  OnAlias:\n"
+        + permission.format(target="!Ref Fn.Alias")
+    )
+    assert not [f for f in run(tmp_path, text) if f.rule == "SD110"]

@@ -80,9 +80,43 @@ def unqualified(value: Any, fn: str) -> bool:
     return False
 
 
+def _on_alias(value: Any, fn: str, aliases: set[str]) -> bool:
+    """Whether a value names one of `fn`'s aliases (`!Ref FnAliaslive`, `${Fn.Arn}:live`)."""
+    if isinstance(value, dict):
+        if value.get("Ref") in aliases:
+            return True
+        sub = value.get("Fn::Sub")
+        text = sub if isinstance(sub, str) else sub[0] if isinstance(sub, list) and sub else ""
+        if isinstance(text, str) and re.search(r"\$\{" + re.escape(fn) + r"(\.Arn)?\}:", text):
+            return True
+        return any(_on_alias(v, fn, aliases) for v in value.values())
+    if isinstance(value, list):
+        return any(_on_alias(v, fn, aliases) for v in value)
+    return False
+
+
 def rule_bypass(scope: Scope, found: list[FunctionDeployment]) -> Iterator[Finding]:
     functions = sorted({dep.logical_id for dep in found if dep.alias})
-    for logical, res in scope.resources.items():
+    resources = scope.resources
+    aliases = {
+        fn: {
+            k
+            for k, r in resources.items()
+            if r.get("Type") == "AWS::Lambda::Alias"
+            and (r.get("Properties") or {}).get("FunctionName") == {"Ref": fn}
+        }
+        for fn in functions
+    }
+    # A permission only lets a caller in; it sends no traffic. One on the unqualified function matters
+    # when it is the function's only one: then whatever that caller invokes is $LATEST.
+    granted_on_alias = {
+        fn
+        for fn in functions
+        for r in resources.values()
+        if r.get("Type") == "AWS::Lambda::Permission"
+        and _on_alias((r.get("Properties") or {}).get("FunctionName"), fn, aliases[fn])
+    }
+    for logical, res in resources.items():
         kind = res.get("Type")
         if kind not in ROUTING_TYPES:
             continue
@@ -90,12 +124,19 @@ def rule_bypass(scope: Scope, found: list[FunctionDeployment]) -> Iterator[Findi
         if kind == "AWS::Lambda::Url" and props.get("Qualifier"):
             continue
         for fn in functions:
+            if kind == "AWS::Lambda::Permission" and fn in granted_on_alias:
+                continue
             if unqualified(props, fn):
+                what = (
+                    f"this permission, {fn}'s only one, is on the unqualified function, so what its "
+                    f"principal invokes is $LATEST"
+                    if kind == "AWS::Lambda::Permission"
+                    else f"this {kind} names {fn} without its alias, so its traffic runs $LATEST"
+                )
                 yield SD110.finding(
                     logical,
-                    f"this {kind} names {fn} without its alias, so its traffic runs $LATEST: it never "
-                    f"sees the gradual shift, the gate alarms or a rollback; point it at the alias "
-                    f"(!Ref {fn}.Alias, or ${{{fn}.Arn}}:<alias>)",
+                    f"{what}: it never sees the gradual shift, the gate alarms or a rollback; point it at "
+                    f"the alias (!Ref {fn}.Alias, or ${{{fn}.Arn}}:<alias>)",
                 )
 
 
