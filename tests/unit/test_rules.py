@@ -1117,3 +1117,20 @@ def test_a_permission_on_the_unqualified_function_beside_one_on_its_alias_sends_
         + permission.format(target="!Ref Fn.Alias")
     )
     assert not [f for f in run(tmp_path, text) if f.rule == "SD110"]
+
+
+def test_environment_from_one_parameter_on_several_functions_is_said_once(tmp_path: Path) -> None:
+    text = BASE.format(**DEFAULTS).replace(
+        "Globals:", "Parameters:\n  Stage:\n    Type: String\n    Default: prod\nGlobals:"
+    )
+    text = text.replace(
+        "      AutoPublishAlias: live\n",
+        "      AutoPublishAlias: live\n      Environment:\n        Variables:\n          STAGE: !Ref Stage\n",
+    )
+    second = text[text.index("  Fn:\n") : text.index("  PreHook:\n")].replace("  Fn:\n", "  Other:\n")
+    text = text.replace("  PreHook:\n", second + "  PreHook:\n", 1)
+    (sd106,) = [f for f in run(tmp_path, text) if f.rule == "SD106"]
+    assert sd106.message.startswith(
+        "environment variables of 2 functions: Fn, Other come from parameter(s) Stage"
+    )
+    assert sd106.details["functions"] == ["Fn", "Other"] and sd106.details["parameters"] == ["Stage"]

@@ -161,10 +161,11 @@ def _parameter_only_environment(dep: FunctionDeployment) -> Iterator[Finding]:
         shown = ", ".join(risky[:SHOWN]) + (f" and {len(risky) - SHOWN} more" if len(risky) > SHOWN else "")
         yield SD106.finding(
             dep.logical_id,
-            f"environment {shown}: changing only such a parameter publishes no new version "
-            "(SAM hashes the unresolved Environment), so no deployment runs and the alias keeps the old "
-            "value; ship it with a code change",
-            {"variables": {name: sorted(refs) for name, refs in sorted(used.items()) if refs}},
+            f"environment {shown}: {SD106_TEXT}",
+            {
+                "variables": {name: sorted(refs) for name, refs in sorted(used.items()) if refs},
+                "parameters": sorted(set().union(*used.values())),
+            },
         )
 
 
@@ -227,13 +228,31 @@ def _type_parameter(dep: FunctionDeployment) -> str | None:
     return name if isinstance(name, str) and name in parameters else None
 
 
+SD106_TEXT = (
+    "changing only such a parameter publishes no new version (SAM hashes the unresolved Environment), "
+    "so no deployment runs and the alias keeps the old value; ship it with a code change"
+)
+
+
+def _shared_key(f: Finding) -> tuple[str, ...] | None:
+    """What makes findings on several functions one fact: SD102 from one Type parameter, SD106 from
+    the same parameters (a scenario's `when ...:` prefix kept apart)."""
+    if f.rule == SD102.id and f.details.get("parameter"):
+        return (f.rule, f.message)
+    if f.rule == SD106.id and f.details.get("parameters"):
+        prefix = f.message.partition("environment ")[0]
+        return (f.rule, prefix, *f.details["parameters"])
+    return None
+
+
 def once_per_parameter(findings: list[Finding]) -> list[Finding]:
-    """SD102 for several functions whose type one parameter gives: said once, on the first of them,
+    """SD102 or SD106 on several functions for one parameter: said once, on the first of them,
     naming the others (and all of them in the JSON)."""
-    groups: dict[str, list[Finding]] = {}
+    groups: dict[tuple[str, ...], list[Finding]] = {}
     for f in findings:
-        if f.rule == SD102.id and f.details.get("parameter"):
-            groups.setdefault(f.message, []).append(f)
+        key = _shared_key(f)
+        if key is not None:
+            groups.setdefault(key, []).append(f)
     merged = {id(group[0]): group for group in groups.values() if len(group) > 1}
     dropped = {id(f) for group in merged.values() for f in group[1:]}
     out = []
@@ -246,13 +265,20 @@ def once_per_parameter(findings: list[Finding]) -> list[Finding]:
             continue
         names = sorted(g.resource for g in group)
         more = f" and {len(names) - SHOWN} more" if len(names) > SHOWN else ""
-        out.append(
-            replace(
-                f,
-                message=f"{f.message} (on {len(names)} functions: {', '.join(names[:SHOWN])}{more})",
-                details={**f.details, "functions": names},
+        on = f"{len(names)} functions: {', '.join(names[:SHOWN])}{more}"
+        if f.rule == SD106.id:
+            prefix = f.message.partition("environment ")[0]
+            parameters = ", ".join(f.details["parameters"])
+            message = (
+                f"{prefix}environment variables of {on} come from parameter(s) {parameters}: {SD106_TEXT}"
             )
-        )
+            details = {
+                "parameters": f.details["parameters"],
+                "variables": {g.resource: g.details["variables"] for g in group},
+            }
+        else:
+            message, details = f"{f.message} (on {on})", {**f.details}
+        out.append(replace(f, message=message, details={**details, "functions": names}))
     return out
 
 
