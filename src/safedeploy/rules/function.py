@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -16,6 +17,30 @@ from safedeploy.template.scope import Scope
 MAX_ALARMS = 10
 SHOWN = 3  # names a message lists before "and N more" (the JSON has them all)
 PREFIX = "CodeDeployDefault.Lambda"  # SAM prefixes the predefined names with it
+
+
+def _edits(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions)."""
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        previous, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (ca != cb))
+    return row[-1]
+
+
+def nearest(name: str, names: tuple[str, ...]) -> list[str]:
+    """The closest of difflib's close matches: the same numbers first (a percentage and an interval
+    are what a name says; Every1Minutes is one edit from both Every1Minute and Every10Minutes), then
+    the fewest edits; every name that ties; [] when none is close."""
+
+    def distance(candidate: str) -> tuple[bool, int]:
+        return re.findall(r"\d+", candidate) != re.findall(r"\d+", name), _edits(name, candidate)
+
+    close = difflib.get_close_matches(name, names, n=5)
+    best = min((distance(c) for c in close), default=None)
+    return [c for c in close if distance(c) == best]
+
 
 SD101 = Rule(
     "SD101",
@@ -82,8 +107,8 @@ def rule_deployment_type(dep: FunctionDeployment) -> Iterator[Finding]:
     # SAM prefixes only its predefined names; any other Type goes to CodeDeploy as it is, the name of
     # a custom configuration (samtranslator deployment_preference_collection._replace_deployment_types).
     # One created outside this template may well exist in the account, so this is never proven wrong.
-    close = difflib.get_close_matches(name, PREDEFINED, n=1)
-    hint = f"did you mean {close[0]!r}? " if close else ""
+    close = nearest(name, PREDEFINED)
+    hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
     yield SD101.finding(
         dep.logical_id,
         f"deployment type {name!r} is neither predefined nor an AWS::CodeDeploy::DeploymentConfig of this "
@@ -208,8 +233,12 @@ def rule_type_parameter_values(scope: Scope) -> Iterator[Finding]:
             name = str(value).removeprefix(PREFIX)
             if name in PREDEFINED or str(value) in custom or f"{PREFIX}{name}" in custom:
                 continue
-            close = difflib.get_close_matches(name, PREDEFINED, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"predefined: {', '.join(PREDEFINED)}"
+            close = nearest(name, PREDEFINED)
+            hint = (
+                f"did you mean {' or '.join(map(repr, close))}?"
+                if close
+                else f"predefined: {', '.join(PREDEFINED)}"
+            )
             yield SD108.finding(
                 parameter,
                 f"AllowedValues {value!r} of {parameter} (DeploymentPreference.Type of "

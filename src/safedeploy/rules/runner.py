@@ -4,6 +4,7 @@ each finding located in the file that defines its resource."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -23,7 +24,7 @@ from safedeploy.rules.hook import rule_cycles, rule_hooks, rule_smoke_cases
 from safedeploy.rules.registry import canonical, unverified
 from safedeploy.rules.traffic import rule_bypass, rule_pre_traffic_alias
 from safedeploy.template.deployments import FunctionDeployment, deployments
-from safedeploy.template.loader import resource_position
+from safedeploy.template.loader import resource_position, source_text
 from safedeploy.template.scope import Scope
 
 FUNCTION_RULES: tuple[Callable[[FunctionDeployment], Iterator[Finding]], ...] = (
@@ -84,10 +85,31 @@ def _locate_finding(scope: Scope, finding: Finding) -> Finding:
             break
         where = where.children[app]
     else:
-        position = resource_position(where.path, _source_resource(where, logical))
+        position = (
+            _parameter_position(where, logical)
+            if logical in (where.sam.get("Parameters") or {})
+            else resource_position(where.path, _source_resource(where, logical))
+        )
         if position:
             return finding.located(str(where.path), *position)
     return finding.located(str(scope.path), 1, 1)
+
+
+def _parameter_position(scope: Scope, name: str) -> tuple[int, int] | None:
+    """1-based (line, column) of a parameter's key inside the Parameters section (a property of the
+    same name elsewhere is not it)."""
+    lines = source_text(scope.path).splitlines()
+    # the top-level section (YAML at column 0, JSON one level in), not a ParameterGroups entry's list
+    section = re.compile(r'^(Parameters|\s{0,4}"Parameters")\s*:')
+    start = next((i for i, line in enumerate(lines) if section.match(line)), None)
+    if start is None:
+        return None
+    key = re.compile(rf'^(\s+)"?{re.escape(name)}"?\s*:')
+    for number, line in enumerate(lines[start + 1 :], start=start + 2):
+        match = key.match(line)
+        if match:
+            return number, len(match.group(1)) + 1
+    return None
 
 
 def _source_resource(scope: Scope, logical: str) -> str:
