@@ -747,6 +747,11 @@ ERROR_TRIGGERS = {
     "SD307": _base().replace("MetricName: Errors", "MetricName: Error"),
     "SD308": _base(dimensions=_dims(FunctionName="!Ref Fn", Alias="live")),
     "SD309": _base(dimensions=_dims(FunctionName="!GetAtt Fn.Arn", Resource='!Sub "${Fn}:live"')),
+    "SD312": _base(alarms="[Gate]"),
+    "SD313": _base().replace(
+        "Namespace: AWS/Lambda\n              MetricName: Errors",
+        "Namespace: AWS/ApiGateway\n              MetricName: 5XXErrors",
+    ),
 }
 
 

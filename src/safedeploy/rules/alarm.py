@@ -83,6 +83,7 @@ SD312 = Rule(
     "function",
     "a gate alarm listed by its logical id as a plain string: CodeDeploy watches alarm names, so the "
     "template's alarm is not watched",
+    twinned=True,
 )
 SD313 = Rule(
     "SD313",
