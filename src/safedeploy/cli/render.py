@@ -272,6 +272,12 @@ class TextOutput:
     # ------------------------------------------------------------ check
     def findings(self, items: list[Finding], template: str) -> None:
         console = self.console
+        if not console.is_terminal:  # a pipe or a file: one line per finding, for editors and grep
+            from safedeploy.cli.findings_text import finding_lines
+
+            for line in finding_lines(items, template):
+                console.out(line, highlight=False)
+            return
         if not items:
             console.print(f"[green]✓[/] {template}: no safe-deployment findings")
             return

@@ -51,7 +51,7 @@ def ignored(args: argparse.Namespace) -> frozenset[str]:
 
 
 def run(args: argparse.Namespace, out: Output) -> ExitStatus:
-    from safedeploy.rules.checks import Finding, check
+    from safedeploy.rules import Finding, check
     from safedeploy.rules.registry import RULES
 
     if args.list_rules:
