@@ -125,6 +125,7 @@ def test_ops_tier_follows_the_recommended_periods(alarms_cfn: dict[str, Any]) ->
     )
     assert res["OpsDuration"]["Properties"]["ExtendedStatistic"] == "p90"
     assert res["ServiceHealth"]["Type"] == "AWS::CloudWatch::CompositeAlarm"
+    assert res["ServiceHealth"]["Condition"] == "WantsServiceHealth"
 
 
 def _statements(cfn: dict[str, Any], role: str) -> list[dict[str, Any]]:
@@ -249,9 +250,12 @@ def test_hooks_report_before_their_timeout_and_retry_briefly(hooks_cfn: dict[str
         props = res[hook]["Properties"]
         margin = float(props["Environment"]["Variables"]["DEADLINE_MARGIN_S"])
         assert props["Timeout"] <= 180 and margin < props["Timeout"]
-        # Lambda's default for async invokes: 2 retries (3 tries); worst case a broken hook holds the
-        # deployment 3 x timeout plus retry delays (1 + 2 min), far below CodeDeploy's hour
-        assert f"{hook}EventInvokeConfig" not in res
+        # 2 retries (3 tries); worst case a broken hook holds the deployment 3 x timeout plus retry
+        # delays (1 + 2 min), far below CodeDeploy's hour; the third try starts within the event's
+        # maximum age, and a throttled event is dead-lettered at that age, well before the hour
+        invoke = res[f"{hook}EventInvokeConfig"]["Properties"]
+        assert invoke["MaximumRetryAttempts"] == 2 and invoke["Qualifier"] == "$LATEST"
+        assert 2 * props["Timeout"] + 180 < invoke["MaximumEventAgeInSeconds"] <= 15 * 60
         assert 3 * props["Timeout"] + 180 <= 15 * 60
 
 
