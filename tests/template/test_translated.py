@@ -233,7 +233,7 @@ def test_a_person_hears_of_failed_hooks_and_lost_events(hooks_cfn: dict[str, Any
             watched.add((stat["Metric"]["MetricName"], dimension["Value"]["Ref"], stat["Stat"]))
     assert watched == {
         (name, hook, "Sum")
-        for name in ("Errors", "AsyncEventsDropped", "DeadLetterErrors")
+        for name in ("Errors", "DeadLetterErrors")
         for hook in ("PreTrafficHook", "PostTrafficHook")
     } | {("Errors", "LostReportFunction", "Sum")}
     for alarm in ("HookFailuresAlarm", "HookEventAgeAlarm", "LostReportQueueAgeAlarm"):
