@@ -35,9 +35,7 @@ def print_cost(console: Console, cost: CostReport) -> None:
     book = cost.book
     where = book.region if book.priced_as == book.region else f"{book.region}, priced as {book.priced_as}"
     console.print()
-    console.print(
-        f"  [bold]What the kit's machinery costs[/] (USD list prices, {where}, read {READ})"
-    )
+    console.print(f"  [bold]What the kit's machinery costs[/] (USD list prices, {where}, read {READ})")
     for f in cost.functions:
         console.print(f"  [bold]{f.function}[/]")
         _lines(console, "standing, per month", f.standing)
