@@ -286,8 +286,9 @@ def test_one_broken_deployment_does_not_blind_the_judge_to_the_others() -> None:
         },
     )
     cd.deployment("hello-fn", deployment_id="d-2")
-    cd.stubber.add_client_error("stop_deployment", "ThrottlingException", "Rate exceeded")
     cd.deployment("hello-fn", deployment_id="d-3")
+    # (both are read in one GetMetricData, then each is judged and stopped in turn)
+    cd.stubber.add_client_error("stop_deployment", "ThrottlingException", "Rate exceeded")
     cd.stubber.add_response(
         "stop_deployment", {"status": "Pending"}, {"deploymentId": "d-3", "autoRollbackEnabled": True}
     )
@@ -313,3 +314,37 @@ def test_a_run_that_cannot_list_deployments_ends_with_an_error_not_an_exception(
     )
     assert (looks, [a.action for a in actions]) == (1, ["error"])
     assert "ThrottlingException" in actions[0].detail and clock.sleeps == []
+
+
+def test_one_look_reads_every_deployment_in_one_call() -> None:
+    # GIVEN two deployments in progress (GetMetricData is billed per metric, but each call counts
+    # against CloudWatch's request quota)
+    cd = CodeDeployStub()
+    in_progress(cd, ["d-1", "d-2"])
+    cd.deployment("hello-fn", deployment_id="d-1")
+    cd.deployment("hello-fn", deployment_id="d-2")
+    for deployment_id in ("d-1", "d-2"):
+        cd.stubber.add_response(
+            "stop_deployment",
+            {"status": "Pending"},
+            {"deploymentId": deployment_id, "autoRollbackEnabled": True},
+        )
+    cw = canary(0.2)
+    # WHEN the judge looks once
+    actions = run_step_gate(cd.client, cw, APP, ALLOWED, POLICY, now=NOW)
+    # THEN both are judged as one alone would be, from reads that each cover both deployments
+    assert [(a.deployment_id, a.action) for a in actions] == [("d-1", "stopped"), ("d-2", "stopped")]
+    reads = [c for c in cw.calls if c["StartTime"] >= DEPLOYMENT_START]  # not the hour-before threshold
+    assert reads and all(
+        {q["Id"].split("_", 1)[0] for q in c["MetricDataQueries"]} == {"d0", "d1"} for c in reads
+    )
+    alone = canary(0.2)
+    single = CodeDeployStub()
+    in_progress(single, ["d-1"])
+    single.deployment("hello-fn", deployment_id="d-1")
+    single.stubber.add_response(
+        "stop_deployment", {"status": "Pending"}, {"deploymentId": "d-1", "autoRollbackEnabled": True}
+    )
+    (one,) = run_step_gate(single.client, alone, APP, ALLOWED, POLICY, now=NOW)
+    assert one.verdict == actions[0].verdict == actions[1].verdict
+    assert len([c for c in alone.calls if c["StartTime"] >= DEPLOYMENT_START]) == len(reads)
