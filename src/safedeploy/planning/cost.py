@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from safedeploy_core.metrics import EmfSource, metrics_per_look, threshold_metrics
+from safedeploy_core.timing import STEP_LOOK_S
 
 from safedeploy.planning.prices import GIB, HOURS_PER_MONTH, PriceBook
 from safedeploy.template.deployments import FunctionDeployment, HookRef, deployments
@@ -267,11 +268,10 @@ def _step_judge(schedules: list[Schedule]) -> StepJudge | None:
         look = env.get("STEP_LOOK_S")
         if look is None:
             continue
-        look_s = (
-            float(look)
-            if isinstance(look, int | float | str) and str(look).replace(".", "", 1).isdigit()
-            else 2.0
-        )
+        try:
+            look_s = float(look)
+        except (TypeError, ValueError):
+            look_s = STEP_LOOK_S  # a value not known here: the code's default
         namespace = env.get("EMF_NAMESPACE")
         emf = (
             EmfSource(namespace, str(env.get("EMF_SERVICE", "")))
