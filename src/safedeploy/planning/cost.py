@@ -171,14 +171,14 @@ def _active(scope: Scope, kind: str) -> list[tuple[str, dict[str, Any]]]:
 def _alarm_lines(
     alarms: list[dict[str, Any]], composites: int, book: PriceBook, notes: list[str]
 ) -> list[Line]:
-    standard = [count_alarm(p) for p in alarms]
-    notes += sorted({c.note for c in standard if c.note})
+    counts = [count_alarm(p) for p in alarms]
+    notes += sorted({c.note for c in counts if c.note})
     lines = []
     for high, key, label in (
         (False, "alarm_metric_standard", "standard-resolution"),
         (True, "alarm_metric_high_resolution", "high-resolution"),
     ):
-        group = [c for c in standard if c.high_resolution is high]
+        group = [c for c in counts if c.high_resolution is high]
         if group:
             metrics = sum(c.metrics for c in group)
             what = f"{len(group)} {label} alarm(s) reading {metrics} metric(s)"
