@@ -70,10 +70,21 @@ class GateMemory:
     thresholds: dict[str, Threshold | None] = field(default_factory=dict)
 
 
+def _deployment_groups(codedeploy: Any, application: str) -> list[str]:
+    """Every deployment group of the application (ListDeploymentGroups pages through them)."""
+    groups: list[str] = []
+    kwargs: dict[str, Any] = {"applicationName": application}
+    while True:
+        page = codedeploy.list_deployment_groups(**kwargs)
+        groups.extend(page.get("deploymentGroups", []))
+        if not page.get("nextToken"):
+            return groups
+        kwargs["nextToken"] = page["nextToken"]
+
+
 def in_progress_deployments(codedeploy: Any, application: str) -> list[str]:
     ids: list[str] = []
-    groups = codedeploy.list_deployment_groups(applicationName=application).get("deploymentGroups", [])
-    for group in groups:
+    for group in _deployment_groups(codedeploy, application):
         kwargs: dict[str, Any] = {
             "applicationName": application,
             "deploymentGroupName": group,

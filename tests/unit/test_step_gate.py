@@ -348,3 +348,27 @@ def test_one_look_reads_every_deployment_in_one_call() -> None:
     (one,) = run_step_gate(single.client, alone, APP, ALLOWED, POLICY, now=NOW)
     assert one.verdict == actions[0].verdict == actions[1].verdict
     assert len([c for c in alone.calls if c["StartTime"] >= DEPLOYMENT_START]) == len(reads)
+
+
+def test_every_page_of_deployment_groups_is_watched() -> None:
+    # GIVEN an application whose deployment groups come in two pages
+    cd = CodeDeployStub()
+    cd.stubber.add_response(
+        "list_deployment_groups",
+        {"applicationName": APP, "deploymentGroups": [GROUP], "nextToken": "t"},
+        {"applicationName": APP},
+    )
+    cd.stubber.add_response(
+        "list_deployment_groups",
+        {"applicationName": APP, "deploymentGroups": ["other-group"]},
+        {"applicationName": APP, "nextToken": "t"},
+    )
+    for group in (GROUP, "other-group"):
+        cd.stubber.add_response(
+            "list_deployments",
+            {"deployments": []},
+            {"applicationName": APP, "deploymentGroupName": group, "includeOnlyStatuses": ["InProgress"]},
+        )
+    # WHEN the judge looks, THEN it asked about both groups
+    assert run_step_gate(cd.client, StoreCloudWatch([]), APP, ALLOWED, POLICY, now=NOW) == []
+    cd.done()
