@@ -117,18 +117,19 @@ def test_the_arithmetic_of_a_small_template_against_hand_computed_list_prices(sm
     # its gate reads a custom namespace: 3 EMF metrics at $0.30 while it serves traffic
     assert fn.with_traffic.usd == pytest.approx(3 * 0.30)
     # the shift (300 s) with the pre-traffic hook (60 s): 36 looks of 10 s x 8 metrics + 1 for the
-    # threshold; 6 judge runs of 59.7 s more than idle at 1 GB arm; the hook: 1 request, 60 s x 128 MB
+    # threshold; 6 judge runs of 59.8 s more than idle (0.1 s + 2 list calls of 0.05 s) at 1 GB arm;
+    # the hook: 1 request, 60 s x 128 MB
     judge_metrics = 36 * 8 + 1
     assert fn.per_deployment.usd == pytest.approx(
-        judge_metrics / 1000 * 0.01 + 6 * 59.7 * 1.0 * ARM + 0.20 / 1e6 + 60 * 0.125 * X86
+        judge_metrics / 1000 * 0.01 + 6 * 59.8 * 1.0 * ARM + 0.20 / 1e6 + 60 * 0.125 * X86
     )
     # per million requests: 440-byte EMF lines at $0.50 a GB, the breaker's 3.15 us at 512 MB x86
     assert fn.per_million_requests.usd == pytest.approx(1e6 * 440 / GIB * 0.50 + 3.15 * 0.5 * X86)
-    # the stack: the composite alarm, 4 dashboards of which 3 free, 8 760 runs of 0.3 s at 1 GB arm
+    # the stack: the composite alarm, 4 dashboards of which 3 free, 8 760 runs of 0.2 s at 1 GB arm
     runs = 30 * 24 * 60 / 5 * 730 / 720
     assert runs == pytest.approx(8760)
     assert report.stack.usd == pytest.approx(
-        0.50 + 3.00 + runs / 1e6 * 0.20 + runs * 0.3 * 1.0 * ARM + runs * 350 / GIB * 0.50
+        0.50 + 3.00 + runs / 1e6 * 0.20 + runs * 0.2 * 1.0 * ARM + runs * 350 / GIB * 0.50
     )
     assert report.standing_per_function_usd == pytest.approx(report.stack.usd + 0.70)
 

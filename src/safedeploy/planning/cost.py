@@ -319,7 +319,8 @@ def build_cost(scope: Scope, book: PriceBook) -> CostReport:
         dashboards += len(_active(sc, "AWS::CloudWatch::Dashboard"))
 
     functions = [
-        _function_cost(name, dep, alarms[name], composites[name], judge, book) for name, dep in seen.items()
+        _function_cost(name, dep, alarms[name], composites[name], judge, len(seen), book)
+        for name, dep in seen.items()
     ]
     stack = _alarm_lines(alarms[""], composites[""], book, notes)
     free = int(book.assume("free_dashboards"))
@@ -335,11 +336,19 @@ def build_cost(scope: Scope, book: PriceBook) -> CostReport:
             )
         )
     for s in schedules:
-        stack += _schedule_lines(s, judge, book, notes)
+        stack += _schedule_lines(s, judge, len(seen), book, notes)
     return CostReport(book, functions, Part(stack), notes)
 
 
-def _schedule_lines(s: Schedule, judge: StepJudge | None, book: PriceBook, notes: list[str]) -> list[Line]:
+def idle_run_s(book: PriceBook, groups: int) -> float:
+    """A step-judge run with no deployment in progress: it lists the deployment groups, then each
+    group's in-progress deployments, and reads no metric (`step_gate.in_progress_deployments`)."""
+    return book.assume("idle_run_s") + book.assume("list_call_s") * (1 + groups)
+
+
+def _schedule_lines(
+    s: Schedule, judge: StepJudge | None, groups: int, book: PriceBook, notes: list[str]
+) -> list[Line]:
     if s.every_min is None:
         notes.append(
             f"{s.scope.qualified(s.function)}: schedule {s.expression!r} not priced (only rate() is)"
@@ -349,7 +358,7 @@ def _schedule_lines(s: Schedule, judge: StepJudge | None, book: PriceBook, notes
     size = _lambda_size(s.scope, s.function)
     name = s.scope.qualified(s.function)
     is_judge = judge is not None and judge.scope is s.scope and judge.logical == s.function
-    idle_s = book.assume("idle_run_s")
+    idle_s = idle_run_s(book, groups) if is_judge else book.assume("idle_run_s")
     lines = [
         Line(
             f"{name}: {runs:,.0f} scheduled runs",
@@ -359,8 +368,8 @@ def _schedule_lines(s: Schedule, judge: StepJudge | None, book: PriceBook, notes
             "lambda_requests_per_million",
         ),
         Line(
-            f"{name}: {idle_s:g} s at {size.memory_gb * 1024:.0f} MB a run"
-            + (" (no deployment: it lists, reads no metric)" if is_judge else ""),
+            f"{name}: {idle_s:.2g} s at {size.memory_gb * 1024:.0f} MB a run"
+            + (f" (no deployment: {1 + groups} list calls, no metric read)" if is_judge else ""),
             runs * idle_s * size.memory_gb,
             "GB-seconds",
             book.usd(size.gb_second_key),
@@ -408,6 +417,7 @@ def _function_cost(
     alarms: list[dict[str, Any]],
     composites: int,
     judge: StepJudge | None,
+    groups: int,
     book: PriceBook,
 ) -> FunctionCost:
     notes: list[str] = []
@@ -456,7 +466,7 @@ def _function_cost(
             )
         )
         minutes = math.ceil(window_s / 60)
-        busy_s = max(judge.size.timeout_s - book.assume("idle_run_s"), 0)
+        busy_s = max(judge.size.timeout_s - idle_run_s(book, groups), 0)
         deploy.append(
             Line(
                 f"step judge: {minutes} run(s) looking for up to {judge.size.timeout_s} s instead of idling",

@@ -66,7 +66,12 @@ ASSUMPTIONS: dict[str, Assumption] = {
         3, "dashboards free per account (CloudWatch free tier); 0 if the account already has three"
     ),
     "idle_run_s": Assumption(
-        0.3, "billed time of a scheduled step-judge run with no deployment (two CodeDeploy list calls)"
+        0.1, "billed time of a scheduled run that finds nothing to do, its AWS calls aside"
+    ),
+    "list_call_s": Assumption(
+        0.05,
+        "one CodeDeploy list call; a step-judge run with no deployment makes one per deployment group "
+        "and one to list the groups",
     ),
     "idle_log_bytes": Assumption(350, "log bytes of such a run (Lambda's START/END/REPORT lines)"),
     "emf_metrics": Assumption(
