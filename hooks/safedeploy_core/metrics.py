@@ -331,12 +331,15 @@ def latency_intervals(
     return _intervals(converted, "dsc", "slow", threshold.source.period, cutoff)
 
 
-def metrics_per_look(emf: EmfSource | None) -> int:
-    """How many metrics one look of the step judge requests for one deployment (GetMetricData is
-    billed per metric requested): the queries of `interval_queries` once the threshold is known."""
+def metrics_per_look(emf: EmfSource | None) -> tuple[int, int]:
+    """What one look of the step judge requests for one deployment (GetMetricData is billed per metric
+    requested), once the threshold is known: (1-s series, asked at every look; per-minute series, asked
+    again only once another minute has settled — `step_gate.fetch_looks`)."""
     source = latency_sources(emf)[0]
     threshold = Threshold(0.0, datetime.fromtimestamp(0, tz=UTC), source)
-    return len(interval_queries("f", "live", {"baseline": "1", "canary": "2"}, emf, threshold))
+    queries = interval_queries("f", "live", {"baseline": "1", "canary": "2"}, emf, threshold)
+    every = sum(1 for q in queries if q["MetricStat"]["Period"] < LAMBDA_PERIOD_S)
+    return every, len(queries) - every
 
 
 def threshold_metrics(emf: EmfSource | None) -> int:

@@ -16,6 +16,7 @@ the same as the rehearsal's (safedeploy.offline.visibility).
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -68,6 +69,9 @@ class GateMemory:
 
     deployments: dict[str, Deployment] = field(default_factory=dict)
     thresholds: dict[str, Threshold | None] = field(default_factory=dict)
+    # Per-minute series, read again only once another minute has settled (`fetch_looks`): by
+    # deployment and query, the settled minute it was read at and its datapoints.
+    minutes: dict[tuple[str, str], tuple[datetime, dict[datetime, float]]] = field(default_factory=dict)
 
 
 def _deployment_groups(codedeploy: Any, application: str) -> list[str]:
@@ -171,27 +175,42 @@ def _prepare(
     return _Look(deployment, start, cutoff, emf_kept, threshold)
 
 
-def fetch_looks(cloudwatch: Any, looks: list[_Look]) -> None:
+def fetch_looks(cloudwatch: Any, looks: list[_Look], memory: GateMemory | None = None) -> None:
     """Every look's metrics in one GetMetricData (500 queries a call at most: CloudWatch API
     reference), each look's queries under its own Id prefix, each look keeping only its own window.
-    GetMetricData is billed per metric requested, so this costs what one call per deployment would;
-    it saves calls (and their throttling) when several deployments are in progress."""
+    GetMetricData is billed per metric requested: one call for several deployments costs what one call
+    each would, and saves calls against CloudWatch's request quota. What is billed less is what is not
+    asked again: a per-minute series counts only minutes that ended SETTLE_S ago, so until the next
+    minute settles a new read could not change what is counted, and the one kept in `memory` serves."""
     if not looks:
         return
-    tagged: list[tuple[int, dict[str, Any]]] = [
-        (i, {**q, "Id": f"d{i}_{q['Id']}"}) for i, look in enumerate(looks) for q in look.queries()
-    ]
+    tagged: list[dict[str, Any]] = []
+    for i, look in enumerate(looks):
+        look.points = {}
+        settled = _floor(look.cutoff, LAMBDA_PERIOD_S)
+        for query in look.queries():
+            key = (look.deployment.deployment_id, json.dumps(query, sort_keys=True))
+            kept = memory.minutes.get(key) if memory is not None else None
+            if query["MetricStat"]["Period"] >= LAMBDA_PERIOD_S and kept is not None and kept[0] == settled:
+                look.points[query["Id"]] = kept[1]
+                continue
+            tagged.append({**query, "Id": f"d{i}_{query['Id']}"})
+    if not tagged:
+        return
     start = min(look.start for look in looks)
     end = max(_floor(look.cutoff, EMF_PERIOD_S) for look in looks)
-    for look in looks:
-        look.points = {}
+    asked = {q["Id"]: q for q in tagged}
     for chunk in range(0, len(tagged), MAX_QUERIES):
-        queries = [q for _, q in tagged[chunk : chunk + MAX_QUERIES]]
+        queries = tagged[chunk : chunk + MAX_QUERIES]
         for qid, series in fetch_points(cloudwatch, queries, start, end).items():
             index, _, own = qid.partition("_")
             look = looks[int(index[1:])]
             limit = _floor(look.cutoff, EMF_PERIOD_S)
             look.points[own] = {t: v for t, v in series.items() if look.start <= t < limit}
+            query = {**asked[qid], "Id": own}
+            if memory is not None and query["MetricStat"]["Period"] >= LAMBDA_PERIOD_S:
+                key = (look.deployment.deployment_id, json.dumps(query, sort_keys=True))
+                memory.minutes[key] = (_floor(look.cutoff, LAMBDA_PERIOD_S), look.points[own])
 
 
 def _verdict(look: _Look, policy: SequentialPolicy) -> Verdict:
@@ -220,7 +239,7 @@ def sequential_verdicts(
     memory: GateMemory,
 ) -> list[Verdict]:
     """The verdicts of one look at several deployments, their metrics read together."""
-    fetch_looks(cloudwatch, looks)
+    fetch_looks(cloudwatch, looks, memory)
     # no traffic before a deployment: the old version's first settled minute fixes its threshold,
     # and that deployment's latency counts are read again, together
     fixed = []
@@ -231,7 +250,7 @@ def sequential_verdicts(
                 memory.thresholds[look.deployment.deployment_id] = found
                 look.threshold = found
                 fixed.append(look)
-    fetch_looks(cloudwatch, fixed)
+    fetch_looks(cloudwatch, fixed, memory)
     return [_verdict(look, policy) for look in looks]
 
 

@@ -116,10 +116,11 @@ def test_the_arithmetic_of_a_small_template_against_hand_computed_list_prices(sm
     assert fn.standing.usd == pytest.approx(0.10 + 2 * 0.30)
     # its gate reads a custom namespace: 3 EMF metrics at $0.30 while it serves traffic
     assert fn.with_traffic.usd == pytest.approx(3 * 0.30)
-    # the shift (300 s) with the pre-traffic hook (60 s): 36 looks of 10 s x 8 metrics + 1 for the
-    # threshold; 6 judge runs of 59.8 s more than idle (0.1 s + 2 list calls of 0.05 s) at 1 GB arm;
-    # the hook: 1 request, 60 s x 128 MB
-    judge_metrics = 36 * 8 + 1
+    # the shift (300 s) with the pre-traffic hook (60 s): 36 looks of 10 s, none reading a 1-s series
+    # (no EMF), 6 runs each reading Lambda's 8 per-minute series twice and 1 for the threshold; the
+    # runs 59.8 s more than idle (0.1 s + 2 list calls of 0.05 s) at 1 GB arm; the hook: 1 request,
+    # 60 s x 128 MB
+    judge_metrics = 36 * 0 + 6 * (2 * 8 + 1)
     assert fn.per_deployment.usd == pytest.approx(
         judge_metrics / 1000 * 0.01 + 6 * 59.8 * 1.0 * ARM + 0.20 / 1e6 + 60 * 0.125 * X86
     )

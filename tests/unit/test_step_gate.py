@@ -372,3 +372,33 @@ def test_every_page_of_deployment_groups_is_watched() -> None:
     # WHEN the judge looks, THEN it asked about both groups
     assert run_step_gate(cd.client, StoreCloudWatch([]), APP, ALLOWED, POLICY, now=NOW) == []
     cd.done()
+
+
+@pytest.mark.parametrize("with_emf", [False, True])
+def test_per_minute_series_are_read_again_only_once_another_minute_settled(with_emf: bool) -> None:
+    # GIVEN a healthy canary watched for a whole run (2-s looks over about 55 s)
+    cd = CodeDeployStub()
+    for _ in range(28):
+        in_progress(cd, ["d-1"])
+    cd.deployment("hello-fn", deployment_id="d-1")
+    emf = EmfSource("SafeDeploy", "hello") if with_emf else None
+    clock = Clock(StoreCloudWatch(canary_records(300, 5, 0.01), emf=with_emf), 150)
+    actions, looks = run_step_gate_loop(
+        cd.client, clock.cw, APP, ALLOWED, POLICY, clock.remaining, clock.now, clock.sleep, emf=emf
+    )
+    # THEN the per-minute series were asked for at the first look and when the next minute settled
+    minute_reads = [
+        q["Id"]
+        for c in clock.cw.calls
+        if c["StartTime"] >= DEPLOYMENT_START
+        for q in c["MetricDataQueries"]
+        if q["MetricStat"]["Period"] == 60
+    ]
+    per_look = 8 if not with_emf else 4  # Lambda's Invocations, Errors and latency, per version
+    assert looks > 20 and len(minute_reads) <= 2 * per_look + 2
+    # AND the last look's verdict is the one a fresh look, reading everything, gives
+    fresh = CodeDeployStub()
+    in_progress(fresh, ["d-1"])
+    fresh.deployment("hello-fn", deployment_id="d-1")
+    (again,) = run_step_gate(fresh.client, clock.cw, APP, ALLOWED, POLICY, now=clock.now(), emf=emf)
+    assert actions[0].verdict == again.verdict

@@ -452,20 +452,24 @@ def _function_cost(
     window_s = pre_s + shift_s + post_s
     per_1000 = book.usd("get_metric_data_per_1000")
     if judge is not None and window_s:
+        # every look asks for the 1-s series; each run (one a minute, nothing kept between runs) asks
+        # for the per-minute series at its first look and once more when the next minute settles, and
+        # once for the deployment's latency threshold
         looks = math.ceil(window_s / judge.look_s)
-        per_look = metrics_per_look(judge.emf)
-        requested = looks * per_look + threshold_metrics(judge.emf)
+        minutes = math.ceil(window_s / 60)
+        every, per_minute = metrics_per_look(judge.emf)
+        threshold = threshold_metrics(judge.emf)
+        requested = looks * every + minutes * (2 * per_minute + threshold)
         deploy.append(
             Line(
-                f"step judge: {looks} looks every {judge.look_s:g} s over {window_s} s x {per_look} metrics"
-                f" + {threshold_metrics(judge.emf)} for the threshold",
+                f"step judge: {looks} looks every {judge.look_s:g} s over {window_s} s x {every} metrics"
+                f" + {minutes} run(s) x (2 x {per_minute} per-minute + {threshold} threshold)",
                 requested / 1000,
                 "thousand metrics requested",
                 per_1000,
                 "get_metric_data_per_1000",
             )
         )
-        minutes = math.ceil(window_s / 60)
         busy_s = max(judge.size.timeout_s - idle_run_s(book, groups), 0)
         deploy.append(
             Line(
@@ -480,7 +484,7 @@ def _function_cost(
     deploy += _hook_lines("post-traffic", dep.post_hook, book)
     if dep.post_hook is not None and dep.post_hook.known:
         reads = book.assume("post_judge_reads")
-        per_read = metrics_per_look(judge.emf if judge else None)
+        per_read = sum(metrics_per_look(judge.emf if judge else None))
         deploy.append(
             Line(
                 f"post-traffic judge: up to {reads:g} reads x {per_read} metrics (assumed)",
