@@ -21,6 +21,7 @@ from safedeploy_core.timing import (
 )
 
 from safedeploy.cli import strict_json
+from safedeploy.cli.cost_text import print_cost
 
 if TYPE_CHECKING:  # the results' types only: rendering must not load what a command does not use
     from safedeploy_core.judge import Verdict
@@ -30,6 +31,7 @@ if TYPE_CHECKING:  # the results' types only: rendering must not load what a com
     from safedeploy.live.versions import FunctionVersions
     from safedeploy.live.watch import Snapshot
     from safedeploy.offline.engine import TimelineEvent
+    from safedeploy.planning.cost import CostReport
     from safedeploy.planning.plan import FunctionPlan, GatePlan
     from safedeploy.planning.timing import TimingReport
     from safedeploy.rehearsal.options import RehearsalOptions
@@ -78,7 +80,13 @@ SVG_WIDTH = 150
 class Output(Protocol):
     def findings(self, items: list[Finding], template: str) -> None: ...
     def rules(self, rules: dict[str, Rule]) -> None: ...
-    def plan(self, plans: list[FunctionPlan], template: str, config_env: str | None) -> None: ...
+    def plan(
+        self,
+        plans: list[FunctionPlan],
+        template: str,
+        config_env: str | None,
+        cost: CostReport | None = None,
+    ) -> None: ...
     def timing(self, report: TimingReport, svg: str | None) -> None: ...
     def verdict(self, verdict: Verdict) -> None: ...
     def watching(
@@ -145,10 +153,21 @@ class JsonOutput:
             ]
         )
 
-    def plan(self, plans: list[FunctionPlan], template: str, config_env: str | None) -> None:
-        self._print(
-            {"template": template, "config_env": config_env, "functions": [p.as_dict() for p in plans]}
-        )
+    def plan(
+        self,
+        plans: list[FunctionPlan],
+        template: str,
+        config_env: str | None,
+        cost: CostReport | None = None,
+    ) -> None:
+        document: dict[str, Any] = {
+            "template": template,
+            "config_env": config_env,
+            "functions": [p.as_dict() for p in plans],
+        }
+        if cost is not None:
+            document["cost"] = cost.as_dict()
+        self._print(document)
 
     def timing(self, report: TimingReport, svg: str | None) -> None:
         self._print(report.as_dict())
@@ -303,7 +322,13 @@ class TextOutput:
         self.console.print(f"details: {RULES_URL}")
 
     # ------------------------------------------------------------ plan
-    def plan(self, plans: list[FunctionPlan], template: str, config_env: str | None) -> None:
+    def plan(
+        self,
+        plans: list[FunctionPlan],
+        template: str,
+        config_env: str | None,
+        cost: CostReport | None = None,
+    ) -> None:
         """Laid out for 80 columns: short lines, and gate alarms named in full, grouped by the
         (nested) template that defines them, so that no name is cut."""
         console = self.console
@@ -344,6 +369,8 @@ class TextOutput:
                 f"  shift {_minutes(p.shift_s)}; at most {_minutes(p.total_max_s)} if a hook keeps failing"
             )
             console.print("  (3 tries by Lambda, then its dead-letter queue or CodeDeploy's hour)")
+        if cost is not None:
+            print_cost(console, cost)
 
     def _plan_gates(self, p: FunctionPlan) -> None:
         console = self.console
