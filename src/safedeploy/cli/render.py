@@ -25,6 +25,8 @@ if TYPE_CHECKING:  # the results' types only: rendering must not load what a com
     from safedeploy_core.judge import Verdict
 
     from safedeploy.live.drill import DrillResult
+    from safedeploy.live.prune import PruneReport
+    from safedeploy.live.rollback import RollbackResult
     from safedeploy.live.route import RouteResult
     from safedeploy.live.versions import FunctionVersions
     from safedeploy.live.watch import Snapshot
@@ -89,6 +91,10 @@ class Output(Protocol):
     def versions(self, functions: list[FunctionVersions]) -> None: ...
     def drill_update(self, snapshot: Snapshot) -> None: ...
     def drill(self, result: DrillResult) -> None: ...
+    def prune_plan(self, report: PruneReport) -> None: ...
+    def prune(self, report: PruneReport) -> None: ...
+    def rollback_update(self, snapshot: Snapshot) -> None: ...
+    def rollback(self, result: RollbackResult) -> None: ...
     def rehearsal_start(self, options: RehearsalOptions) -> None: ...
     def rehearsal_event(self, event: TimelineEvent) -> None: ...
     def rehearsal(self, report: dict[str, Any]) -> None: ...
@@ -178,6 +184,18 @@ class JsonOutput:
 
     def drill(self, result: DrillResult) -> None:
         self._print(result.as_dict(), indent=None)
+
+    def prune_plan(self, report: PruneReport) -> None:
+        pass  # one document at the end
+
+    def prune(self, report: PruneReport) -> None:
+        self._print(report.as_dict())
+
+    def rollback_update(self, snapshot: Snapshot) -> None:
+        pass
+
+    def rollback(self, result: RollbackResult) -> None:
+        self._print(result.as_dict())
 
     def rehearsal_start(self, options: RehearsalOptions) -> None:
         return None
@@ -564,6 +582,56 @@ class TextOutput:
         for item in result.left:
             self.console.print(f"  [bold red]left:[/] {item}")
 
+    # ------------------------------------------------------------ prune
+    def prune_plan(self, report: PruneReport) -> None:
+        console = self.console
+        for d in report.decisions:
+            self._header(f"{d.function}: keep {len(d.keep)}, delete {len(d.delete)}")
+            for version, reasons in d.keep.items():
+                console.print(f"  keep   v{version:<5} {'; '.join(reasons)}", overflow="fold")
+            for v in d.delete:
+                console.print(f"  [red]delete[/] v{v.version:<5} {_size(v.code_size)}")
+        used, limit, freed = report.storage.used, report.storage.limit, report.bytes_to_free
+        console.print(
+            f"code storage: {_size(used)} of {_size(limit)} used; deleting frees {_size(freed)}"
+            f" ({_size(used - freed)} after)"
+            + ("  [dim](dry run: nothing changed)[/]" if report.dry_run else "")
+        )
+
+    def prune(self, report: PruneReport) -> None:
+        console = self.console
+        for o in report.outcomes:
+            line = f"{o.function}: deleted {len(o.deleted)} ({_size(o.bytes_freed)})"
+            if o.already_gone:
+                line += f", already gone {', '.join(o.already_gone)}"
+            if o.kept_meanwhile:
+                line += f", kept (an alias moved onto them) {', '.join(o.kept_meanwhile)}"
+            console.print(line)
+            if o.stopped:
+                console.print(
+                    f"  [bold red]stopped:[/] {o.stopped}; not started: {', '.join(o.not_started) or 'none'}"
+                    + (f"; done: {', '.join(o.deleted)}" if o.deleted else "")
+                )
+
+    # ------------------------------------------------------------ rollback
+    def rollback_update(self, snapshot: Snapshot) -> None:
+        self.drill_update(snapshot)
+
+    def rollback(self, result: RollbackResult) -> None:
+        console = self.console
+        if result.status == "Succeeded":
+            console.print(
+                f"[green]rolled back[/]: {result.alias} of {result.function} now on v{result.target_version} "
+                f"(was v{result.from_version}), deployment {result.deployment_id}"
+            )
+        else:
+            console.print(
+                f"[bold red]rollback {result.status.lower()}[/]: deployment {result.deployment_id}"
+                f" ({result.reason or 'no reason given'}); {result.alias} is on v{result.alias_version}"
+            )
+        for line in result.notes:
+            console.print(f"  {line}", overflow="fold")
+
     # ------------------------------------------------------------ rehearse
     def rehearsal_start(self, options: RehearsalOptions) -> None:
         self.console.print(
@@ -593,6 +661,13 @@ class TextOutput:
         console.print(
             f"  {req['total']} requests in {report['simulated_s']:.0f} simulated s, {report['wall_s']} s wall"
         )
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if abs(n) >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} B"
 
 
 def _counts(s: Snapshot) -> str:
