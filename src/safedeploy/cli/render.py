@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # the results' types only: rendering must not load what a com
     from safedeploy.live.prune import PruneReport
     from safedeploy.live.rollback import RollbackResult
     from safedeploy.live.route import RouteResult
-    from safedeploy.live.versions import FunctionVersions
+    from safedeploy.live.versions import StackVersions
     from safedeploy.live.watch import Snapshot
     from safedeploy.offline.engine import TimelineEvent
     from safedeploy.planning.plan import FunctionPlan, GatePlan
@@ -88,7 +88,7 @@ class Output(Protocol):
     def watched(self, final: Snapshot) -> None: ...
     def no_deployment(self, stack: str, since: datetime) -> None: ...
     def route(self, result: RouteResult) -> None: ...
-    def versions(self, functions: list[FunctionVersions]) -> None: ...
+    def versions(self, result: StackVersions) -> None: ...
     def drill_update(self, snapshot: Snapshot) -> None: ...
     def drill(self, result: DrillResult) -> None: ...
     def prune_plan(self, report: PruneReport) -> None: ...
@@ -176,8 +176,8 @@ class JsonOutput:
     def route(self, result: RouteResult) -> None:
         self._print(dict(result), indent=None)
 
-    def versions(self, functions: list[FunctionVersions]) -> None:
-        self._print([f.as_dict() for f in functions])
+    def versions(self, result: StackVersions) -> None:
+        self._print(result.as_dict())
 
     def drill_update(self, snapshot: Snapshot) -> None:
         return None
@@ -531,9 +531,9 @@ class TextOutput:
             self.console.print(f"  version {v:>4}  {'█' * round(w / 5):<20} {w:6.2f} %")
 
     # ------------------------------------------------------------ versions
-    def versions(self, functions: list[FunctionVersions]) -> None:
+    def versions(self, result: StackVersions) -> None:
         console = self.console
-        for f in functions:
+        for f in result.functions:
             self._header(f"{f.function} ({f.name}) · alias {f.alias}")
             for v in f.versions:
                 share = f.weights.get(v.version)
@@ -543,6 +543,7 @@ class TextOutput:
                 console.print(
                     f"      {v.runtime} · {v.memory_mb} MB · {v.timeout_s} s · {'/'.join(v.architectures)}"
                     f" · code {str(v.code_sha256)[:12]}"
+                    + (f" · {_size(v.code_size)}" if v.code_size is not None else "")
                 )
                 console.print(f"      role {v.role}", overflow="fold")
                 if v.layers:
@@ -558,6 +559,20 @@ class TextOutput:
                     console.print(f"      {c.field}: {c.live} → {c.newest}", overflow="fold")
             elif f.newest and f.newest in f.weights:
                 console.print(f"  the newest version, v{f.newest}, is on {f.alias}")
+            if f.published:
+                console.print(
+                    f"  {len(f.published)} published version(s), {_size(f.published_bytes)}: "
+                    + ", ".join(f"v{v} {_size(n)}" for v, n in f.published.items()),
+                    overflow="fold",
+                )
+        storage = result.code_storage
+        if "unavailable" in storage:
+            console.print(f"account code storage: unavailable ({storage['unavailable']})", overflow="fold")
+        else:
+            used, limit = storage["used"], storage["limit"]
+            console.print(
+                f"account code storage: {_size(used)} of {_size(limit)} ({100 * used / max(limit, 1):.1f} %)"
+            )
 
     # ------------------------------------------------------------ drill
     def drill_update(self, snapshot: Snapshot) -> None:
