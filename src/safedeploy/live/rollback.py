@@ -156,12 +156,13 @@ def finish(
     on_update: Callable[[Snapshot], None] = lambda s: None,
     interval: float = 10.0,
     timeout: float = 3600.0,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> RollbackResult:
     cd, cw, lam = clients["codedeploy"], clients["cloudwatch"], clients["lambda"]
     try:
         with aws_errors(cd):
-            final = follow(lambda: snapshot(cd, cw, deployment_id), on_update, interval, timeout, sleep)
+            poll = lambda: snapshot(cd, cw, deployment_id)  # noqa: E731
+            final = follow(poll, on_update, interval, timeout, sleep or time.sleep)
     except KeyboardInterrupt as exc:
         raise UserError(
             f"stopped watching; deployment {deployment_id} goes on under CodeDeploy's gates "
@@ -194,7 +195,7 @@ def rollback(
     on_update: Callable[[Snapshot], None] = lambda s: None,
     interval: float = 10.0,
     timeout: float = 3600.0,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> RollbackResult:
     plan = prepare(clients, stack_name, function, to, alias)
     deployment_id = start(clients["codedeploy"], plan)
