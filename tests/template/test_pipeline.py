@@ -106,7 +106,7 @@ def test_the_aws_set_up_template_is_valid_and_least_privilege() -> None:
     # only actions that take no resource ARN (GetMetricData: the CloudWatch permissions reference
     # gives "*" as its resource)
     wildcard = [s["Sid"] for s in statements if s["Resource"] == "*"]
-    assert wildcard == ["TemplateSummary", "ReadVersionMetrics"]
+    assert wildcard == ["TemplateSummary", "ReadVersionMetrics", "PruneAccountReads"]
     assert (
         next(s for s in statements if s["Sid"] == "ReadVersionMetrics")["Action"]
         == "cloudwatch:GetMetricData"

@@ -29,7 +29,7 @@ from safedeploy.live import prune as pruning
 from safedeploy.live.prune import Facts, PublishedVersion, decide
 from safedeploy.offline.moto_server import extended
 from safedeploy.offline.service_overlay import overlay
-from tests.helpers import appspec, lambda_role, publish_versions
+from tests.helpers import appspec, deploy_role_actions, lambda_role, publish_versions, record_calls
 
 FN = "safe-deploy-prod-HelloWorldFunction-AbC123"
 STACK = "safe-deploy-prod"
@@ -466,3 +466,12 @@ def test_a_refused_read_names_the_missing_action(
 def test_an_unknown_function_is_one_line(account: Account, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["prune", "--function", "nope", "--yes"]) == 2
     assert "function 'nope' not found" in capsys.readouterr().err
+
+
+def test_the_pipeline_role_allows_every_call_prune_makes(
+    account: Account, capsys: pytest.CaptureFixture[str]
+) -> None:
+    called = record_calls(account.clients)
+    prune(capsys, "--keep", "2", "--yes")
+    assert "lambda:DeleteFunction" in called and "cloudwatch:ListMetrics" in called
+    assert called - deploy_role_actions() == set()

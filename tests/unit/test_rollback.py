@@ -19,7 +19,7 @@ from safedeploy.errors import UserError
 from safedeploy.live import rollback as rolling
 from safedeploy.offline.moto_server import extended
 from safedeploy.offline.service_overlay import overlay
-from tests.helpers import ROOT, appspec, lambda_role, publish_versions
+from tests.helpers import ROOT, appspec, deploy_role_actions, lambda_role, publish_versions, record_calls
 
 FN = "safe-deploy-dev-HelloWorldFunction-AbC123"
 STACK = "safe-deploy-dev"
@@ -169,16 +169,20 @@ def test_the_user_is_told_what_the_template_still_describes(
     # GIVEN CodeDeploy, here played by the poll's sleep, succeeds and moves the alias
     def codedeploy_succeeds(seconds: float) -> None:
         (created,) = account["codedeploy"].list_deployments(includeOnlyStatuses=["Created"])["deployments"]
-        account["lambda"].update_alias(FunctionName=FN, Name="live", FunctionVersion="2")
+        codedeploys_lambda = boto3.client("lambda", region_name=REGION)  # not the command's client
+        codedeploys_lambda.update_alias(FunctionName=FN, Name="live", FunctionVersion="2")
         set_status(created, "Succeeded")
 
     monkeypatch.setattr("safedeploy.live.rollback.time.sleep", codedeploy_succeeds)
+    called = record_calls(account)
     argv = ["rollback", "--stack", STACK, "--function", "HelloWorldFunction", "--to", "2", "--interval", "0"]
     assert cli.main([*argv, "--format", "json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["succeeded"] and result["alias_version"] == "2" and result["from_version"] == "3"
     assert "the template of stack safe-deploy-dev still describes v3's code" in result["notes"][0]
     assert "leaves live on v2" in result["notes"][1]
+    # every call it made is one the pipeline's role allows
+    assert "codedeploy:CreateDeployment" in called and called - deploy_role_actions() == set()
 
 
 # ---------------------------------------------------------------- whole rollbacks (the rehearsal's world)
