@@ -26,7 +26,7 @@ from moto import mock_aws
 from safedeploy import cli
 from safedeploy.errors import UserError
 from safedeploy.live import prune as pruning
-from safedeploy.live.prune import Facts, PublishedVersion, decide
+from safedeploy.live.retention import Facts, PublishedVersion, decide, parse_duration, version_before
 from safedeploy.offline.moto_server import extended
 from safedeploy.offline.service_overlay import overlay
 from tests.helpers import appspec, deploy_role_actions, lambda_role, publish_versions, record_calls
@@ -82,6 +82,12 @@ def test_recency_is_ignored_when_the_window_is_off() -> None:
     assert "2" not in decision.keep
 
 
+def test_without_codedeploy_history_the_version_below_lives_primary_is_known_good() -> None:
+    versions = [PublishedVersion(v, 1) for v in ("1", "3", "7")]
+    assert list(version_before(versions, "7")) == ["3"]
+    assert version_before(versions, "1") == {} and version_before(versions, None) == {}
+
+
 def test_a_reason_for_a_version_that_is_not_published_keeps_nothing_extra() -> None:
     decision = decide(facts(event_sources={"99": ["uuid"]}), keep_newest=1)
     assert "99" not in decision.keep
@@ -89,13 +95,13 @@ def test_a_reason_for_a_version_that_is_not_published_keeps_nothing_extra() -> N
 
 @pytest.mark.parametrize(("text", "seconds"), [("24h", 86400), ("90m", 5400), ("7d", 604800), ("2", 7200)])
 def test_durations(text: str, seconds: float) -> None:
-    assert pruning.parse_duration(text) == seconds
+    assert parse_duration(text) == seconds
 
 
 @pytest.mark.parametrize("text", ["15d", "yesterday", "-1h"])
 def test_bad_or_too_long_durations_are_refused(text: str) -> None:
     with pytest.raises(UserError):
-        pruning.parse_duration(text)
+        parse_duration(text)
 
 
 # ---------------------------------------------------------------- the account (moto)
@@ -338,9 +344,11 @@ def test_a_deployment_in_progress_is_refused(account: Account, capsys: pytest.Ca
 def test_without_codedeploy_history_the_version_before_live_is_known_good(
     account: Account, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert cli.main(["prune", "--function", FN, "--keep", "1", "--dry-run", "--format", "json"]) == 0
+    arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{FN}"  # by ARN: matched on its plain name
+    assert cli.main(["prune", "--function", arn, "--keep", "1", "--dry-run", "--format", "json"]) == 0
     keep = json.loads(capsys.readouterr().out)["functions"][0]["keep"]
     assert "last known-good (the version before live's, no CodeDeploy history)" in keep["11"]
+    assert keep["6"][0].startswith("event source mapping ")
 
 
 def test_a_version_deleted_meanwhile_counts_as_gone(
@@ -475,3 +483,17 @@ def test_the_pipeline_role_allows_every_call_prune_makes(
     prune(capsys, "--keep", "2", "--yes")
     assert "lambda:DeleteFunction" in called and "cloudwatch:ListMetrics" in called
     assert called - deploy_role_actions() == set()
+
+
+def test_a_deployment_that_starts_before_the_deletions_stops_them_all(
+    account: Account, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def deployment_starts(question: str) -> bool:
+        account.deployment("12", "13", "InProgress")
+        return True
+
+    monkeypatch.setattr("safedeploy.commands.prune.confirm", deployment_starts)
+    report = prune(capsys, "--keep", "2", code=1)
+    (outcome,) = report["outcomes"]
+    assert outcome["deleted"] == [] and "is in progress" in outcome["stopped"]
+    assert len(account.versions()) == 12

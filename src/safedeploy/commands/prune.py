@@ -44,8 +44,9 @@ def confirm(question: str) -> bool:
 def run(args: argparse.Namespace, out: Output) -> ExitStatus:
     from safedeploy.live import aws
     from safedeploy.live import prune as pruning
+    from safedeploy.live.retention import parse_duration
 
-    window = pruning.parse_duration(args.older_than)
+    window = parse_duration(args.older_than)
     clients = {
         service: aws.client(service, args.region, "adaptive" if service == "lambda" else "standard")
         for service in SERVICES

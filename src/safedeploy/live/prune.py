@@ -1,25 +1,16 @@
-"""`safedeploy prune`: delete the published versions that nothing uses, keep the rest with a reason.
+"""`safedeploy prune`: the account side. `gather` reads, per function, the facts that
+live/retention.py decides on; `delete_versions` makes the only changes.
 
-The decision (`decide`) is a pure function of what the account holds (`Facts`); `gather` reads those
-facts, `delete_versions` makes the only changes. Why each kept version is kept:
-- every alias's version and the versions of its routing configuration (a weighted route serves them);
-- the last known-good: both versions of the function's newest Succeeded CodeDeploy deployment (its
-  AppSpec's CurrentVersion is what `live` pointed to before), or without CodeDeploy history the
-  newest version below the primary of `live`;
-- the newest N (--keep; the newest one is the target of any deployment about to start);
-- versions with provisioned concurrency, or named by an event source mapping or a function URL;
-- versions invoked within the recency window. Lambda publishes per-version invocations only as
-  `{FunctionName, Resource=fn:alias, ExecutedVersion=N}` (AWS/Lambda metrics documentation; aws-cdk's
-  generated LambdaMetrics lists no `{ExecutedVersion}`-only set), so the published series are found
-  with ListMetrics and summed with GetMetricData; a `Resource=fn:N` series, were one published for a
-  direct call of a version, counts too.
-While a deployment is in progress CodeDeploy owns the alias: prune refuses to run.
+Recent invocations: Lambda publishes per-version counts only as `{FunctionName, Resource=fn:alias,
+ExecutedVersion=N}` (AWS/Lambda metrics documentation; aws-cdk's generated LambdaMetrics lists no
+`{ExecutedVersion}`-only set), so the series that exist are found with ListMetrics and summed with
+GetMetricData; a `Resource=fn:N` series, were one published for a direct call of a version, counts
+too. While a deployment is in progress CodeDeploy owns the alias: prune refuses to run.
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -33,100 +24,8 @@ from safedeploy_core.codedeploy import appspec_content
 
 from safedeploy.errors import UserError
 from safedeploy.live.aws import active_deployments, aws_errors, stack_resources
+from safedeploy.live.retention import Decision, Facts, PublishedVersion, decide, version_before
 from safedeploy.live.route import weights
-
-DEFAULT_WINDOW_S = 24 * 3600
-# ListMetrics returns only metrics with data in the last two weeks (CloudWatch API reference): a
-# longer window could not see a version invoked before that, and would delete it.
-MAX_WINDOW_S = 14 * 24 * 3600
-DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
-UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "": 3600}
-
-
-def parse_duration(text: str) -> float:
-    """`24h`, `90m`, `7d`, `3600s`; a bare number is hours. At most 14 days."""
-    match = DURATION.match(text.strip().lower())
-    if not match:
-        raise UserError(f"--older-than {text!r}: give a duration such as 24h, 90m or 7d")
-    seconds = float(match.group(1)) * UNITS[match.group(2)]
-    if seconds > MAX_WINDOW_S:
-        raise UserError(
-            f"--older-than {text!r} is longer than 14 days: CloudWatch lists no metric older than two "
-            "weeks, so prune could not tell whether a version was invoked within it"
-        )
-    return seconds
-
-
-@dataclass(frozen=True)
-class PublishedVersion:
-    version: str
-    code_size: int
-    last_modified: str = ""
-
-
-@dataclass
-class Facts:
-    """What the account says about one function's versions (plain data: `decide` reads nothing else)."""
-
-    name: str
-    versions: list[PublishedVersion]
-    aliases: dict[str, dict[str, float]]  # alias -> {version: percent}
-    known_good: dict[str, str] = field(default_factory=dict)  # version -> why
-    provisioned: dict[str, str] = field(default_factory=dict)  # version -> qualifier it is set on
-    event_sources: dict[str, list[str]] = field(default_factory=dict)  # version -> mapping UUIDs
-    urls: dict[str, str] = field(default_factory=dict)  # version -> qualifier of the URL
-    invoked: dict[str, float] = field(default_factory=dict)  # version -> invocations in the window
-    window_s: float | None = DEFAULT_WINDOW_S  # None: recency not consulted (--older-than 0)
-
-
-@dataclass
-class Decision:
-    function: str
-    keep: dict[str, list[str]]  # version -> reasons, oldest first
-    delete: list[PublishedVersion]  # oldest first
-
-    @property
-    def bytes_to_free(self) -> int:
-        return sum(v.code_size for v in self.delete)
-
-
-def _hours(seconds: float) -> str:
-    return f"{seconds / 3600:g} h" if seconds >= 3600 else f"{seconds / 60:g} min"
-
-
-def decide(facts: Facts, keep_newest: int) -> Decision:
-    """Keep every version something uses or may need; delete the rest. Pure."""
-    reasons: dict[str, list[str]] = {}
-
-    def keep(version: str, why: str) -> None:
-        reasons.setdefault(version, []).append(why)
-
-    published = {v.version for v in facts.versions}
-    for alias, split in sorted(facts.aliases.items()):
-        for version, percent in split.items():
-            keep(version, f"alias {alias} ({percent:g} %)")
-    for version, why in facts.known_good.items():
-        keep(version, why)
-    ordered = sorted(facts.versions, key=lambda v: int(v.version))
-    for v in ordered[-keep_newest:] if keep_newest > 0 else []:
-        keep(v.version, f"newest {keep_newest}")
-    for version, qualifier in facts.provisioned.items():
-        keep(version, f"provisioned concurrency (on {qualifier})")
-    for version, uuids in facts.event_sources.items():
-        keep(version, "event source mapping " + ", ".join(uuids))
-    for version, qualifier in facts.urls.items():
-        keep(version, f"function URL (on {qualifier})")
-    if facts.window_s is not None:
-        for version, count in facts.invoked.items():
-            if count > 0:
-                keep(version, f"invoked {count:g} times in the last {_hours(facts.window_s)}")
-    kept = {v: reasons[v] for v in sorted(reasons, key=_order) if v in published}
-    return Decision(facts.name, kept, [v for v in ordered if v.version not in reasons])
-
-
-def _order(version: str) -> tuple[int, str]:
-    return (int(version), "") if version.isdigit() else (1 << 62, version)
-
 
 # ---------------------------------------------------------------- reading the account
 
@@ -165,13 +64,14 @@ def stack_targets(cloudformation: Any, stack: str) -> list[Target]:
 
 
 def function_target(lambda_client: Any, name: str) -> Target:
+    """The function by name or ARN; its plain name is what mappings' and URLs' ARNs are matched on."""
     try:
-        lambda_client.get_function_configuration(FunctionName=name)
+        conf = lambda_client.get_function_configuration(FunctionName=name)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
             raise UserError(f"function {name!r} not found") from exc
         raise
-    return Target(name)
+    return Target(str(conf["FunctionName"]))
 
 
 def _pages(call: Callable[..., Any], key: str, marker: str = "Marker", **kwargs: Any) -> list[Any]:
@@ -209,10 +109,12 @@ def published(lambda_client: Any, name: str) -> list[PublishedVersion]:
     ]
 
 
+def aliases_of(lambda_client: Any, name: str) -> list[dict[str, Any]]:
+    return _pages(lambda_client.list_aliases, "Aliases", FunctionName=name)
+
+
 def alias_weights(lambda_client: Any, name: str) -> dict[str, dict[str, float]]:
-    return {
-        str(a["Name"]): weights(a) for a in _pages(lambda_client.list_aliases, "Aliases", FunctionName=name)
-    }
+    return {str(a["Name"]): weights(a) for a in aliases_of(lambda_client, name)}
 
 
 def known_good(codedeploy: Any, target: Target) -> dict[str, str] | None:
@@ -240,21 +142,6 @@ def known_good(codedeploy: Any, target: Target) -> dict[str, str] | None:
         spec.current_version: f"last known-good ({spec.alias} before {deployment}, which succeeded)",
         spec.target_version: f"target of the last successful deployment {deployment}",
     }
-
-
-def _fallback_known_good(
-    versions: list[PublishedVersion], aliases: dict[str, dict[str, float]]
-) -> dict[str, str]:
-    """Without CodeDeploy history: the newest version below `live`'s primary (Lambda keeps no alias
-    history, and CloudFormation publishes versions in order)."""
-    live = aliases.get("live")
-    if not live:
-        return {}
-    primary = max(live, key=lambda v: live[v])
-    below = [v.version for v in versions if int(v.version) < int(primary)]
-    if not below:
-        return {}
-    return {max(below, key=int): "last known-good (the version before live's, no CodeDeploy history)"}
 
 
 def invocations(cloudwatch: Any, name: str, window_s: float, now: datetime) -> dict[str, float]:
@@ -330,7 +217,9 @@ def gather(
         good = known_good(cd, target)
     with aws_errors(lam):
         versions = published(lam, name)
-        aliases = alias_weights(lam, name)
+        listed = aliases_of(lam, name)
+        aliases = {str(a["Name"]): weights(a) for a in listed}
+        primaries = {str(a["Name"]): str(a["FunctionVersion"]) for a in listed}
         provisioned: dict[str, str] = {}
         for config in _pages(
             lam.list_provisioned_concurrency_configs, "ProvisionedConcurrencyConfigs", FunctionName=name
@@ -357,7 +246,7 @@ def gather(
         name,
         versions,
         aliases,
-        good if good is not None else _fallback_known_good(versions, aliases),
+        good if good is not None else version_before(versions, primaries.get("live")),
         provisioned,
         sources,
         urls,
@@ -556,7 +445,11 @@ def execute(
                 )
             )
             continue
-        outcome = delete_versions(clients, target, decision, interrupted)
+        try:
+            outcome = delete_versions(clients, target, decision, interrupted)
+        except UserError as exc:  # a deployment started meanwhile, a refused or throttled read
+            outcome = Outcome(decision.function, not_started=[v.version for v in decision.delete])
+            outcome.stopped = str(exc)
         report.outcomes.append(outcome)
         stopped = outcome.stopped is not None
     return report
