@@ -497,3 +497,18 @@ def test_a_deployment_that_starts_before_the_deletions_stops_them_all(
     (outcome,) = report["outcomes"]
     assert outcome["deleted"] == [] and "is in progress" in outcome["stopped"]
     assert len(account.versions()) == 12
+
+
+def test_an_unknown_stack_is_one_line(
+    account: Account, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(account.clients, "cloudformation", boto3.client("cloudformation", region_name=REGION))
+    assert cli.main(["prune", "--stack", "nope", "--yes"]) == 2
+    err = capsys.readouterr().err
+    assert "stack 'nope' not found" in err and len(err.strip().splitlines()) == 1
+
+
+def test_keep_must_leave_the_newest(account: Account, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["prune", "--stack", STACK, "--keep", "0", "--yes"]) == 2
+    assert "--keep must be at least 1" in capsys.readouterr().err
+    assert len(account.versions()) == 12
