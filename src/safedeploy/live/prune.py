@@ -146,6 +146,9 @@ def known_good(codedeploy: Any, target: Target) -> dict[str, str] | None:
 
 def invocations(cloudwatch: Any, name: str, window_s: float, now: datetime) -> dict[str, float]:
     """Invocations per version within the window, from the series Lambda actually published."""
+    # ListMetrics' dimension filter matches every series that has these dimensions among others (what
+    # CloudWatch exporters' discovery relies on, prometheus/cloudwatch_exporter#139); GetMetricData
+    # then needs each series' exact dimensions, which the listing gives.
     metrics = _pages(
         cloudwatch.list_metrics,
         "Metrics",
