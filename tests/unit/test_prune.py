@@ -512,3 +512,21 @@ def test_keep_must_leave_the_newest(account: Account, capsys: pytest.CaptureFixt
     assert cli.main(["prune", "--stack", STACK, "--keep", "0", "--yes"]) == 2
     assert "--keep must be at least 1" in capsys.readouterr().err
     assert len(account.versions()) == 12
+
+
+def test_a_refused_deletion_stops_and_names_the_action(
+    account: Account, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.awslambda.exceptions import LambdaClientError
+    from moto.awslambda.models import LambdaBackend
+
+    def denied(self: Any, *args: Any, **kwargs: Any) -> None:
+        error = LambdaClientError("AccessDeniedException", "not authorized")
+        error.code = 403
+        raise error
+
+    monkeypatch.setattr(LambdaBackend, "delete_function", denied)
+    report = prune(capsys, "--keep", "2", "--yes", code=1)
+    (outcome,) = report["outcomes"]
+    assert outcome["stopped"].startswith("version 1 not deleted: no permission for lambda:DeleteFunction")
+    assert outcome["not_started"] == ["1", "2", "3", "5", "7", "8", "10"] and len(account.versions()) == 12

@@ -30,10 +30,13 @@ def retry_config(mode: str) -> Any:
     return Config(retries=retries)
 
 
-IAM_PREFIX = {
-    "monitoring": "cloudwatch"
-}  # CloudWatch signs as `monitoring`; its IAM actions are cloudwatch:*
+# CloudWatch signs its requests as `monitoring`; its IAM actions are cloudwatch:*
+IAM_PREFIX = {"monitoring": "cloudwatch"}
 THROTTLED = {"Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"}
+
+
+def denied(code: str) -> bool:
+    return "AccessDenied" in code or code == "UnauthorizedOperation"
 
 
 @contextlib.contextmanager
@@ -47,7 +50,7 @@ def aws_errors(any_client: Any) -> Iterator[None]:
         signing = any_client.meta.service_model.signing_name
         prefix = IAM_PREFIX.get(signing, signing)
         action = f"{prefix}:{exc.operation_name}"
-        if "AccessDenied" in code or code == "UnauthorizedOperation":
+        if denied(code):
             raise UserError(
                 f"no permission for {action}: {exc.response['Error'].get('Message', '')}"
             ) from exc

@@ -23,7 +23,7 @@ from safedeploy_core.appspec import parse_appspec
 from safedeploy_core.codedeploy import appspec_content
 
 from safedeploy.errors import UserError
-from safedeploy.live.aws import active_deployments, aws_errors, stack_resources
+from safedeploy.live.aws import THROTTLED, active_deployments, aws_errors, denied, stack_resources
 from safedeploy.live.retention import Decision, Facts, PublishedVersion, decide, version_before
 from safedeploy.live.route import weights
 
@@ -396,9 +396,9 @@ def delete_versions(
 def _denied(exc: ClientError, action: str) -> str:
     err = exc.response.get("Error", {})
     code, message = err.get("Code", ""), err.get("Message", "")
-    if "AccessDenied" in code:
+    if denied(code):
         return f"no permission for {action} ({message})"
-    if "Throttl" in code or code == "TooManyRequestsException":
+    if code in THROTTLED:
         return f"still throttled after the client's retries ({code}); run prune again later"
     return f"{code}: {message}"
 
