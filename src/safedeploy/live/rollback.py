@@ -148,6 +148,14 @@ def notes(plan: RollbackPlan, succeeded: bool) -> list[str]:
     ]
 
 
+def _poll(codedeploy: Any, cloudwatch: Any, plan: RollbackPlan, deployment_id: str) -> Snapshot:
+    snap = snapshot(codedeploy, cloudwatch, deployment_id)
+    # before CodeDeploy lists the deployment's target, the versions are the plan's
+    snap.current_version = snap.current_version or plan.from_version
+    snap.target_version = snap.target_version or plan.target_version
+    return snap
+
+
 def finish(
     clients: dict[str, Any],
     plan: RollbackPlan,
@@ -161,8 +169,9 @@ def finish(
     cd, cw, lam = clients["codedeploy"], clients["cloudwatch"], clients["lambda"]
     try:
         with aws_errors(cd):
-            poll = lambda: snapshot(cd, cw, deployment_id)  # noqa: E731
-            final = follow(poll, on_update, interval, timeout, sleep or time.sleep)
+            final = follow(
+                lambda: _poll(cd, cw, plan, deployment_id), on_update, interval, timeout, sleep or time.sleep
+            )
     except KeyboardInterrupt as exc:
         raise UserError(
             f"stopped watching; deployment {deployment_id} goes on under CodeDeploy's gates "
