@@ -530,3 +530,18 @@ def test_a_refused_deletion_stops_and_names_the_action(
     (outcome,) = report["outcomes"]
     assert outcome["stopped"].startswith("version 1 not deleted: no permission for lambda:DeleteFunction")
     assert outcome["not_started"] == ["1", "2", "3", "5", "7", "8", "10"] and len(account.versions()) == 12
+
+
+def test_a_function_of_a_stack_is_pruned_with_its_stacks_deployments(
+    account: Account, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN the function carries CloudFormation's stack tag, and a deployment of its group runs
+    arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{FN}"
+    account.lam.tag_resource(Resource=arn, Tags={"aws:cloudformation:stack-name": STACK})
+    called = record_calls(account.clients)
+    running = account.deployment("12", "13", "InProgress")
+    # WHEN prune is given the function alone
+    assert cli.main(["prune", "--function", FN, "--keep", "2", "--yes"]) == 2
+    # THEN the stack's deployment group is found and the deployment in progress refuses it
+    assert f"deployment {running} of HelloWorldFunction is in progress" in capsys.readouterr().err
+    assert len(account.versions()) == 12 and called - deploy_role_actions() == set()

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace, out: Output) -> ExitStatus:
             targets = pruning.stack_targets(clients["cloudformation"], args.stack)
     else:
         with aws.aws_errors(clients["lambda"]):
-            targets = [pruning.function_target(clients["lambda"], args.function)]
+            targets = [pruning.function_target(clients["lambda"], clients["cloudformation"], args.function)]
     report, targets = pruning.plan(clients, targets, args.keep, window or None, args.dry_run)
     out.prune_plan(report)
     if args.dry_run or not any(d.delete for d in report.decisions):

@@ -63,15 +63,28 @@ def stack_targets(cloudformation: Any, stack: str) -> list[Target]:
     return targets
 
 
-def function_target(lambda_client: Any, name: str) -> Target:
-    """The function by name or ARN; its plain name is what mappings' and URLs' ARNs are matched on."""
+STACK_TAG = "aws:cloudformation:stack-name"  # CloudFormation tags every function it creates
+
+
+def function_target(lambda_client: Any, cloudformation: Any, name: str) -> Target:
+    """The function by name or ARN; its plain name is what mappings' and URLs' ARNs are matched on.
+    A function of a CloudFormation stack gets its stack's CodeDeploy group (in-progress deployments,
+    the last known-good), found through the stack tag."""
     try:
         conf = lambda_client.get_function_configuration(FunctionName=name)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
             raise UserError(f"function {name!r} not found") from exc
         raise
-    return Target(str(conf["FunctionName"]))
+    plain = str(conf["FunctionName"])
+    arn = str(conf["FunctionArn"]).removesuffix(":$LATEST")
+    stack = (lambda_client.list_tags(Resource=arn).get("Tags") or {}).get(STACK_TAG)
+    if stack:
+        with aws_errors(cloudformation):
+            found = [t for t in stack_targets(cloudformation, stack) if t.name == plain]
+        if found:
+            return found[0]
+    return Target(plain)
 
 
 def _pages(call: Callable[..., Any], key: str, marker: str = "Marker", **kwargs: Any) -> list[Any]:
