@@ -27,8 +27,10 @@ if TYPE_CHECKING:  # the results' types only: rendering must not load what a com
     from safedeploy_core.judge import Verdict
 
     from safedeploy.live.drill import DrillResult
+    from safedeploy.live.prune import PruneReport
+    from safedeploy.live.rollback import RollbackResult
     from safedeploy.live.route import RouteResult
-    from safedeploy.live.versions import FunctionVersions
+    from safedeploy.live.versions import StackVersions
     from safedeploy.live.watch import Snapshot
     from safedeploy.offline.engine import TimelineEvent
     from safedeploy.planning.cost import CostReport
@@ -95,9 +97,13 @@ class Output(Protocol):
     def watched(self, final: Snapshot) -> None: ...
     def no_deployment(self, stack: str, since: datetime) -> None: ...
     def route(self, result: RouteResult) -> None: ...
-    def versions(self, functions: list[FunctionVersions]) -> None: ...
+    def versions(self, result: StackVersions) -> None: ...
     def drill_update(self, snapshot: Snapshot) -> None: ...
     def drill(self, result: DrillResult) -> None: ...
+    def prune_plan(self, report: PruneReport) -> None: ...
+    def prune(self, report: PruneReport) -> None: ...
+    def rollback_update(self, snapshot: Snapshot) -> None: ...
+    def rollback(self, result: RollbackResult) -> None: ...
     def rehearsal_start(self, options: RehearsalOptions) -> None: ...
     def rehearsal_event(self, event: TimelineEvent) -> None: ...
     def rehearsal(self, report: dict[str, Any]) -> None: ...
@@ -190,14 +196,26 @@ class JsonOutput:
     def route(self, result: RouteResult) -> None:
         self._print(dict(result), indent=None)
 
-    def versions(self, functions: list[FunctionVersions]) -> None:
-        self._print([f.as_dict() for f in functions])
+    def versions(self, result: StackVersions) -> None:
+        self._print(result.as_dict())
 
     def drill_update(self, snapshot: Snapshot) -> None:
         return None
 
     def drill(self, result: DrillResult) -> None:
         self._print(result.as_dict(), indent=None)
+
+    def prune_plan(self, report: PruneReport) -> None:
+        pass  # one document at the end
+
+    def prune(self, report: PruneReport) -> None:
+        self._print(report.as_dict())
+
+    def rollback_update(self, snapshot: Snapshot) -> None:
+        pass
+
+    def rollback(self, result: RollbackResult) -> None:
+        self._print(result.as_dict())
 
     def rehearsal_start(self, options: RehearsalOptions) -> None:
         return None
@@ -547,9 +565,9 @@ class TextOutput:
             self.console.print(f"  version {v:>4}  {'█' * round(w / 5):<20} {w:6.2f} %")
 
     # ------------------------------------------------------------ versions
-    def versions(self, functions: list[FunctionVersions]) -> None:
+    def versions(self, result: StackVersions) -> None:
         console = self.console
-        for f in functions:
+        for f in result.functions:
             self._header(f"{f.function} ({f.name}) · alias {f.alias}")
             for v in f.versions:
                 share = f.weights.get(v.version)
@@ -559,6 +577,7 @@ class TextOutput:
                 console.print(
                     f"      {v.runtime} · {v.memory_mb} MB · {v.timeout_s} s · {'/'.join(v.architectures)}"
                     f" · code {str(v.code_sha256)[:12]}"
+                    + (f" · {_size(v.code_size)}" if v.code_size is not None else "")
                 )
                 console.print(f"      role {v.role}", overflow="fold")
                 if v.layers:
@@ -574,6 +593,20 @@ class TextOutput:
                     console.print(f"      {c.field}: {c.live} → {c.newest}", overflow="fold")
             elif f.newest and f.newest in f.weights:
                 console.print(f"  the newest version, v{f.newest}, is on {f.alias}")
+            if f.published:
+                console.print(
+                    f"  {len(f.published)} published version(s), {_size(f.published_bytes)}: "
+                    + ", ".join(f"v{v} {_size(n)}" for v, n in f.published.items()),
+                    overflow="fold",
+                )
+        storage = result.code_storage
+        if "unavailable" in storage:
+            console.print(f"account code storage: unavailable ({storage['unavailable']})", overflow="fold")
+        else:
+            used, limit = storage["used"], storage["limit"]
+            console.print(
+                f"account code storage: {_size(used)} of {_size(limit)} ({100 * used / max(limit, 1):.1f} %)"
+            )
 
     # ------------------------------------------------------------ drill
     def drill_update(self, snapshot: Snapshot) -> None:
@@ -597,6 +630,56 @@ class TextOutput:
             self.console.print(f"  clean-up: {', '.join(result.undone)}")
         for item in result.left:
             self.console.print(f"  [bold red]left:[/] {item}")
+
+    # ------------------------------------------------------------ prune
+    def prune_plan(self, report: PruneReport) -> None:
+        console = self.console
+        for d in report.decisions:
+            self._header(f"{d.function}: keep {len(d.keep)}, delete {len(d.delete)}")
+            for version, reasons in d.keep.items():
+                console.print(f"  keep   v{version:<5} {'; '.join(reasons)}", overflow="fold")
+            for v in d.delete:
+                console.print(f"  [red]delete[/] v{v.version:<5} {_size(v.code_size)}")
+        used, limit, freed = report.storage.used, report.storage.limit, report.bytes_to_free
+        console.print(
+            f"code storage: {_size(used)} of {_size(limit)} used; deleting frees {_size(freed)}"
+            f" ({_size(used - freed)} after)"
+            + ("  [dim](dry run: nothing changed)[/]" if report.dry_run else "")
+        )
+
+    def prune(self, report: PruneReport) -> None:
+        console = self.console
+        for o in report.outcomes:
+            line = f"{o.function}: deleted {len(o.deleted)} ({_size(o.bytes_freed)})"
+            if o.already_gone:
+                line += f", already gone {', '.join(o.already_gone)}"
+            if o.kept_meanwhile:
+                line += f", kept (an alias moved onto them) {', '.join(o.kept_meanwhile)}"
+            console.print(line)
+            if o.stopped:
+                console.print(
+                    f"  [bold red]stopped:[/] {o.stopped}; not started: {', '.join(o.not_started) or 'none'}"
+                    + (f"; done: {', '.join(o.deleted)}" if o.deleted else "")
+                )
+
+    # ------------------------------------------------------------ rollback
+    def rollback_update(self, snapshot: Snapshot) -> None:
+        self.drill_update(snapshot)
+
+    def rollback(self, result: RollbackResult) -> None:
+        console = self.console
+        if result.status == "Succeeded":
+            console.print(
+                f"[green]rolled back[/]: {result.alias} of {result.function} now on v{result.target_version} "
+                f"(was v{result.from_version}), deployment {result.deployment_id}"
+            )
+        else:
+            console.print(
+                f"[bold red]rollback {result.status.lower()}[/]: deployment {result.deployment_id}"
+                f" ({result.reason or 'no reason given'}); {result.alias} is on v{result.alias_version}"
+            )
+        for line in result.notes:
+            console.print(f"  {line}", overflow="fold")
 
     # ------------------------------------------------------------ rehearse
     def rehearsal_start(self, options: RehearsalOptions) -> None:
@@ -627,6 +710,13 @@ class TextOutput:
         console.print(
             f"  {req['total']} requests in {report['simulated_s']:.0f} simulated s, {report['wall_s']} s wall"
         )
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if abs(n) >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} B"
 
 
 def _counts(s: Snapshot) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,12 +14,51 @@ from safedeploy.errors import UserError
 IN_PROGRESS = ["Created", "Queued", "InProgress", "Baking", "Ready"]
 
 
-def client(service: str, region: str | None) -> Any:
+def client(service: str, region: str | None, retry_mode: str = "standard") -> Any:
+    """`retry_mode="adaptive"` adds botocore's client-side rate limiting after a throttle (for
+    commands that make many write calls in a row, such as prune's deletions)."""
     import boto3
-    from botocore.config import Config
 
     factory: Any = boto3.client  # a plain name, not one of boto3-stubs' per-service overloads
-    return factory(service, region_name=region, config=Config(retries={"mode": "standard"}))
+    return factory(service, region_name=region, config=retry_config(retry_mode))
+
+
+def retry_config(mode: str) -> Any:
+    from botocore.config import Config
+
+    retries: Any = {"mode": mode, "total_max_attempts": 10 if mode == "adaptive" else 3}
+    return Config(retries=retries)
+
+
+# CloudWatch signs its requests as `monitoring`; its IAM actions are cloudwatch:*
+IAM_PREFIX = {"monitoring": "cloudwatch"}
+THROTTLED = {"Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"}
+
+
+def denied(code: str) -> bool:
+    return "AccessDenied" in code or code == "UnauthorizedOperation"
+
+
+@contextlib.contextmanager
+def aws_errors(any_client: Any) -> Iterator[None]:
+    """A refused call as one line naming the IAM action (`lambda:DeleteFunction`), or throttling that
+    outlasted the client's retries."""
+    try:
+        yield
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        signing = any_client.meta.service_model.signing_name
+        prefix = IAM_PREFIX.get(signing, signing)
+        action = f"{prefix}:{exc.operation_name}"
+        if denied(code):
+            raise UserError(
+                f"no permission for {action}: {exc.response['Error'].get('Message', '')}"
+            ) from exc
+        if code in THROTTLED:
+            raise UserError(
+                f"{action} still throttled after retries ({code}): nothing changed; try again later"
+            ) from exc
+        raise
 
 
 @dataclass(frozen=True)

@@ -252,9 +252,11 @@ def _run(
     app: str,
     group: str,
     routes: dict[str, str],
+    create_deployment: Callable[[], str] | None = None,
 ) -> dict[str, Any]:
     """The hooks' real clients pointed at the world (with the CodeDeploy and CloudWatch calls moto
-    lacks answered by the engine), the API served on loopback, then the deployment itself."""
+    lacks answered by the engine), the API served on loopback, then the deployment itself (created
+    by `create_deployment` when given: a command under test that creates its own)."""
     assert dep.pre_hook is not None
     support = hook_support(dep.pre_hook)
     cd, lam, ssm = env_world.client("codedeploy"), env_world.client("lambda"), env_world.client("ssm")
@@ -295,7 +297,7 @@ def _run(
             if api_param:
                 ssm.put_parameter(Name=api_param, Value=api_url, Type="String")
             started = time.monotonic()
-            engine.run(create)
+            engine.run(create_deployment or create)
             wall = time.monotonic() - started
     finally:
         support.use_clients(None)
