@@ -5,30 +5,40 @@ CanaryXPercentNMinutes shifts X % at once, the rest after N minutes; LinearXPerc
 X % every N minutes; AllAtOnce shifts everything at once. SAM maps `Type: T` to
 `CodeDeployDefault.LambdaT`.
 
-When a gate alarm can stop a deployment (`detection`): it needs `datapoints-to-alarm` (else
-evaluation periods) breaching periods, each visible VISIBILITY_S after it ends; at worst the first
-period is lost to alignment (the shift began late in it, and its share of bad calls stayed under the
-threshold or the invocation guard), CloudWatch evaluates the alarm only at its cadence, and CodeDeploy
-sees the state only at its next poll. Each part names its basis; the rehearsal uses the same model.
+When a gate alarm can stop a deployment (`detection`). CloudWatch user guide, "Evaluating an alarm":
+an alarm with a period of a minute or more "is evaluated every minute and the evaluation is based on
+the window of time defined by the Period and Evaluation Periods" (Period 5 min, 1 period: at the end
+of minute 5 the data of minutes 1-5, at the end of minute 6 minutes 2-6); "Alarm evaluation window":
+that sliding window is the default (a WallClockWindow is opt-in). A high-resolution alarm (10- or
+30-second period) is evaluated every 10 seconds; its window is taken to slide by those 10 s.
+So at an evaluation at E the alarm reads the N periods that end at the newest data CloudWatch holds,
+E - visibility, on the evaluation grid. For a version bad from its first call at t0:
+- proven (no delay at all): the oldest of the M breaching periods holds t0's datapoint and the
+  newest ends at E, so E - t0 > (M - 1) periods (`floor_s`); "cannot fire, even at best" rests on it;
+- nominal best: (M - 1) periods + the metric's visibility, the fault starting just before a grid step;
+- nominal worst: the fault's first, partial step lost (its share of bad calls under the threshold or
+  the invocation guard) + M whole periods + visibility, up to the next evaluation, + CodeDeploy's poll.
+The two figures AWS does not guarantee (`Assumptions`: CodeDeploy's alarm poll, the metric's
+visibility) are settings; the rehearsal uses the same model (safedeploy.offline.alarm_eval).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal
 
 LAMBDA_METRIC_PERIOD_S = 60
-# Lambda user guide: "Lambda sends metric data to CloudWatch in 1-minute intervals" — a request is in
-# CloudWatch up to a minute after it ran. EMF and API Gateway metrics: assumed the same (undocumented).
-VISIBILITY_S = 60
-# CloudWatch user guide ("Using Amazon CloudWatch alarms"): an alarm with a 10- or 30-second period is
-# evaluated every 10 seconds; one of a minute or more is taken to be evaluated every minute (assumed).
+# CloudWatch user guide ("Evaluating an alarm"): an alarm with a 10- or 30-second period is evaluated
+# every 10 seconds, one of a minute or more every minute.
 HIGH_RESOLUTION_EVALUATION_S = 10
 STANDARD_EVALUATION_S = 60
-# Assumed: CodeDeploy documents no alarm poll interval; the rehearsal polls every 10 s too.
-CODEDEPLOY_POLL_S = 10
+# Bounds of the two settings (`Assumptions`): a figure past CodeDeploy's hour means nothing here.
+ASSUMPTION_MAX_S = 3600
 # The step judge's default look interval within a scheduled run (safedeploy_core.step_gate; the hooks
 # app's StepLookSeconds parameter sets it).
 STEP_LOOK_S = 2.0
@@ -41,6 +51,45 @@ LIFECYCLE_LIMIT_S = 3600
 # Assumed: from the last failed attempt to the dead-letter consumer's report (SQS delivery, one call).
 DEAD_LETTER_REPORT_S = 10
 PREFIX = "CodeDeployDefault.Lambda"
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    """The figures detection times rest on that AWS does not guarantee, so every time built on them
+    is *nominal*; `safedeploy check/plan/timing/rehearse --alarm-poll/--metric-delay` set them.
+
+    poll_s: how often CodeDeploy reads its alarms' states (undocumented).
+    visibility_s: from a request to its datapoint in CloudWatch. Lambda user guide: "Lambda sends
+    metric data to CloudWatch in 1-minute intervals" — a sending interval, not a delivery guarantee;
+    EMF and API Gateway metrics are taken to be the same (undocumented)."""
+
+    poll_s: int = 10
+    visibility_s: int = 60
+
+    def __post_init__(self) -> None:
+        for name, value in (("alarm poll", self.poll_s), ("metric delay", self.visibility_s)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= ASSUMPTION_MAX_S:
+                raise ValueError(f"{name} must be a whole number of seconds from 0 to {ASSUMPTION_MAX_S}")
+
+
+NOMINAL = Assumptions()
+_CURRENT: ContextVar[Assumptions] = ContextVar("safedeploy_timing_assumptions", default=NOMINAL)
+
+
+def assumptions() -> Assumptions:
+    """The figures in force: NOMINAL unless a command set others (`assumed`)."""
+    return _CURRENT.get()
+
+
+@contextmanager
+def assumed(figures: Assumptions) -> Iterator[None]:
+    token = _CURRENT.set(figures)
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)
+
+
 Fit = Literal["first-step", "whole-shift", "after-shift", "never"]
 
 
@@ -155,12 +204,24 @@ def traffic_config(
     return None
 
 
+def evaluation_step_s(period_s: int) -> int:
+    """How often CloudWatch evaluates an alarm of this period, and the step its window slides by."""
+    return HIGH_RESOLUTION_EVALUATION_S if period_s < 60 else STANDARD_EVALUATION_S
+
+
+def _ceil_to(step: int, seconds: int) -> int:
+    return -(-seconds // step) * step
+
+
 @dataclass(frozen=True)
 class Detection:
-    """From the first bad call to CodeDeploy seeing the gate in ALARM, for a version bad throughout."""
+    """From the first bad call to CodeDeploy seeing the gate in ALARM, for a version bad throughout
+    (see the module's docstring for the model and its sources)."""
 
     period_s: int
     datapoints: int
+    visibility_s: int
+    poll_s: int
 
     @property
     def datapoints_s(self) -> int:
@@ -168,42 +229,68 @@ class Detection:
 
     @property
     def evaluation_s(self) -> int:
-        return HIGH_RESOLUTION_EVALUATION_S if self.period_s < 60 else STANDARD_EVALUATION_S
+        return evaluation_step_s(self.period_s)
+
+    @property
+    def floor_s(self) -> int:
+        """Proven, whatever the delays: the alarm cannot be in ALARM this soon or sooner."""
+        return (self.datapoints - 1) * self.period_s
 
     @property
     def best_s(self) -> int:
-        """Periods that start with the fault, evaluated and polled the moment the last is visible."""
-        return self.datapoints_s + VISIBILITY_S
+        """Nominal best: the fault begins just before a grid step, evaluated and polled at once."""
+        return _ceil_to(self.evaluation_s, self.floor_s + self.visibility_s)
 
     @property
     def worst_s(self) -> int:
-        return self.period_s + self.datapoints_s + VISIBILITY_S + self.evaluation_s + CODEDEPLOY_POLL_S
+        """Nominal worst: the fault's first, partial step lost, then M whole periods, visible, up to
+        the next evaluation, then CodeDeploy's poll."""
+        return _ceil_to(self.evaluation_s, self.evaluation_s + self.datapoints_s + self.visibility_s) + (
+            self.poll_s
+        )
+
+    @property
+    def wait_s(self) -> int:
+        """Of the worst case, the wait for the next evaluation once the data is visible."""
+        return self.worst_s - self.poll_s - self.evaluation_s - self.datapoints_s - self.visibility_s
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "nominal": True,
+            "floor_s": self.floor_s,
             "best_s": self.best_s,
             "worst_s": self.worst_s,
-            "alignment_s": self.period_s,
+            "alignment_s": self.evaluation_s,
             "datapoints_s": self.datapoints_s,
-            "visibility_s": VISIBILITY_S,
-            "evaluation_s": self.evaluation_s,
-            "poll_s": CODEDEPLOY_POLL_S,
+            "visibility_s": self.visibility_s,
+            "evaluation_s": self.wait_s,
+            "poll_s": self.poll_s,
             "assumptions": [
-                "visibility: Lambda sends metric data in 1-minute intervals (Lambda guide); EMF and "
-                "API Gateway metrics assumed the same",
-                "alignment: at worst the first period is lost (the shift began late in it)",
-                "evaluation: every 10 s below a 60-s period (CloudWatch guide), every minute above (assumed)",
-                f"poll: CodeDeploy's alarm poll, undocumented, assumed {CODEDEPLOY_POLL_S} s",
+                "window: CloudWatch evaluates a sliding window of Period x Evaluation Periods every "
+                "minute from 60-s periods, every 10 s below (CloudWatch guide, 'Evaluating an alarm')",
+                f"visibility: {self.visibility_s} s from a request to CloudWatch, assumed (Lambda sends "
+                "metric data in 1-minute intervals, a sending interval, not a guarantee; --metric-delay)",
+                f"alignment: at worst the fault's first {self.evaluation_s} s step is lost (few bad calls)",
+                f"poll: CodeDeploy's alarm poll, undocumented, assumed {self.poll_s} s (--alarm-poll)",
+                f"floor: {self.floor_s} s, (M - 1) periods, holds whatever the delays",
             ],
         }
 
 
-def detection(period_s: int, evaluation_periods: int, datapoints_to_alarm: int | None = None) -> Detection:
-    return Detection(period_s, datapoints_to_alarm or evaluation_periods)
+def detection(
+    period_s: int,
+    evaluation_periods: int,
+    datapoints_to_alarm: int | None = None,
+    figures: Assumptions | None = None,
+) -> Detection:
+    figures = figures or assumptions()
+    return Detection(
+        period_s, datapoints_to_alarm or evaluation_periods, figures.visibility_s, figures.poll_s
+    )
 
 
 def detection_seconds(period_s: int, evaluation_periods: int, datapoints_to_alarm: int | None = None) -> int:
-    """The worst case (`Detection.worst_s`)."""
+    """The nominal worst case (`Detection.worst_s`)."""
     return detection(period_s, evaluation_periods, datapoints_to_alarm).worst_s
 
 

@@ -1,4 +1,4 @@
-"""Each gate alarm's worst-case detection time against every predefined deployment type."""
+"""Each gate alarm's nominal worst-case detection time against every predefined deployment type."""
 
 from __future__ import annotations
 

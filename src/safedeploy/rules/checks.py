@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from safedeploy_core.timing import PREDEFINED, fit
+from safedeploy_core.timing import PREDEFINED
 
 from safedeploy.rules.registry import RULES, SEVERITY_ORDER, Severity, canonical, unverified
 from safedeploy.template.deployments import (
@@ -548,60 +548,19 @@ def _dimension_findings(dep: FunctionDeployment, alarm: AlarmSpec, rid: str) -> 
 
 
 def _timing_findings(dep: FunctionDeployment, alarm: AlarmSpec, rid: str) -> Iterator[Finding]:
-    config = dep.config
-    if (
-        config is None
-        or config.kind == "all-at-once"
-        or alarm.period_s is None
-        or alarm.evaluation_periods is None
-    ):
-        return
-    from safedeploy_core.timing import VISIBILITY_S, detection
+    from safedeploy.planning.gate_timing import gate_timing
 
-    timing = detection(alarm.period_s, alarm.evaluation_periods, alarm.datapoints_to_alarm)
-    post = dep.post_hook
-    post_s = post.timeout_s if post is not None else 0
-    best, worst = timing.best_s, timing.worst_s
-    if post_s is not None and fit(best, config, post_s) == "never":
-        after = f" and the {post_s} s of its post-traffic hook" if post_s else ""
-        yield Finding(
-            "SD303",
-            rid,
-            f"even at best {best} s to ALARM ({timing.datapoints} x {alarm.period_s} s periods + "
-            f"{VISIBILITY_S} s until CloudWatch has them) outlasts the whole {config.shift_s} s shift of "
-            f"{config.name}{after}: it can never roll back during the deployment; use fewer or "
-            "shorter periods, or a longer deployment type",
-        )
-    elif worst > config.shift_s:
-        if post is None:
-            tail = "and no post-traffic hook keeps the deployment open for it"
-        elif post_s is None:
-            tail = "while the post-traffic hook runs (its timeout is not known here)"
-        else:
-            tail = f"while the post-traffic hook runs (at most {post_s} s)"
-        yield Finding(
-            "SD311",
-            rid,
-            f"worst-case {worst} s to ALARM is longer than the whole {config.shift_s} s shift of "
-            f"{config.name}: at worst it fires after all traffic moved, {tail}; the parts: "
-            f"{_parts(timing)}",
-        )
-    elif worst > config.first_window_s:
-        yield Finding(
-            "SD311",
-            rid,
-            f"worst-case {worst} s to ALARM is slower than the first {config.first_window_s} s step of "
-            f"{config.name}: more traffic moves before it can fire; the parts: {_parts(timing)}",
-        )
-
-
-def _parts(timing: Any) -> str:
-    from safedeploy_core.timing import CODEDEPLOY_POLL_S, VISIBILITY_S
-
-    return (
-        f"{timing.period_s} s alignment + {timing.datapoints_s} s of breaching periods + {VISIBILITY_S} s "
-        f"visibility + {timing.evaluation_s} s evaluation + {CODEDEPLOY_POLL_S} s CodeDeploy poll (assumed)"
+    verdict = gate_timing(
+        dep.config,
+        alarm.period_s,
+        alarm.evaluation_periods,
+        alarm.datapoints_to_alarm,
+        post_hook=dep.post_hook is not None,
+        post_s=dep.post_hook.timeout_s if dep.post_hook is not None else 0,
+        missing_breaches=alarm.props.get("TreatMissingData") == "breaching",
     )
+    if verdict is not None:
+        yield Finding(verdict.rule, rid, verdict.message)
 
 
 def rule_alarms(dep: FunctionDeployment) -> Iterator[Finding]:
