@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 LAMBDA_METRIC_PERIOD_S = 60
 # CloudWatch user guide ("Evaluating an alarm"): an alarm with a 10- or 30-second period is evaluated
@@ -51,6 +51,11 @@ LIFECYCLE_LIMIT_S = 3600
 # Assumed: from the last failed attempt to the dead-letter consumer's report (SQS delivery, one call).
 DEAD_LETTER_REPORT_S = 10
 PREFIX = "CodeDeployDefault.Lambda"
+# CodeDeploy's API reference types TimeBasedLinear's and TimeBasedCanary's percentage as an Integer,
+# so a shift it runs has at most 100 steps: `plan` lists that many, a rehearsal runs no more.
+LISTED_STEPS_MAX = 100
+# The longest shift a rehearsal simulates (a custom interval can make it years long).
+REHEARSED_SHIFT_MAX_S = 48 * 3600
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,7 @@ def assumed(figures: Assumptions) -> Iterator[None]:
 
 
 Fit = Literal["first-step", "whole-shift", "after-shift", "never"]
+Kind = Literal["canary", "linear", "all-at-once"]
 
 
 @dataclass(frozen=True)
@@ -99,21 +105,64 @@ class TrafficStep:
     percent: float
 
 
+class Steps(Sequence[TrafficStep]):
+    """A shift's traffic steps worked out from its parameters when asked: O(1) memory and time per
+    step whatever the parameters (a custom TimeBasedLinear of 0.000000001 % has 10^11 steps)."""
+
+    def __init__(self, kind: Kind, percent: float, interval_s: int, size: int) -> None:
+        self.kind, self.percent, self.interval_s, self.size = kind, percent, interval_s, size
+
+    def __len__(self) -> int:
+        return self.size
+
+    @overload
+    def __getitem__(self, index: int) -> TrafficStep: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[TrafficStep]: ...
+
+    def __getitem__(self, index: int | slice) -> TrafficStep | Sequence[TrafficStep]:
+        if isinstance(index, slice):
+            return [self[k] for k in range(*index.indices(self.size))]
+        k = index + self.size if index < 0 else index
+        if not 0 <= k < self.size:
+            raise IndexError(index)
+        if k == self.size - 1:
+            return TrafficStep(k * self.interval_s, 100.0)
+        return TrafficStep(k * self.interval_s, float(min(100.0, (k + 1) * self.percent)))
+
+
 @dataclass(frozen=True)
 class DeploymentConfig:
+    """A traffic shift by its parameters: `percent` first (canary) or each interval (linear),
+    `interval_s` the canary's bake or the time between linear increments."""
+
     name: str
-    kind: Literal["canary", "linear", "all-at-once"]
-    steps: tuple[TrafficStep, ...]
+    kind: Kind
+    percent: float = 100.0
+    interval_s: int = 0
+
+    @property
+    def step_count(self) -> int:
+        if self.kind == "all-at-once":
+            return 1
+        if self.kind == "canary":
+            return 2
+        return max(math.ceil(100 / self.percent), 1)
+
+    @property
+    def steps(self) -> Steps:
+        return Steps(self.kind, self.percent, self.interval_s, self.step_count)
 
     @property
     def first_window_s(self) -> int:
         """Time the first traffic step bakes before more traffic moves (0 for AllAtOnce)."""
-        return self.steps[1].at_s if len(self.steps) > 1 else 0
+        return self.interval_s if self.step_count > 1 else 0
 
     @property
     def shift_s(self) -> int:
         """Time from the first traffic on the new version until it has 100 %."""
-        return self.steps[-1].at_s
+        return (self.step_count - 1) * self.interval_s
 
     @property
     def codedeploy_name(self) -> str:
@@ -122,17 +171,17 @@ class DeploymentConfig:
     @property
     def shift_max_s(self) -> int:
         """The later reading of when a linear shift completes (LINEAR_SCHEDULE); else `shift_s`."""
-        if self.kind != "linear" or len(self.steps) < 2:
+        if self.kind != "linear" or self.step_count < 2:
             return self.shift_s
-        return self.shift_s + self.steps[1].at_s - self.steps[0].at_s
+        return self.shift_s + self.interval_s
 
     @property
     def schedule_note(self) -> str | None:
         if self.kind != "linear" or self.shift_max_s == self.shift_s:
             return None
         return LINEAR_SCHEDULE.format(
-            step=self.steps[0].percent,
-            count=len(self.steps),
+            step=self.percent,
+            count=self.step_count,
             at=self.shift_s // 60,
             later=self.shift_max_s // 60,
         )
@@ -174,7 +223,7 @@ def deployment_config(name: str) -> DeploymentConfig | None:
     if short not in PREDEFINED:
         return None
     if short == "AllAtOnce":
-        return DeploymentConfig(short, "all-at-once", (TrafficStep(0, 100.0),))
+        return DeploymentConfig(short, "all-at-once")
     canary = _CANARY.match(short)
     if canary:
         return traffic_config(short, "canary", int(canary.group(1)), int(canary.group(2)))
@@ -183,24 +232,34 @@ def deployment_config(name: str) -> DeploymentConfig | None:
     return traffic_config(short, "linear", int(linear.group(1)), int(linear.group(2)))
 
 
-def traffic_config(
-    name: str, kind: Literal["canary", "linear", "all-at-once"], percent: float, interval_min: float
-) -> DeploymentConfig | None:
+def traffic_config(name: str, kind: Kind, percent: float, interval_min: float) -> DeploymentConfig | None:
     """A canary (X % then the rest after N minutes) or linear (X % more every N minutes) shift, as a
-    custom AWS::CodeDeploy::DeploymentConfig's TimeBasedCanary/TimeBasedLinear describes it too."""
-    if not 0 < percent <= 100 or interval_min < 0:
-        return None
-    interval_s = int(interval_min * 60)
-    if kind == "canary":
-        return DeploymentConfig(
-            name, "canary", (TrafficStep(0, float(percent)), TrafficStep(interval_s, 100.0))
-        )
-    if kind == "linear":
-        count = math.ceil(100 / percent)
-        steps = tuple(TrafficStep(k * interval_s, float(min(100, (k + 1) * percent))) for k in range(count))
-        return DeploymentConfig(name, "linear", steps)
+    custom AWS::CodeDeploy::DeploymentConfig's TimeBasedCanary/TimeBasedLinear describes it too. Its
+    steps are worked out when asked (`Steps`), so any parameters cost the same; None for parameters
+    that describe no shift (a share outside (0, 100], a negative or non-finite interval)."""
     if kind == "all-at-once":
-        return DeploymentConfig(name, "all-at-once", (TrafficStep(0, 100.0),))
+        return DeploymentConfig(name, "all-at-once")
+    if not (0 < percent <= 100 and math.isfinite(100 / percent)):
+        return None
+    if not (math.isfinite(interval_min) and interval_min >= 0):
+        return None
+    if kind in ("canary", "linear"):
+        return DeploymentConfig(name, kind, float(percent), int(interval_min * 60))
+    return None
+
+
+def too_long_to_rehearse(config: DeploymentConfig) -> str | None:
+    """Why a rehearsal will not simulate this shift, or None (LISTED_STEPS_MAX, REHEARSED_SHIFT_MAX_S)."""
+    if config.step_count > LISTED_STEPS_MAX:
+        return (
+            f"{config.name} shifts traffic in {config.step_count:,} steps; a rehearsal runs at most "
+            f"{LISTED_STEPS_MAX} (CodeDeploy takes whole percentages)"
+        )
+    if config.shift_max_s > REHEARSED_SHIFT_MAX_S:
+        return (
+            f"{config.name} shifts traffic over {config.shift_max_s:,} s; a rehearsal simulates at most "
+            f"{REHEARSED_SHIFT_MAX_S // 3600} hours"
+        )
     return None
 
 

@@ -303,7 +303,9 @@ class TextOutput:
             timeout = f" (timeout {_minutes(pre.timeout_s)})" if pre and pre.timeout_s else ""
             console.print(f"  ① BeforeAllowTraffic: {pre.name if pre else '[yellow]none[/]'}{timeout}")
             console.print("       smoke cases on the new version, 0 % traffic")
-            for step in p.steps:
+            for index, step in enumerate(p.steps):
+                if index == len(p.steps) - 1 and p.step_count and p.step_count > len(p.steps):
+                    console.print(f"  … {p.step_count - len(p.steps):,} more steps, not listed")
                 filled = round(step.percent / 100 * PLAN_BAR)
                 bar = "█" * filled + "░" * (PLAN_BAR - filled)
                 until = f"for {_minutes(step.until_s - step.at_s)}" if step.until_s is not None else "final"
