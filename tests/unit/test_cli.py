@@ -69,7 +69,9 @@ def test_the_timing_assumptions_are_cli_settings(capsys: pytest.CaptureFixture[s
     assert gate["detection"]["poll_s"] == 30 and gate["detection"]["nominal"] is True
     assert gate["detection_s"] == 60 + 120 + 60 + 30
     code, out, _ = run(["timing", template, "--format", "json", "--metric-delay", "0"], capsys)
-    assert json.loads(out)["fastest_1min_gate_s"] == 60 + 60 + 0 + 10
+    report = json.loads(out)
+    assert report["fastest_1min_gate_s"] == 60 + 60 + 0 + 10
+    assert report["nominal"] == {"alarm_poll_s": 10, "metric_delay_s": 0}
 
 
 @pytest.mark.parametrize("value", ["-1", "3601", "1.5", "nan", "ten"])

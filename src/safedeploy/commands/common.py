@@ -57,17 +57,20 @@ def _seconds(text: str) -> int:
     return value
 
 
-def assumption_arguments(p: argparse.ArgumentParser) -> None:
-    """The two figures detection times rest on that AWS does not guarantee (safedeploy_core.timing)."""
+def assumption_arguments(p: argparse.ArgumentParser, *, poll: bool = True) -> None:
+    """The two figures detection times rest on that AWS does not guarantee (safedeploy_core.timing).
+    `poll=False`: a command that does not use the poll (the rehearsal reads the alarms at each
+    evaluation) does not offer it."""
     from safedeploy_core.timing import NOMINAL
 
-    p.add_argument(
-        "--alarm-poll",
-        type=_seconds,
-        default=NOMINAL.poll_s,
-        metavar="SECONDS",
-        help=f"how often CodeDeploy reads its alarms, undocumented (default {NOMINAL.poll_s}, assumed)",
-    )
+    if poll:
+        p.add_argument(
+            "--alarm-poll",
+            type=_seconds,
+            default=NOMINAL.poll_s,
+            metavar="SECONDS",
+            help=f"how often CodeDeploy reads its alarms, undocumented (default {NOMINAL.poll_s}, assumed)",
+        )
     p.add_argument(
         "--metric-delay",
         type=_seconds,
@@ -79,6 +82,6 @@ def assumption_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def assumptions_of(args: argparse.Namespace) -> Assumptions:
-    from safedeploy_core.timing import Assumptions
+    from safedeploy_core.timing import NOMINAL, Assumptions
 
-    return Assumptions(poll_s=args.alarm_poll, visibility_s=args.metric_delay)
+    return Assumptions(poll_s=getattr(args, "alarm_poll", NOMINAL.poll_s), visibility_s=args.metric_delay)

@@ -17,7 +17,7 @@ from safedeploy.rehearsal.options import FAULTS, RehearsalOptions
 def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     p = sub.add_parser("rehearse", help="run a whole gradual deployment offline (moto + in-process Lambda)")
     template_arguments(p, parameters=False)
-    assumption_arguments(p)
+    assumption_arguments(p, poll=False)  # CodeDeploy's poll is taken to coincide with each evaluation
     p.add_argument("--fault", choices=FAULTS, default="none")
     p.add_argument("--fault-rate", type=float, default=100.0, help="percent of requests that get the fault")
     p.add_argument("--type", choices=PREDEFINED, help="deployment type (default: the template's)")

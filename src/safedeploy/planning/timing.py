@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from safedeploy_core.timing import PREDEFINED, deployment_config, detection_seconds, fastest_gate_s, fit
+from safedeploy_core.timing import (
+    PREDEFINED,
+    assumptions,
+    deployment_config,
+    detection_seconds,
+    fastest_gate_s,
+    fit,
+)
 
 from safedeploy.template.deployments import deployments
 from safedeploy.template.scope import Scope
@@ -26,6 +33,8 @@ class TimingReport:
     detection_s: dict[str, int]
     fastest_1min_gate_s: int
     types: list[TypeTiming]
+    # every time here is nominal: it rests on these figures (--alarm-poll, --metric-delay)
+    nominal: dict[str, int]
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -55,4 +64,6 @@ def timing_report(scope: Scope) -> TimingReport:
                 alarms={alarm: fit(detect, config, after[alarm]) for alarm, detect in alarms.items()},
             )
         )
-    return TimingReport(str(scope.path), alarms, fastest_gate_s(), rows)
+    figures = assumptions()
+    nominal = {"alarm_poll_s": figures.poll_s, "metric_delay_s": figures.visibility_s}
+    return TimingReport(str(scope.path), alarms, fastest_gate_s(), rows, nominal)
