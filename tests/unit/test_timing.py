@@ -77,3 +77,21 @@ def test_an_assumption_out_of_range_is_refused(bad: object) -> None:
 
     with pytest.raises(ValueError, match="whole number of seconds"):
         Assumptions(poll_s=bad)  # type: ignore[arg-type]
+
+
+def test_cannot_fire_is_a_proof_on_the_floor_and_breaching_missing_data_claims_nothing() -> None:
+    from safedeploy.planning.gate_timing import gate_timing
+
+    canary = deployment_config("Canary10Percent5Minutes")
+    # 6 of 6 minutes: the breaching minutes span more than 300 s whatever the delays
+    verdict = gate_timing(canary, 60, 6, None, post_hook=False, post_s=0)
+    assert verdict is not None and verdict.rule == "SD303"
+    # one minute less: 240 s < 300 s, so only a nominal warning
+    verdict = gate_timing(canary, 60, 5, None, post_hook=False, post_s=0)
+    assert verdict is not None and verdict.rule == "SD311" and "nominal worst case 430 s" in verdict.message
+    # a post-traffic hook whose timeout is not known: nothing is proven
+    verdict = gate_timing(canary, 60, 6, None, post_hook=True, post_s=None)
+    assert verdict is not None and verdict.rule == "SD311"
+    # TreatMissingData breaching can be in ALARM before any bad call (SD310 says so): no timing claim
+    assert gate_timing(canary, 60, 6, None, post_hook=False, post_s=0, missing_breaches=True) is None
+    assert gate_timing(deployment_config("AllAtOnce"), 60, 6, None, post_hook=False, post_s=0) is None
