@@ -9,8 +9,9 @@ When a gate alarm can stop a deployment (`detection`). CloudWatch user guide, "E
 an alarm with a period of a minute or more "is evaluated every minute and the evaluation is based on
 the window of time defined by the Period and Evaluation Periods" (Period 5 min, 1 period: at the end
 of minute 5 the data of minutes 1-5, at the end of minute 6 minutes 2-6); "Alarm evaluation window":
-that sliding window is the default (a WallClockWindow is opt-in). A high-resolution alarm (10- or
-30-second period) is evaluated every 10 seconds; its window is taken to slide by those 10 s.
+that sliding window is the default; an alarm with `EvaluationWindow: {WallClockWindow: ...}` reads
+whole periods aligned to the clock instead (`wall_clock`). A high-resolution alarm (10- or 30-second
+period) is evaluated every 10 seconds; its window is taken to slide by those 10 s.
 So at an evaluation at E the alarm reads the N periods that end at the newest data CloudWatch holds,
 E - visibility, on the evaluation grid. For a version bad from its first call at t0:
 - proven (no delay at all): the oldest of the M breaching periods holds t0's datapoint and the
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -268,6 +269,13 @@ def evaluation_step_s(period_s: int) -> int:
     return HIGH_RESOLUTION_EVALUATION_S if period_s < 60 else STANDARD_EVALUATION_S
 
 
+def wall_clock(alarm_props: Mapping[str, Any]) -> bool:
+    """Whether an alarm's window is aligned to the clock (CloudFormation's AWS::CloudWatch::Alarm
+    EvaluationWindow: WallClockWindow) rather than the default sliding window."""
+    window = alarm_props.get("EvaluationWindow")
+    return isinstance(window, Mapping) and "WallClockWindow" in window
+
+
 def _ceil_to(step: int, seconds: int) -> int:
     return -(-seconds // step) * step
 
@@ -281,6 +289,7 @@ class Detection:
     datapoints: int
     visibility_s: int
     poll_s: int
+    wall_clock: bool = False
 
     @property
     def datapoints_s(self) -> int:
@@ -289,6 +298,12 @@ class Detection:
     @property
     def evaluation_s(self) -> int:
         return evaluation_step_s(self.period_s)
+
+    @property
+    def alignment_s(self) -> int:
+        """At worst lost of the fault's beginning: the first, partial step of the window's grid (a
+        whole period for a wall-clock window)."""
+        return max(self.period_s, self.evaluation_s) if self.wall_clock else self.evaluation_s
 
     @property
     def floor_s(self) -> int:
@@ -304,14 +319,14 @@ class Detection:
     def worst_s(self) -> int:
         """Nominal worst: the fault's first, partial step lost, then M whole periods, visible, up to
         the next evaluation, then CodeDeploy's poll."""
-        return _ceil_to(self.evaluation_s, self.evaluation_s + self.datapoints_s + self.visibility_s) + (
+        return _ceil_to(self.evaluation_s, self.alignment_s + self.datapoints_s + self.visibility_s) + (
             self.poll_s
         )
 
     @property
     def wait_s(self) -> int:
         """Of the worst case, the wait for the next evaluation once the data is visible."""
-        return self.worst_s - self.poll_s - self.evaluation_s - self.datapoints_s - self.visibility_s
+        return self.worst_s - self.poll_s - self.alignment_s - self.datapoints_s - self.visibility_s
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -319,7 +334,7 @@ class Detection:
             "floor_s": self.floor_s,
             "best_s": self.best_s,
             "worst_s": self.worst_s,
-            "alignment_s": self.evaluation_s,
+            "alignment_s": self.alignment_s,
             "datapoints_s": self.datapoints_s,
             "visibility_s": self.visibility_s,
             "evaluation_s": self.wait_s,
@@ -329,7 +344,8 @@ class Detection:
                 "minute from 60-s periods, every 10 s below (CloudWatch guide, 'Evaluating an alarm')",
                 f"visibility: {self.visibility_s} s from a request to CloudWatch, assumed (Lambda sends "
                 "metric data in 1-minute intervals, a sending interval, not a guarantee; --metric-delay)",
-                f"alignment: at worst the fault's first {self.evaluation_s} s step is lost (few bad calls)",
+                f"alignment: at worst the fault's first {self.alignment_s} s step is lost (few bad calls)"
+                + (" (a wall-clock window)" if self.wall_clock else ""),
                 f"poll: CodeDeploy's alarm poll, undocumented, assumed {self.poll_s} s (--alarm-poll)",
                 f"floor: {self.floor_s} s, (M - 1) periods, holds whatever the delays",
             ],
@@ -341,10 +357,12 @@ def detection(
     evaluation_periods: int,
     datapoints_to_alarm: int | None = None,
     figures: Assumptions | None = None,
+    *,
+    wall_clock: bool = False,
 ) -> Detection:
     figures = figures or assumptions()
     return Detection(
-        period_s, datapoints_to_alarm or evaluation_periods, figures.visibility_s, figures.poll_s
+        period_s, datapoints_to_alarm or evaluation_periods, figures.visibility_s, figures.poll_s, wall_clock
     )
 
 

@@ -328,3 +328,17 @@ def test_the_rehearsed_alarm_fires_within_the_plans_bounds(
     )
     assert timing.floor_s < fired - t0
     assert timing.best_s <= fired - t0 + 1 <= timing.worst_s - timing.poll_s + 1
+
+
+def test_a_wall_clock_window_reads_whole_clock_aligned_periods() -> None:
+    # CloudFormation's EvaluationWindow: WallClockWindow aligns the window to the period's clock
+    # boundaries: the error of minute 6 counts only once the period [300, 600) has ended
+    from safedeploy.offline.metric_store import MetricStore, Record
+
+    store = MetricStore("live")
+    store.records.append(Record(330.0, "fn", "2", True, 5.0))
+    gate = _lambda_errors_alarm(300, 1)
+    gate.props["EvaluationWindow"] = {"WallClockWindow": {}}
+    assert gate.evaluate(store.fetch, 360) == "OK"
+    assert gate.evaluate(store.fetch, 540) == "OK"
+    assert gate.evaluate(store.fetch, 600) == "ALARM"

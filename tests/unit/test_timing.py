@@ -95,3 +95,13 @@ def test_cannot_fire_is_a_proof_on_the_floor_and_breaching_missing_data_claims_n
     # TreatMissingData breaching can be in ALARM before any bad call (SD310 says so): no timing claim
     assert gate_timing(canary, 60, 6, None, post_hook=False, post_s=0, missing_breaches=True) is None
     assert gate_timing(deployment_config("AllAtOnce"), 60, 6, None, post_hook=False, post_s=0) is None
+
+
+def test_a_wall_clock_window_loses_a_whole_period_at_worst() -> None:
+    from safedeploy_core.timing import wall_clock
+
+    sliding, aligned = detection(300, 1), detection(300, 1, wall_clock=True)
+    assert (sliding.worst_s, aligned.worst_s) == (60 + 300 + 60 + 10, 300 + 300 + 60 + 10)
+    assert aligned.floor_s == sliding.floor_s == 0  # the floor holds for either window
+    assert wall_clock({"EvaluationWindow": {"WallClockWindow": {"Timezone": "UTC"}}})
+    assert not wall_clock({"EvaluationWindow": {"SlidingWindow": {}}}) and not wall_clock({})

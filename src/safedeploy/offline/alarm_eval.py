@@ -26,7 +26,8 @@ LocalStack's evaluator over every pattern (tools/crosscheck_alarms.py; disagreem
 The window slides ("Evaluating an alarm": a 5-minute, 1-period alarm reads minutes 1-5 at the end of
 minute 5, minutes 2-6 at the end of minute 6): its newest period ends on the evaluation grid (every
 minute from 60-s periods, every 10 s below; safedeploy_core.timing), not on the period's clock
-boundary. Not emulated: anomaly detection, WallClockWindow, and CloudWatch's exact scheduling (we
+boundary; an alarm with `EvaluationWindow: WallClockWindow` reads whole clock-aligned periods (its
+time zone is not modelled). Not emulated: anomaly detection, and CloudWatch's exact scheduling (we
 evaluate whenever asked).
 """
 
@@ -38,7 +39,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from safedeploy_core.timing import evaluation_step_s
+from safedeploy_core.timing import evaluation_step_s, wall_clock
 
 State = Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
 Fetch = Callable[[dict[str, Any], float, int], float | None]  # (metric stat, start_s, period_s) -> value
@@ -278,13 +279,14 @@ class AlarmModel:
 
     def evaluate(self, fetch: Fetch, now_s: int, delay_s: int = 0, clock_offset_s: float = 0.0) -> State:
         """Evaluate the sliding window whose newest period ends `delay_s` before `now_s` (metrics
-        arrive late), on the evaluation grid (clock minutes, or 10 s below a 60-s period): t = 0 lies
-        `clock_offset_s` past a clock minute."""
+        arrive late), on the evaluation grid (clock minutes, or 10 s below a 60-s period; the period's
+        clock boundary for a WallClockWindow): t = 0 lies `clock_offset_s` past a clock minute."""
         period = self.period
         n = int(self.props.get("EvaluationPeriods", 1))
         m = int(self.props.get("DatapointsToAlarm") or n)
         visible = now_s - delay_s
-        last_end = visible - (visible + clock_offset_s) % evaluation_step_s(period)
+        step = period if wall_clock(self.props) else evaluation_step_s(period)
+        last_end = visible - (visible + clock_offset_s) % step
         starts = [last_end - period * (k + 1) for k in reversed(range(evaluation_range(n)))]
         values = [self.datapoint(fetch, s) if s + period > 0 else None for s in starts]
         threshold = float(self.props["Threshold"])

@@ -22,7 +22,7 @@ class GateVerdict:
 
 def parts(timing: Detection) -> str:
     return (
-        f"{timing.evaluation_s} s of the fault's first step lost + {timing.datapoints_s} s of breaching "
+        f"{timing.alignment_s} s of the fault's first step lost + {timing.datapoints_s} s of breaching "
         f"periods + {timing.visibility_s} s metric delay (assumed, --metric-delay) + "
         f"{timing.wait_s} s to the next evaluation + {timing.poll_s} s CodeDeploy poll "
         "(assumed, --alarm-poll)"
@@ -38,6 +38,7 @@ def gate_timing(
     post_hook: bool,
     post_s: int | None,
     missing_breaches: bool = False,
+    wall_clock: bool = False,
 ) -> GateVerdict | None:
     """The timing finding for one gate of one deployment, or None. `post_s`: how long the
     post-traffic hook keeps the deployment open after the shift (None: not known here).
@@ -47,7 +48,7 @@ def gate_timing(
         return None
     if missing_breaches:
         return None
-    timing = detection(period_s, evaluation_periods, datapoints_to_alarm)
+    timing = detection(period_s, evaluation_periods, datapoints_to_alarm, wall_clock=wall_clock)
     points = f"{timing.datapoints} x {period_s} s"
     if post_s is not None:
         open_s = config.shift_s + post_s

@@ -13,6 +13,7 @@ from safedeploy_core.timing import (
     first_window_possible,
     fit,
     hook_max_s,
+    wall_clock,
 )
 
 from safedeploy.template.deployments import FunctionDeployment, HookRef, deployments
@@ -111,7 +112,12 @@ def _hook(ref: HookRef | None) -> HookPlan | None:
 def _gate(dep: FunctionDeployment, alarm: Any, rps: float | None) -> GatePlan:
     if not (alarm.period_s and alarm.evaluation_periods):
         return GatePlan(alarm.name, alarm.display, alarm.known)
-    timing = detection(alarm.period_s, alarm.evaluation_periods, alarm.datapoints_to_alarm)
+    timing = detection(
+        alarm.period_s,
+        alarm.evaluation_periods,
+        alarm.datapoints_to_alarm,
+        wall_clock=wall_clock(alarm.props),
+    )
     detect = timing.worst_s
     post_s = dep.post_hook.timeout_s if dep.post_hook else 0
     fits: str | None = fit(detect, dep.config, post_s or 0) if dep.config else None

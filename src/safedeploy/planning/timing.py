@@ -9,9 +9,10 @@ from safedeploy_core.timing import (
     PREDEFINED,
     assumptions,
     deployment_config,
-    detection_seconds,
+    detection,
     fastest_gate_s,
     fit,
+    wall_clock,
 )
 
 from safedeploy.template.deployments import deployments
@@ -47,9 +48,12 @@ def timing_report(scope: Scope) -> TimingReport:
         post_s = (dep.post_hook.timeout_s or 0) if dep.post_hook else 0
         for alarm in dep.alarms:
             if alarm.period_s and alarm.evaluation_periods:
-                alarms[alarm.display] = detection_seconds(
-                    alarm.period_s, alarm.evaluation_periods, alarm.datapoints_to_alarm
-                )
+                alarms[alarm.display] = detection(
+                    alarm.period_s,
+                    alarm.evaluation_periods,
+                    alarm.datapoints_to_alarm,
+                    wall_clock=wall_clock(alarm.props),
+                ).worst_s
                 after[alarm.display] = post_s
     rows = []
     for name in PREDEFINED:

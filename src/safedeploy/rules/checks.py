@@ -548,6 +548,8 @@ def _dimension_findings(dep: FunctionDeployment, alarm: AlarmSpec, rid: str) -> 
 
 
 def _timing_findings(dep: FunctionDeployment, alarm: AlarmSpec, rid: str) -> Iterator[Finding]:
+    from safedeploy_core.timing import wall_clock
+
     from safedeploy.planning.gate_timing import gate_timing
 
     verdict = gate_timing(
@@ -558,6 +560,7 @@ def _timing_findings(dep: FunctionDeployment, alarm: AlarmSpec, rid: str) -> Ite
         post_hook=dep.post_hook is not None,
         post_s=dep.post_hook.timeout_s if dep.post_hook is not None else 0,
         missing_breaches=alarm.props.get("TreatMissingData") == "breaching",
+        wall_clock=wall_clock(alarm.props),
     )
     if verdict is not None:
         yield Finding(verdict.rule, rid, verdict.message)
