@@ -44,9 +44,9 @@ from safedeploy_core.timing import (
     LIFECYCLE_LIMIT_S,
     STEP_LOOK_S,
     DeploymentConfig,
-    assumptions,
 )
 
+from safedeploy.offline import visibility
 from safedeploy.offline.alarm_eval import AlarmModel
 from safedeploy.offline.inprocess_lambda import LambdaContext, environment
 from safedeploy.offline.metric_store import EmfPoint, MetricStore, Record, metric_data
@@ -153,8 +153,9 @@ class Engine:
     start_in_minute_s: float = 30.0
 
     def __post_init__(self) -> None:
-        # the metric delay in force when the rehearsal starts (--metric-delay), for every reader
-        self.visibility_s = assumptions().visibility_s
+        # the metric delay in force when the rehearsal starts (--metric-delay), read once here for
+        # every reader: hooks may call GetMetricData from threads that do not share the setting
+        self.visibility_s = visibility.delay_s(n for a in self.alarms for n in a.namespaces())
         self.store = MetricStore(self.alias, clock_offset_s=self.start_in_minute_s, records_until_s=0.0)
         self.t_s = 0.0
         self.events: list[TimelineEvent] = []
