@@ -242,10 +242,11 @@ def traffic_config(name: str, kind: Kind, percent: float, interval_min: float) -
         return DeploymentConfig(name, "all-at-once")
     if not (0 < percent <= 100 and math.isfinite(100 / percent)):
         return None
-    if not (math.isfinite(interval_min) and interval_min >= 0):
+    interval_s = interval_min * 60
+    if not (math.isfinite(interval_s) and interval_s >= 0):
         return None
     if kind in ("canary", "linear"):
-        return DeploymentConfig(name, kind, float(percent), int(interval_min * 60))
+        return DeploymentConfig(name, kind, float(percent), int(interval_s))
     return None
 
 

@@ -59,7 +59,7 @@ def test_the_predefined_schedules_are_unchanged() -> None:
 
 @pytest.mark.parametrize(
     ("percent", "interval"),
-    [(0.0, 1), (-5, 1), (101, 1), (float("nan"), 1), (5e-324, 1), (10, float("inf")), (10, -1)],
+    [(0.0, 1), (-5, 1), (101, 1), (float("nan"), 1), (5e-324, 1), (10, float("inf")), (10, 1e308), (10, -1)],
 )
 def test_parameters_that_describe_no_shift_give_no_schedule(percent: float, interval: float) -> None:
     assert traffic_config("x", "linear", percent, interval) is None
