@@ -13,12 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
-from safedeploy_core.timing import (
-    CODEDEPLOY_POLL_S,
-    HIGH_RESOLUTION_EVALUATION_S,
-    STANDARD_EVALUATION_S,
-    VISIBILITY_S,
-)
+from safedeploy_core.timing import assumptions
 
 from safedeploy.cli import strict_json
 from safedeploy.cli.cost_text import print_cost
@@ -52,10 +47,11 @@ RESULT_STYLE = {
 
 
 def _fastest(seconds: int) -> str:
+    figures = assumptions()
     return (
-        f"fastest possible gate on 1-minute Lambda metrics: {seconds} s (a period of alignment + one "
-        f"datapoint + {VISIBILITY_S} s visibility + {STANDARD_EVALUATION_S} s evaluation + "
-        f"{CODEDEPLOY_POLL_S} s poll)"
+        f"fastest possible gate on 1-minute Lambda metrics: {seconds} s at worst, nominal (the fault's "
+        f"first minute + one datapoint + {figures.visibility_s} s metric delay + "
+        f"{figures.poll_s} s CodeDeploy poll, both assumed)"
     )
 
 
@@ -357,7 +353,9 @@ class TextOutput:
             timeout = f" (timeout {_minutes(pre.timeout_s)})" if pre and pre.timeout_s else ""
             console.print(f"  ① BeforeAllowTraffic: {pre.name if pre else '[yellow]none[/]'}{timeout}")
             console.print("       smoke cases on the new version, 0 % traffic")
-            for step in p.steps:
+            for index, step in enumerate(p.steps):
+                if index == len(p.steps) - 1 and p.step_count and p.step_count > len(p.steps):
+                    console.print(f"  … {p.step_count - len(p.steps):,} more steps, not listed")
                 filled = round(step.percent / 100 * PLAN_BAR)
                 bar = "█" * filled + "░" * (PLAN_BAR - filled)
                 until = f"for {_minutes(step.until_s - step.at_s)}" if step.until_s is not None else "final"
@@ -398,7 +396,7 @@ class TextOutput:
                 for name, a in gates:
                     detail = (
                         f"{a.period_s} s, {a.datapoints_to_alarm or a.evaluation_periods}/"
-                        f"{a.evaluation_periods}, worst case {_minutes(a.detection_s)}, {a.fits}"
+                        f"{a.evaluation_periods}, nominal worst {_minutes(a.detection_s)}, {a.fits}"
                         if a.timed
                         else "not in template"
                     )
@@ -406,7 +404,7 @@ class TextOutput:
                 continue
             table = Table(box=None, padding=(0, 1), show_edge=False, pad_edge=False)
             table.add_column(f"  gate alarms {where}", no_wrap=True)
-            for col in ("period", "points", "worst case", "fits"):
+            for col in ("period", "points", "nominal worst", "fits"):
                 table.add_column(col, no_wrap=True)
             for name, a in gates:
                 if a.timed:
@@ -418,13 +416,16 @@ class TextOutput:
                     table.add_row(f"    {name}", "?", "?", "?", "[yellow]not in template[/]")
             console.print(table)
             if any(a.timed for _, a in gates):
-                console.print("    [dim]worst case: a period of alignment + the breaching periods[/]")
+                figures = assumptions()
                 console.print(
-                    f"    [dim]+ {VISIBILITY_S} s visibility + evaluation ({HIGH_RESOLUTION_EVALUATION_S} s,"
-                    f" or {STANDARD_EVALUATION_S} s from 60-s periods)[/]"
+                    "    [dim]nominal worst: the fault's first step lost + the breaching periods[/]"
                 )
                 console.print(
-                    f"    [dim]+ {CODEDEPLOY_POLL_S} s CodeDeploy poll (assumed); JSON: `detection` parts[/]"
+                    f"    [dim]+ {figures.visibility_s} s metric delay + wait for the evaluation + "
+                    f"{figures.poll_s} s CodeDeploy poll[/]"
+                )
+                console.print(
+                    "    [dim](both assumed: --metric-delay, --alarm-poll); JSON: best case, floor[/]"
                 )
         guarded = [a for a in p.alarms if a.min_total_rps is not None]
         if guarded and p.steps:
@@ -448,7 +449,7 @@ class TextOutput:
         for alarm, detect in report.detection_s.items():
             columns.setdefault(f"{alarm.split('/')[-1]}\n{detect} s", []).append(alarm)
         table = Table(
-            title="worst-case gate detection vs. bake windows"
+            title="nominal worst-case gate detection vs. bake windows"
             " (first-step / whole-shift / after-shift / never)"
         )
         table.add_column("deployment type", no_wrap=True)
@@ -469,14 +470,14 @@ class TextOutput:
         """The same table for a narrow terminal: one block per worst-case time (gates with the same
         worst case fit the same windows), every gate and type named in full."""
         console = self.console
-        console.print("[bold]worst-case gate detection vs. bake windows[/]")
+        console.print("[bold]nominal worst-case gate detection vs. bake windows[/]")
         by_time: dict[int, list[str]] = {}
         for alarm, detect in report.detection_s.items():
             name = alarm.split("/")[-1]
             if name not in by_time.setdefault(detect, []):
                 by_time[detect].append(name)
         for detect, names in sorted(by_time.items()):
-            console.print(f"  {detect} s worst case: {', '.join(names)}", overflow="fold")
+            console.print(f"  {detect} s nominal worst case: {', '.join(names)}", overflow="fold")
             alarm = next(a for a, d in report.detection_s.items() if d == detect)
             for row in report.types:
                 where = row.alarms[alarm]

@@ -8,7 +8,13 @@ from pathlib import Path
 
 from safedeploy.cli.render import Output
 from safedeploy.cli.status import ExitStatus
-from safedeploy.commands.common import Subparsers, scope_of, template_arguments
+from safedeploy.commands.common import (
+    Subparsers,
+    assumption_arguments,
+    assumptions_of,
+    scope_of,
+    template_arguments,
+)
 from safedeploy.errors import TemplateError, UserError
 
 FORMATS = ("text", "json", "sarif")
@@ -18,6 +24,7 @@ CONFIG = ".safedeploy.toml"  # next to the template: ignore = ["SD105", ...]
 def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="lint a SAM template for unsafe deployment settings")
     template_arguments(p)
+    assumption_arguments(p)
     p.add_argument(
         "--ignore",
         action="append",
@@ -57,9 +64,12 @@ def run(args: argparse.Namespace, out: Output) -> ExitStatus:
     if args.list_rules:
         out.rules(RULES)
         return ExitStatus.OK
+    from safedeploy_core.timing import assumed
+
     ignore = ignored(args)
     try:
-        found = check(scope_of(args), ignore)
+        with assumed(assumptions_of(args)):
+            found = check(scope_of(args), ignore)
     except TemplateError as exc:  # the template itself is the finding, in every output format
         found = [Finding(exc.rule, "template", str(exc), str(args.template), 1, 1)]
     out.findings(found, args.template)

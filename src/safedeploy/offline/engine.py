@@ -13,10 +13,11 @@ What it does, and where each rule comes from (AWS CodeDeploy user guide):
 - Rollback ("Redeploy and roll back a deployment with CodeDeploy"; SAM sets DEPLOYMENT_FAILURE,
   DEPLOYMENT_STOP_ON_ALARM, DEPLOYMENT_STOP_ON_REQUEST): a failed hook, an alarm of the deployment
   group in ALARM, or StopDeployment(autoRollbackEnabled) puts the alias back on the original version.
-Alarms are evaluated as CloudWatch does (every 10 s below a 60-s period; from 60 s, each clock minute,
-assumed); CodeDeploy's alarm poll, undocumented, is taken to coincide (`plan` counts 10 s at worst).
+Alarms are evaluated as CloudWatch does (every 10 s below a 60-s period, every clock minute from 60 s,
+over a sliding window: alarm_eval); CodeDeploy's alarm poll, undocumented, is taken to coincide
+(`plan` counts the `--alarm-poll` figure at worst).
 Hooks run in real time and their wall time is added to the simulated clock. When a metric becomes
-visible is one model for every reader, alarms and GetMetricData alike (visibility.py).
+visible is one figure for every reader, alarms and GetMetricData alike (visibility.py names its basis).
 """
 
 from __future__ import annotations
@@ -152,6 +153,9 @@ class Engine:
     start_in_minute_s: float = 30.0
 
     def __post_init__(self) -> None:
+        # the metric delay in force when the rehearsal starts (--metric-delay), read once here for
+        # every reader: hooks may call GetMetricData from threads that do not share the setting
+        self.visibility_s = visibility.delay_s(n for a in self.alarms for n in a.namespaces())
         self.store = MetricStore(self.alias, clock_offset_s=self.start_in_minute_s, records_until_s=0.0)
         self.t_s = 0.0
         self.events: list[TimelineEvent] = []
@@ -228,7 +232,7 @@ class Engine:
                 self.store,
                 params,
                 self.epoch,
-                lambda namespace: self.t_s - visibility.of_namespace(namespace).delay_s,
+                lambda namespace: self.t_s - self.visibility_s,
             )
 
         return {"GetMetricData": get_metric_data}
@@ -470,9 +474,9 @@ class Engine:
                     self.store.emf.append(EmfPoint(t, directive["Namespace"], dims, metric["Name"], total))
 
     def _check_alarms(self) -> None:
-        """CloudWatch evaluates an alarm with a period under a minute every 10 s (CloudWatch guide,
-        "Using Amazon CloudWatch alarms"), one of a minute or more every minute — assumed at the
-        clock minute; CodeDeploy's poll is taken to coincide (the plan counts it at worst)."""
+        """CloudWatch evaluates an alarm with a period under a minute every 10 s, one of a minute or
+        more every minute (CloudWatch guide, "Evaluating an alarm"), here at the clock minute;
+        CodeDeploy's poll is taken to coincide (the plan counts it at worst)."""
         fetch = self.store.fetch
         grid = math.floor(self.t_s / TICK_S + 1e-9) * TICK_S
         on_minute = abs((grid + self.store.clock_offset_s) % 60) < 1e-6
@@ -480,9 +484,7 @@ class Engine:
             if alarm.period >= 60 and not on_minute:
                 continue
             before = alarm.state
-            state = alarm.evaluate(
-                fetch, int(self.t_s), visibility.delay_s(alarm.namespaces()), self.store.clock_offset_s
-            )
+            state = alarm.evaluate(fetch, int(self.t_s), self.visibility_s, self.store.clock_offset_s)
             if state != before:
                 self.alarm_states[alarm.name].append((round(self.t_s, 1), state))
                 self.cloud.set_alarm_state(alarm.name, state)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from safedeploy_core.timing import DeploymentConfig, deployment_config
+from safedeploy_core.timing import DeploymentConfig, deployment_config, too_long_to_rehearse
 
 from safedeploy.errors import UserError
 from safedeploy.offline.alarm_eval import AlarmModel
@@ -65,6 +65,9 @@ def _deployment(options: RehearsalOptions) -> tuple[FunctionDeployment, Deployme
     config = deployment_config(options.type_name) if options.type_name else dep.config
     if config is None:
         raise UserError(f"deployment type {dep.type_name!r} is not a predefined CodeDeploy config")
+    too_long = too_long_to_rehearse(config)
+    if too_long:
+        raise UserError(too_long)
     return dep, config
 
 
