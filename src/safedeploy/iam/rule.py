@@ -1,0 +1,61 @@
+"""`check`'s authorization rule: can the deployment group's service role do what CodeDeploy does?
+
+A pure function over a deployment as the translated template gives it: every call of calls.py is
+evaluated against the role's policies (principals.py) with IAM's logic (policy.py). A call the role
+is proven unable to make is a problem; one that rests on something not known here (a managed policy
+not shipped, an open condition, a placeholder that may or may not match) is an unverified problem.
+The SAM-generated role (AWSCodeDeployRoleForLambda, shipped) is evaluated like any other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from safedeploy.iam.actions import Where
+from safedeploy.iam.calls import codedeploy_calls
+from safedeploy.iam.policy import Request, evaluate
+from safedeploy.iam.principals import renames, role_policies, shapes
+from safedeploy.template.deployments import FunctionDeployment
+from safedeploy.template.scope import Scope, locate
+
+
+@dataclass(frozen=True)
+class Problem:
+    proven: bool
+    message: str
+
+
+def service_role_problems(root: Scope, dep: FunctionDeployment) -> list[Problem]:
+    """What CodeDeploy could not do with `dep`'s service role, proven or not verified."""
+    if dep.role is None:
+        return []
+    found = locate(dep.scope, dep.role)
+    if found is None:
+        return [
+            Problem(
+                False,
+                "DeploymentPreference.Role is not defined in this template: whether CodeDeploy may move "
+                "the alias, invoke the hooks and read the alarms with it is not verified",
+            )
+        ]
+    rename = renames(root)
+    role = role_policies(*found, rename=rename)
+    table = shapes(root)
+    problems: list[Problem] = []
+    for call in codedeploy_calls(dep, Where(), rename):
+        verdict = evaluate(role.statements, Request(call.action, call.resource), table)
+        if verdict.allowed and not role.bounded:
+            continue
+        what = f"{role.role} may not {call.action} on {call.resource} (CodeDeploy {call.why})"
+        if verdict.decision.denied:
+            problems.append(
+                Problem(True, f"{what}: {verdict.decision.value}, so the deployment fails on AWS")
+            )
+        elif verdict.allowed:
+            problems.append(
+                Problem(False, f"not verified: {what}: the role has a permissions boundary not read here")
+            )
+        else:
+            because = "; ".join(verdict.because) or "a value not known here"
+            problems.append(Problem(False, f"not verified: {what}: it rests on {because}"))
+    return problems

@@ -1,0 +1,94 @@
+"""CodeDeploy's service role, read from the TRANSLATED templates, evaluated with IAM's logic against
+the calls CodeDeploy makes for a Lambda deployment (safedeploy.iam)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from safedeploy.iam.actions import Where
+from safedeploy.iam.calls import codedeploy_calls
+from safedeploy.iam.policy import Decision, Request, evaluate
+from safedeploy.iam.principals import renames, role_policies, shapes
+from safedeploy.iam.rule import service_role_problems
+from safedeploy.template.deployments import deployments
+from safedeploy.template.scope import Scope, build_scope, locate
+from tests.template.conftest import ROOT
+
+# The statement as it stood: every Lambda action on `<function ARN>:*` only.
+OLD_SHIFT = """              - Sid: ShiftTargetAliases
+                Effect: Allow
+                Action:
+                  - lambda:GetAlias
+                  - lambda:UpdateAlias
+                  - lambda:GetProvisionedConcurrencyConfig
+                Resource: !Split [",", !Sub ["${Arns}:*", {Arns: !Join [":*,", !Ref TargetFunctionArns]}]]
+"""
+
+
+def kit_copy(tmp_path: Path, old_role: bool) -> Path:
+    """The three templates in a scratch folder, the hooks' role optionally as it was."""
+    for rel in ("template.yaml", "alarms/template.yaml", "hooks/template.yaml"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / rel, tmp_path / rel)
+    if old_role:
+        hooks = tmp_path / "hooks" / "template.yaml"
+        text = hooks.read_text()
+        start = text.index("              # Lambda authorizes GetAlias/UpdateAlias")
+        end = text.index("              # metric-alarm gates only")
+        hooks.write_text(text[:start] + OLD_SHIFT + text[end:])
+    return tmp_path / "template.yaml"
+
+
+def test_the_service_role_may_make_every_call_codedeploy_makes(root_scope: Scope) -> None:
+    found = deployments(root_scope)
+    assert {d.logical_id for d in found} == {"HelloWorldFunction", "EchoFunction"}
+    rename, table = renames(root_scope), shapes(root_scope)
+    for dep in found:
+        located = locate(dep.scope, dep.role)
+        assert located is not None and located[1] == "CodeDeployRole"
+        role = role_policies(*located, rename=rename)
+        calls = codedeploy_calls(dep, Where(), rename)
+        assert {c.action for c in calls} == {
+            "lambda:GetAlias",
+            "lambda:UpdateAlias",
+            "lambda:GetProvisionedConcurrencyConfig",
+            "lambda:InvokeFunction",
+            "cloudwatch:DescribeAlarms",
+            "sns:Publish",
+        }
+        for call in calls:
+            verdict = evaluate(role.statements, Request(call.action, call.resource), table)
+            assert verdict.decision is Decision.ALLOWED, (call, verdict)
+        assert service_role_problems(root_scope, dep) == []
+
+
+def test_the_service_role_may_not_touch_other_functions(root_scope: Scope) -> None:
+    dep = deployments(root_scope)[0]
+    located = locate(dep.scope, dep.role)
+    assert located is not None
+    rename = renames(root_scope)
+    role = role_policies(*located, rename=rename)
+    other = "arn:aws:lambda:us-east-1:<AWS::AccountId>:function:not_generated_here"  # CloudFormation makes no name with "_"
+    for action in ("lambda:UpdateAlias", "lambda:InvokeFunction", "lambda:GetAlias"):
+        verdict = evaluate(role.statements, Request(action, other), shapes(root_scope))
+        assert verdict.decision is Decision.IMPLICIT_DENY
+
+
+def test_the_old_qualified_only_role_is_proven_unable_to_move_the_alias(tmp_path: Path) -> None:
+    scope = build_scope(kit_copy(tmp_path, old_role=True))
+    for dep in deployments(scope):
+        problems = service_role_problems(scope, dep)
+        assert [p.proven for p in problems] == [True, True], problems
+        assert "lambda:GetAlias" in problems[0].message and "implicitly denied" in problems[0].message
+        assert "lambda:UpdateAlias" in problems[1].message
+        assert f"function:<{dep.logical_id}> " in problems[1].message  # the unqualified ARN
+
+
+@pytest.mark.parametrize("old_role", [False, True])
+def test_provisioned_concurrency_is_read_on_the_alias_either_way(tmp_path: Path, old_role: bool) -> None:
+    scope = build_scope(kit_copy(tmp_path, old_role))
+    dep = deployments(scope)[0]
+    assert not any("GetProvisionedConcurrencyConfig" in p.message for p in service_role_problems(scope, dep))
