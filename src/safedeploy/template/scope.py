@@ -91,8 +91,8 @@ def evaluate_condition(scope: Scope, expr: Any) -> bool | None:
             a, b = (scope.resolve(x) for x in args)
             if known(a) and known(b):
                 return str(a) == str(b)
-            # a name or ARN CloudFormation makes (<Topic>) is never empty: `!Equals [!Ref Topic, ""]`
-            return False if "" in (a, b) and any(_is_made(v) for v in (a, b)) else None
+            # a name or ARN CloudFormation makes (<Topic>, "/<stack>/url") is never empty
+            return False if "" in (a, b) and any(_never_empty(v) for v in (a, b)) else None
         if fn == "Fn::Not":
             inner = evaluate_condition(scope, args[0])
             return None if inner is None else not inner
@@ -112,11 +112,10 @@ UNKNOWN = "<unknown>"  # a value that depends on something not decided here (an 
 _EVALUATING: list[tuple[int, str]] = []
 
 
-def _is_made(value: Any) -> bool:
-    """A whole value that CloudFormation makes (a placeholder such as <Topic>, not <unknown>)."""
-    return (
-        isinstance(value, str) and value != UNKNOWN and re.fullmatch(r"<[A-Za-z0-9_:]+>", value) is not None
-    )
+def _never_empty(value: Any) -> bool:
+    """A string with a literal character or a value CloudFormation makes (<Topic>, <stack>: never
+    empty); only an <unknown> part may be anything."""
+    return isinstance(value, str) and value.replace(UNKNOWN, "") != ""
 
 
 def known(value: Any) -> bool:
