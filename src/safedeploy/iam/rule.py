@@ -25,8 +25,11 @@ class Problem:
     message: str
 
 
-def service_role_problems(root: Scope, dep: FunctionDeployment) -> list[Problem]:
-    """What CodeDeploy could not do with `dep`'s service role, proven or not verified."""
+def service_role_problems(
+    root: Scope, dep: FunctionDeployment, skip: frozenset[str] = frozenset()
+) -> list[Problem]:
+    """What CodeDeploy could not do with `dep`'s service role, proven or not verified (actions in
+    `skip` left to other rules)."""
     if dep.role is None:
         return []
     found = locate(dep.scope, dep.role)
@@ -43,6 +46,8 @@ def service_role_problems(root: Scope, dep: FunctionDeployment) -> list[Problem]
     table = shapes(root)
     problems: list[Problem] = []
     for call in codedeploy_calls(dep, Where(), rename):
+        if call.action in skip:
+            continue
         verdict = evaluate(role.statements, Request(call.action, call.resource), table)
         if verdict.allowed and not role.bounded:
             continue

@@ -16,6 +16,7 @@ from typing import Any
 
 from safedeploy_core.timing import PREDEFINED, fit
 
+from safedeploy.iam.rule import service_role_problems
 from safedeploy.rules.registry import RULES, SEVERITY_ORDER, Severity, canonical, unverified
 from safedeploy.template.deployments import (
     AlarmSpec,
@@ -645,11 +646,18 @@ def _hook_ids(scope: Scope) -> set[str]:
     return ids
 
 
+def rule_service_role(dep: FunctionDeployment) -> Iterator[Finding]:
+    """safedeploy.iam: the deployment group's role against CodeDeploy's calls (hooks: SD201)."""
+    for problem in service_role_problems(dep.scope, dep, skip=frozenset({"lambda:InvokeFunction"})):
+        yield Finding("SD207" if problem.proven else unverified("SD207"), dep.logical_id, problem.message)
+
+
 FUNCTION_RULES: tuple[Callable[[FunctionDeployment], Iterator[Finding]], ...] = (
     rule_deployment_type,
     rule_rollback_triggers,
     rule_hooks,
     rule_alarms,
+    rule_service_role,
 )
 
 

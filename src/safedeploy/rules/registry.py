@@ -137,6 +137,13 @@ _PROVEN: list[tuple[str, Severity, Kind, str]] = [
         "circular dependency through the alias or the implicit API (translated template)",
     ),
     (
+        "SD207",
+        "error",
+        "function",
+        "DeploymentPreference.Role may not make CodeDeploy's calls for the deployment (GetAlias/UpdateAlias "
+        "on the function, provisioned concurrency, the gate alarms, trigger topics), as IAM evaluates it",
+    ),
+    (
         "SD301",
         "error",
         "alarm",
@@ -207,7 +214,7 @@ _PROVEN: list[tuple[str, Severity, Kind, str]] = [
 ]
 # Errors that can rest on a value not known here; the others are proven from the file alone.
 _TWINNED = (
-    "SD003", "SD103", "SD104", "SD201", "SD202", "SD203", "SD204", "SD205",
+    "SD003", "SD103", "SD104", "SD201", "SD202", "SD203", "SD204", "SD205", "SD207",
     "SD301", "SD303", "SD307", "SD308", "SD309",
 )  # fmt: skip
 

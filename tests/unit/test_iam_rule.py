@@ -1,0 +1,135 @@
+"""check's authorization rule (SD207, its twin SD257): DeploymentPreference.Role against the calls
+CodeDeploy makes for a Lambda deployment, evaluated with IAM's logic on the translated template."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from safedeploy.rules import Finding, check
+from safedeploy.template.scope import build_scope
+
+TEMPLATE = """
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  RoleArn:
+    Type: String
+    Default: arn:aws:iam::123456789012:role/deployer
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.13
+      Handler: app.handler
+      CodeUri: src/
+      AutoPublishAlias: live
+      DeploymentPreference:
+        Type: Canary10Percent5Minutes
+        Alarms: [!Ref Gate]
+        {role}
+  Gate:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      ComparisonOperator: GreaterThanThreshold
+      Threshold: 2
+      EvaluationPeriods: 1
+      Namespace: AWS/Lambda
+      MetricName: Errors
+      Statistic: Sum
+      Period: 60
+      TreatMissingData: notBreaching
+      Dimensions:
+        - {{Name: FunctionName, Value: !Ref Fn}}
+  DeployRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal: {{Service: codedeploy.amazonaws.com}}
+            Action: sts:AssumeRole
+      ManagedPolicyArns: {managed}
+      Policies:
+        - PolicyName: deploy
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+{statements}
+"""
+
+GOOD = """\
+              - Effect: Allow
+                Action: [lambda:GetAlias, lambda:UpdateAlias]
+                Resource: !GetAtt Fn.Arn
+              - Effect: Allow
+                Action: lambda:GetProvisionedConcurrencyConfig
+                Resource: !Sub "${Fn.Arn}:*"
+              - Effect: Allow
+                Action: cloudwatch:DescribeAlarms
+                Resource: "*"
+"""
+QUALIFIED_ONLY = """\
+              - Effect: Allow
+                Action: [lambda:GetAlias, lambda:UpdateAlias, lambda:GetProvisionedConcurrencyConfig]
+                Resource: !Sub "${Fn.Arn}:*"
+              - Effect: Allow
+                Action: cloudwatch:DescribeAlarms
+                Resource: "*"
+"""
+DENY_UPDATE = (
+    GOOD
+    + """\
+              - Effect: Deny
+                Action: lambda:Update*
+                Resource: "*"
+"""
+)
+OWN_ROLE = "Role: !GetAtt DeployRole.Arn"
+
+
+def findings(tmp_path: Path, role: str, statements: str, managed: str = "[]") -> list[Finding]:
+    (tmp_path / "template.yaml").write_text(
+        TEMPLATE.format(role=role, statements=statements, managed=managed)
+    )
+    return [f for f in check(build_scope(tmp_path / "template.yaml")) if f.rule in ("SD207", "SD257")]
+
+
+def test_a_role_that_may_make_every_call_is_not_reported(tmp_path: Path) -> None:
+    assert findings(tmp_path, OWN_ROLE, GOOD) == []
+
+
+def test_the_generated_role_with_awscodedeployroleforlambda_may_make_them(tmp_path: Path) -> None:
+    assert findings(tmp_path, "", GOOD) == []  # SAM's CodeDeployServiceRole, the managed policy shipped
+
+
+def test_a_grant_on_qualified_arns_only_is_a_proven_error(tmp_path: Path) -> None:
+    found = findings(tmp_path, OWN_ROLE, QUALIFIED_ONLY)
+    assert [f.rule for f in found] == ["SD207", "SD207"]
+    assert "lambda:GetAlias" in found[0].message and "lambda:UpdateAlias" in found[1].message
+    assert all("implicitly denied" in f.message and f.resource == "Fn" for f in found)
+
+
+def test_an_explicit_deny_is_a_proven_error(tmp_path: Path) -> None:
+    found = findings(tmp_path, OWN_ROLE, DENY_UPDATE)
+    assert [(f.rule, "lambda:UpdateAlias" in f.message) for f in found] == [("SD207", True)]
+    assert "explicitly denied" in found[0].message
+
+
+def test_a_managed_policy_not_known_here_makes_it_unverified(tmp_path: Path) -> None:
+    found = findings(tmp_path, OWN_ROLE, QUALIFIED_ONLY, "[arn:aws:iam::123456789012:policy/ours]")
+    assert [f.rule for f in found] == ["SD257", "SD257"]
+    assert all("not verified" in f.message and "contents not known here" in f.message for f in found)
+
+
+def test_a_known_managed_policy_is_not_an_unknown(tmp_path: Path) -> None:
+    managed = "[arn:aws:iam::aws:policy/service-role/AWSCodeDeployRoleForLambda]"
+    assert findings(tmp_path, OWN_ROLE, QUALIFIED_ONLY, managed) == []
+
+
+@pytest.mark.parametrize("role", ["Role: !Ref RoleArn", "Role: arn:aws:iam::123456789012:role/deployer"])
+def test_a_role_outside_the_template_is_not_verified(tmp_path: Path, role: str) -> None:
+    found = findings(tmp_path, role, GOOD)
+    assert [f.rule for f in found] == ["SD257"]
+    assert "not defined in this template" in found[0].message
