@@ -160,8 +160,8 @@ def test_lambda_calls_naming_a_version_are_authorized_against_the_qualified_arn(
 
 def test_codedeploy_group_actions_follow_codedeploys_own_guide() -> None:
     """The reference lists no resource type for these two; CodeDeploy's guide scopes them to the group."""
-    assert resource_types("codedeploy:StopDeployment") == []
-    assert resource_types("codedeploy:PutLifecycleEventHookExecutionStatus") == []
+    assert resource_types("codedeploy:StopDeployment") == ()
+    assert resource_types("codedeploy:PutLifecycleEventHookExecutionStatus") == ()
     groups = {"d-1": ("app", "grp")}
     group = "arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:app/grp"
     for op in ("StopDeployment", "PutLifecycleEventHookExecutionStatus", "GetDeployment"):

