@@ -24,6 +24,7 @@ Resources:
       Handler: app.handler
       CodeUri: src/
       AutoPublishAlias: live
+      {provisioned}
       DeploymentPreference:
         Type: Canary10Percent5Minutes
         Alarms: [!Ref Gate]
@@ -89,9 +90,11 @@ DENY_UPDATE = (
 OWN_ROLE = "Role: !GetAtt DeployRole.Arn"
 
 
-def findings(tmp_path: Path, role: str, statements: str, managed: str = "[]") -> list[Finding]:
+def findings(
+    tmp_path: Path, role: str, statements: str, managed: str = "[]", provisioned: str = ""
+) -> list[Finding]:
     (tmp_path / "template.yaml").write_text(
-        TEMPLATE.format(role=role, statements=statements, managed=managed)
+        TEMPLATE.format(role=role, statements=statements, managed=managed, provisioned=provisioned)
     )
     return [f for f in check(build_scope(tmp_path / "template.yaml")) if f.rule in ("SD207", "SD257")]
 
@@ -133,3 +136,18 @@ def test_a_role_outside_the_template_is_not_verified(tmp_path: Path, role: str) 
     found = findings(tmp_path, role, GOOD)
     assert [f.rule for f in found] == ["SD257"]
     assert "not defined in this template" in found[0].message
+
+
+def test_provisioned_concurrency_is_read_only_for_an_alias_that_has_it(tmp_path: Path) -> None:
+    """SAM's own integration test deploys with a custom role lacking the action, on a function without
+    provisioned concurrency: required only where the alias has it."""
+    unqualified_only = GOOD.replace('Resource: !Sub "${Fn.Arn}:*"', "Resource: !GetAtt Fn.Arn")
+    assert findings(tmp_path, OWN_ROLE, unqualified_only) == []
+    found = findings(
+        tmp_path,
+        OWN_ROLE,
+        unqualified_only,
+        provisioned="ProvisionedConcurrencyConfig: {ProvisionedConcurrentExecutions: 1}",
+    )
+    assert [f.rule for f in found] == ["SD207"]
+    assert "lambda:GetProvisionedConcurrencyConfig" in found[0].message and ":live " in found[0].message

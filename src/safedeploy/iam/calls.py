@@ -49,12 +49,18 @@ def codedeploy_calls(dep: FunctionDeployment, where: Where, rename: Mapping[str,
     calls = [
         Call("lambda:GetAlias", fn, "reads the alias it shifts"),
         Call("lambda:UpdateAlias", fn, "moves the alias's traffic weights"),
-        Call(
-            "lambda:GetProvisionedConcurrencyConfig",
-            f"{fn}:{alias}",
-            "reads the alias's provisioned concurrency",
-        ),
     ]
+    # Only for an alias with provisioned concurrency: SAM's own integration test deploys a custom
+    # role without this action (function_with_custom_code_deploy.yaml) and passes on AWS.
+    alias_props = scope.resources.get(f"{dep.logical_id}Alias{alias}", {}).get("Properties") or {}
+    if "ProvisionedConcurrencyConfig" in alias_props:
+        calls.append(
+            Call(
+                "lambda:GetProvisionedConcurrencyConfig",
+                f"{fn}:{alias}",
+                "reads the alias's provisioned concurrency",
+            )
+        )
     for phase, hook in (("BeforeAllowTraffic", dep.pre_hook), ("AfterAllowTraffic", dep.post_hook)):
         if hook is None:
             continue

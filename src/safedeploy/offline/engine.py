@@ -579,11 +579,6 @@ class Engine:
         try:
             # CodeDeploy reads the alias and the group's alarms before it starts
             self._as_codedeploy("lambda", "GetAlias", {"FunctionName": self.function, "Name": self.alias})
-            self._as_codedeploy(
-                "lambda",
-                "GetProvisionedConcurrencyConfig",
-                {"FunctionName": self.function, "Qualifier": self.alias},
-            )
             if self.alarms:
                 self._as_codedeploy(
                     "cloudwatch", "DescribeAlarms", {"AlarmNames": [a.name for a in self.alarms]}
