@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from safedeploy.iam.actions import Where
-from safedeploy.iam.calls import codedeploy_calls
+from safedeploy.iam.calls import codedeploy_calls, lambda_service_calls
+from safedeploy.iam.enforce import function_role
 from safedeploy.iam.policy import Decision, Request, evaluate
-from safedeploy.iam.principals import renames, role_policies, shapes
+from safedeploy.iam.principals import renames, role_policies, shapes, walk
 from safedeploy.iam.rule import service_role_problems
 from safedeploy.template.deployments import deployments
 from safedeploy.template.scope import Scope, build_scope, locate
@@ -101,3 +102,25 @@ def test_provisioned_concurrency_is_readable_on_the_alias_either_way(tmp_path: P
         role.statements, Request("lambda:GetProvisionedConcurrencyConfig", alias), shapes(scope)
     )
     assert verdict.decision is Decision.ALLOWED
+
+
+def test_lambda_may_do_its_part_with_every_functions_role(root_scope: Scope) -> None:
+    """Logs, the hooks' dead-letter queue, the dead-letter consumer's SQS polling: Lambda's own calls
+    with each function's role, the managed policies SAM attaches read from the shipped copies."""
+    rename, table = renames(root_scope), shapes(root_scope)
+    seen = set()
+    for sc in walk(root_scope):
+        for logical, res in sc.resources.items():
+            if res["Type"] != "AWS::Lambda::Function" or not sc.active(logical):
+                continue
+            located = function_role(sc, logical)
+            assert located is not None
+            role = role_policies(*located, rename=rename)
+            for call in lambda_service_calls(sc, logical, Where(), rename):
+                verdict = evaluate(role.statements, Request(call.action, call.resource), table)
+                assert verdict.decision is Decision.ALLOWED, (logical, call, verdict)
+                seen.add((logical, call.action))
+    assert ("PreTrafficHook", "sqs:SendMessage") in seen and (
+        "LostReportFunction",
+        "sqs:ReceiveMessage",
+    ) in seen

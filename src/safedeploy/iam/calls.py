@@ -16,7 +16,7 @@ from typing import Any
 
 from safedeploy.iam.actions import Where, arn
 from safedeploy.template.deployments import FunctionDeployment
-from safedeploy.template.scope import UNKNOWN
+from safedeploy.template.scope import UNKNOWN, Scope
 
 
 @dataclass(frozen=True)
@@ -85,4 +85,52 @@ def codedeploy_calls(dep: FunctionDeployment, where: Where, rename: Mapping[str,
         if isinstance(trigger, dict):
             target = _text(trigger.get("TriggerTargetArn"))
             calls.append(Call("sns:Publish", named(target), "publishes the group's deployment triggers"))
+    return calls
+
+
+def lambda_service_calls(scope: Scope, logical: str, where: Where, rename: Mapping[str, str]) -> list[Call]:
+    """What Lambda itself does with a function's execution role (Lambda developer guide: execution
+    role; asynchronous invocation, dead-letter queues; SQS event source mappings)."""
+
+    def named(value: Any) -> str:
+        text = _text(value)
+        for old, new in rename.items():
+            text = text.replace(old, new)
+        return text
+
+    name = named(scope.resolve({"Ref": logical}))
+    group = f"/aws/lambda/{name}"
+    calls = [
+        Call(
+            "logs:CreateLogGroup",
+            arn("logs", "log-group", where, LogGroupName=group),
+            "Lambda: the log group",
+        ),
+        *(
+            Call(
+                action,
+                arn("logs", "log-stream", where, LogGroupName=group, LogStreamName="<stream>"),
+                "Lambda: logs",
+            )
+            for action in ("logs:CreateLogStream", "logs:PutLogEvents")
+        ),
+    ]
+    props = scope.resources[logical].get("Properties") or {}
+    target = (props.get("DeadLetterConfig") or {}).get("TargetArn")
+    if target is not None:
+        queue = named(scope.resolve(target))
+        calls.append(
+            Call("sqs:SendMessage", queue, "Lambda: a failed asynchronous event to the dead-letter queue")
+        )
+    for res in scope.resources.values():
+        mapping = res.get("Properties") or {}
+        if res.get("Type") == "AWS::Lambda::EventSourceMapping" and mapping.get("FunctionName") == {
+            "Ref": logical
+        }:
+            source = named(scope.resolve(mapping.get("EventSourceArn")))
+            if ":sqs:" in source or source.startswith("<"):
+                calls += [
+                    Call(action, source, "Lambda: the SQS event source")
+                    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
+                ]
     return calls

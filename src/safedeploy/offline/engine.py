@@ -230,8 +230,22 @@ class Engine:
             self.stopped_by = caller
             return {"status": "Pending", "statusMessage": "Stop requested"}
 
+        def get_deployment_group(params: dict[str, Any]) -> dict[str, Any]:
+            # moto leaves alarmConfiguration empty; the hooks read the gates from here
+            return {
+                "deploymentGroupInfo": {
+                    "applicationName": params["applicationName"],
+                    "deploymentGroupName": params["deploymentGroupName"],
+                    "alarmConfiguration": {
+                        "enabled": True,
+                        "alarms": [{"name": a.name} for a in self.alarms],
+                    },
+                }
+            }
+
         return {
             "GetApplicationRevision": get_application_revision,
+            "GetDeploymentGroup": get_deployment_group,
             "PutLifecycleEventHookExecutionStatus": put_status,
             "StopDeployment": stop,
         }
