@@ -124,3 +124,31 @@ def test_lambda_may_do_its_part_with_every_functions_role(root_scope: Scope) -> 
         "LostReportFunction",
         "sqs:ReceiveMessage",
     ) in seen
+
+
+def test_the_pipelines_deploy_role_may_make_every_call_watch_makes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`safedeploy watch` as the pipeline runs it (the Stubber answers of tests/unit/test_live.py),
+    its clients guarded by the deploy role of pipeline/github-oidc-role.yaml."""
+    from safedeploy import cli
+    from safedeploy.iam.enforce import Account
+    from tests.helpers import APP, GROUP
+    from tests.unit.test_live import AWS, STACK, active
+
+    scope = build_scope(
+        ROOT / "pipeline" / "github-oidc-role.yaml",
+        {"GitHubOrg": "o", "GitHubRepo": "r", "StackPrefix": "safe-deploy"},
+    )
+    account = Account(
+        {"DeployRole": role_policies(scope, "DeployRole", rename={}).statements}, lambda d: (APP, GROUP)
+    )
+    aws = AWS(monkeypatch)
+    for client in aws.clients.values():
+        account.guard(client, "DeployRole")
+    aws.stack()
+    active(aws, ["d-1"])
+    aws.poll("Succeeded", 1.0, {"BeforeAllowTraffic": "Succeeded", "AllowTraffic": "Succeeded"})
+    assert cli.main(["watch", "--stack", STACK, "--format", "json", "--interval", "0"]) == 0
+    aws.done()
+    decided = {(d.action, d.decision) for d in account.log}
+    assert {a for a, _ in decided} >= {"cloudformation:ListStackResources", "codedeploy:GetDeployment"}
+    assert {d for _, d in decided} == {Decision.ALLOWED}, account.denied()

@@ -164,7 +164,13 @@ def test_codedeploy_group_actions_follow_codedeploys_own_guide() -> None:
     assert resource_types("codedeploy:PutLifecycleEventHookExecutionStatus") == ()
     groups = {"d-1": ("app", "grp")}
     group = "arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:app/grp"
-    for op in ("StopDeployment", "PutLifecycleEventHookExecutionStatus", "GetDeployment"):
+    assert resource_types("codedeploy:ListDeploymentTargets") == ()
+    for op in (
+        "StopDeployment",
+        "PutLifecycleEventHookExecutionStatus",
+        "GetDeployment",
+        "ListDeploymentTargets",
+    ):
         assert request_resources("codedeploy", op, {"deploymentId": "d-1"}, W, groups) == [group]
     assert request_resources(
         "codedeploy", "GetApplicationRevision", {"applicationName": "app"}, W, groups

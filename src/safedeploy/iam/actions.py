@@ -10,9 +10,10 @@ it wins, and the override says so:
   version or alias (Invoke with Qualifier, provisioned concurrency) is authorized against the
   qualified ARN; GetAlias, UpdateAlias, ListTags... against the function's unqualified ARN, and a
   `function:NAME:*` grant does not match that. The reference lists only `function` for Invoke.
-- CodeDeploy (its user guide's permissions reference): StopDeployment and
-  PutLifecycleEventHookExecutionStatus act on `deploymentgroup:APP/GROUP`; the reference lists no
-  resource type for them (then only a grant on `*` would match). This model follows the CodeDeploy
+- CodeDeploy (its user guide's permissions reference): StopDeployment,
+  PutLifecycleEventHookExecutionStatus, ContinueDeployment, GetDeploymentTarget and
+  ListDeploymentTargets act on `deploymentgroup:APP/GROUP`; the reference lists no resource type for
+  them (then only a grant on `*` would match). This model follows the CodeDeploy
   guide, as SAM's own documentation does for the hook status; a user who grants them on the group
   should verify it once on their account (a hook that cannot report fails the deployment after an hour).
 """
@@ -31,7 +32,16 @@ _PREFIX = {"monitoring": "cloudwatch", "cloudwatch": "cloudwatch"}
 LAMBDA_GUIDE = "Lambda developer guide, Resources and conditions for Lambda actions"
 CODEDEPLOY_GUIDE = "CodeDeploy user guide, CodeDeploy permissions reference"
 # Actions the reference lists without a resource type that CodeDeploy's guide scopes to the group.
-CODEDEPLOY_GROUP_ACTIONS = frozenset({"StopDeployment", "PutLifecycleEventHookExecutionStatus"})
+# (The guide's table, "CodeDeploy API Operations and Required Permissions for Actions".)
+CODEDEPLOY_GROUP_ACTIONS = frozenset(
+    {
+        "StopDeployment",
+        "PutLifecycleEventHookExecutionStatus",
+        "ContinueDeployment",
+        "GetDeploymentTarget",
+        "ListDeploymentTargets",
+    }
+)
 # Lambda actions on a version or alias: authorized against the qualified ARN when the call names one.
 LAMBDA_QUALIFIED = frozenset(
     {
@@ -143,12 +153,24 @@ def _s3(action: str, params: Mapping[str, Any], where: Where, groups: Deployment
     return [arn("s3", "object", where, BucketName=bucket, ObjectName=str(key))]
 
 
+def _cloudformation(
+    action: str, params: Mapping[str, Any], where: Where, groups: DeploymentGroupOf
+) -> list[str]:
+    name = params.get("StackName")
+    if not isinstance(name, str):
+        return ["*"] if not resource_types(f"cloudformation:{action}") else ["<unknown>"]
+    if name.startswith("arn:"):
+        return [name]
+    return [arn("cloudformation", "stack", where, StackName=name, Id="<stack-id>")]
+
+
 _Builder = Callable[[str, Mapping[str, Any], Where, DeploymentGroupOf], list[str]]
 _BY_SERVICE: dict[str, _Builder] = {
     "lambda": _lambda,
     "codedeploy": _codedeploy,
     "cloudwatch": _cloudwatch,
     "ssm": _ssm,
+    "cloudformation": _cloudformation,
     "s3": _s3,
     "sns": lambda action, params, where, groups: [str(params.get("TopicArn", "*"))],
     "sqs": lambda action, params, where, groups: [str(params.get("QueueArn", "*"))],
