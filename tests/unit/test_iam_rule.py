@@ -151,3 +151,52 @@ def test_provisioned_concurrency_is_read_only_for_an_alias_that_has_it(tmp_path:
     )
     assert [f.rule for f in found] == ["SD207"]
     assert "lambda:GetProvisionedConcurrencyConfig" in found[0].message and ":live " in found[0].message
+
+
+def test_policies_attached_as_resources_are_read(tmp_path: Path) -> None:
+    attached = """
+  AliasGrants:
+    Type: AWS::IAM::ManagedPolicy
+    Properties:
+      Roles: [!Ref DeployRole]
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Action: lambda:*Alias
+            Resource: !GetAtt Fn.Arn
+"""
+    (tmp_path / "template.yaml").write_text(
+        TEMPLATE.format(role=OWN_ROLE, statements=QUALIFIED_ONLY, managed="[]", provisioned="") + attached
+    )
+    found = [f for f in check(build_scope(tmp_path / "template.yaml")) if f.rule in ("SD207", "SD257")]
+    assert found == []
+
+
+def test_a_permissions_boundary_leaves_an_allowed_call_unverified(tmp_path: Path) -> None:
+    text = TEMPLATE.format(role=OWN_ROLE, statements=GOOD, managed="[]", provisioned="").replace(
+        "      ManagedPolicyArns:",
+        "      PermissionsBoundary: arn:aws:iam::123456789012:policy/boundary\n      ManagedPolicyArns:",
+    )
+    (tmp_path / "template.yaml").write_text(text)
+    found = [f for f in check(build_scope(tmp_path / "template.yaml")) if f.rule in ("SD207", "SD257")]
+    assert {f.rule for f in found} == {"SD257"} and all("permissions boundary" in f.message for f in found)
+
+
+def test_a_statement_an_open_condition_chooses_is_not_a_proof(tmp_path: Path) -> None:
+    chosen = GOOD.replace(
+        "              - Effect: Allow\n                Action: [lambda:GetAlias, lambda:UpdateAlias]\n"
+        "                Resource: !GetAtt Fn.Arn\n",
+        "              - !If\n                - Open\n                - Effect: Allow\n"
+        "                  Action: [lambda:GetAlias, lambda:UpdateAlias]\n"
+        "                  Resource: !GetAtt Fn.Arn\n                - !Ref AWS::NoValue\n",
+    )
+    text = (
+        TEMPLATE.format(role=OWN_ROLE, statements=chosen, managed="[]", provisioned="")
+        .replace("Resources:", "Parameters2:\nConditions:\n  Open: !Equals [!Ref RoleArn, x]\nResources:")
+        .replace("Parameters2:\n", "")
+    )
+    (tmp_path / "template.yaml").write_text(text)
+    scope = build_scope(tmp_path / "template.yaml", {"RoleArn": "<unknown>"})
+    found = [f for f in check(scope) if f.rule in ("SD207", "SD257")]
+    assert [f.rule for f in found] == ["SD257", "SD257"]

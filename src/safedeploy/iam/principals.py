@@ -10,7 +10,7 @@ statements it could add possible, not certain: evaluation then answers "unknown"
 
 from __future__ import annotations
 
-import re
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -170,9 +170,10 @@ def role_policies(scope: Scope, role_id: str, rename: Mapping[str, str] | None =
         kind = other.get("Type")
         roles = (other.get("Properties") or {}).get("Roles") or []
         if kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy") and {"Ref": role_id} in roles:
-            present = True if scope.active(logical) and other.get("Condition") is None else None
             if not scope.active(logical):
                 continue
+            condition = other.get("Condition")
+            present = True if condition is None or scope.condition(condition) is True else None
             statements += document_statements(
                 scope, other["Properties"].get("PolicyDocument"), scope.qualified(logical), present, rename
             )
@@ -205,12 +206,4 @@ def _managed(scope: Scope, arn: Any, where: str, rename: Mapping[str, str]) -> l
 
 
 def replace_present(st: Statement) -> Statement:
-    from dataclasses import replace
-
-    return replace(st, present=None)
-
-
-def request_text(value: str, rename: Mapping[str, str]) -> str:
-    """A request's resource written as the policies are (rename applied)."""
-    out: str = _rename(value, rename)
-    return re.sub(r"\s+", "", out)
+    return dataclasses.replace(st, present=None)
