@@ -25,6 +25,15 @@ class Problem:
     message: str
 
 
+def _hint(action: str) -> str:
+    if action in ("lambda:GetAlias", "lambda:UpdateAlias"):
+        return (
+            " (Lambda authorizes it against the unqualified function ARN; a grant on NAME:* does not "
+            "match that: grant it on the function's ARN)"
+        )
+    return ""
+
+
 def service_role_problems(
     root: Scope, dep: FunctionDeployment, skip: frozenset[str] = frozenset()
 ) -> list[Problem]:
@@ -54,7 +63,10 @@ def service_role_problems(
         what = f"{role.role} may not {call.action} on {call.resource} (CodeDeploy {call.why})"
         if verdict.decision.denied:
             problems.append(
-                Problem(True, f"{what}: {verdict.decision.value}, so the deployment fails on AWS")
+                Problem(
+                    True,
+                    f"{what}: {verdict.decision.value}, so the deployment fails on AWS{_hint(call.action)}",
+                )
             )
         elif verdict.allowed:
             problems.append(
