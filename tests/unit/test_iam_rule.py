@@ -200,3 +200,36 @@ def test_a_statement_an_open_condition_chooses_is_not_a_proof(tmp_path: Path) ->
     scope = build_scope(tmp_path / "template.yaml", {"RoleArn": "<unknown>"})
     found = [f for f in check(scope) if f.rule in ("SD207", "SD257")]
     assert [f.rule for f in found] == ["SD257", "SD257"]
+
+
+@pytest.mark.parametrize(
+    ("principal", "condition", "expected"),
+    [
+        ("Service: codedeploy.amazonaws.com", "", []),
+        ("Service: [lambda.amazonaws.com]", "", ["SD207"]),  # CodeDeploy cannot assume it at all
+        (
+            "Service: codedeploy.amazonaws.com",
+            "Condition: {StringEquals: {aws:SourceAccount: !Ref AWS::AccountId}}",
+            [],
+        ),
+        # a literal account: equal to the one deployed to or not, not known here
+        (
+            "Service: codedeploy.amazonaws.com",
+            "Condition: {StringEquals: {aws:SourceAccount: '111122223333'}}",
+            ["SD257"],
+        ),
+    ],
+)
+def test_codedeploy_must_be_able_to_assume_the_role(
+    tmp_path: Path, principal: str, condition: str, expected: list[str]
+) -> None:
+    text = TEMPLATE.format(role=OWN_ROLE, statements=GOOD, managed="[]", provisioned="")
+    text = text.replace(
+        "            Principal: {Service: codedeploy.amazonaws.com}\n            Action: sts:AssumeRole\n",
+        f"            Principal: {{{principal}}}\n            Action: sts:AssumeRole\n"
+        + (f"            {condition}\n" if condition else ""),
+    )
+    (tmp_path / "template.yaml").write_text(text)
+    found = [f for f in check(build_scope(tmp_path / "template.yaml")) if f.rule in ("SD207", "SD257")]
+    assert [f.rule for f in found] == expected
+    assert all("assume" in f.message for f in found)

@@ -45,7 +45,10 @@ def _statement_values(scope: Scope, raw: dict[str, Any], rename: Mapping[str, st
     for key, value in raw.items():
         if key == "Condition" and isinstance(value, dict):
             out[key] = {
-                op: {k: _rename(_text(scope.resolve(v)), rename) for k, v in body.items()}
+                op: {
+                    k: _condition_value(_rename(_text(scope.resolve(v)), rename), rename)
+                    for k, v in body.items()
+                }
                 if isinstance(body, dict)
                 else UNKNOWN
                 for op, body in value.items()
@@ -53,6 +56,14 @@ def _statement_values(scope: Scope, raw: dict[str, Any], rename: Mapping[str, st
         else:
             out[key] = _rename(_text(scope.resolve(value)), rename)
     return out
+
+
+def _condition_value(value: Any, rename: Mapping[str, str]) -> Any:
+    """`!Ref AWS::AccountId` in a condition is the account placeholder too (a literal account there
+    is then compared with an unknown, not with the stand-in value)."""
+    if isinstance(value, list):
+        return [_condition_value(v, rename) for v in value]
+    return ACCOUNT_PLACEHOLDER if rename and value == PSEUDO["AWS::AccountId"] else value
 
 
 def _rename(value: Any, rename: Mapping[str, str]) -> Any:
@@ -207,3 +218,47 @@ def _managed(scope: Scope, arn: Any, where: str, rename: Mapping[str, str]) -> l
 
 def replace_present(st: Statement) -> Statement:
     return dataclasses.replace(st, present=None)
+
+
+def _names_service(principal: Any, service: str) -> bool | None:
+    """Whether a trust statement's Principal includes the AWS service `service`."""
+    if principal == "*":
+        return True
+    if not isinstance(principal, dict):
+        return None
+    if principal.get("AWS") == "*":
+        return True
+    services = principal.get("Service", [])
+    services = services if isinstance(services, list) else [services]
+    if any(not isinstance(x, str) or UNKNOWN in x for x in services):
+        return None
+    return service in services
+
+
+def trust_statements(scope: Scope, role_id: str, service: str, rename: Mapping[str, str]) -> list[Statement]:
+    """The role's trust policy as identity statements for `service` assuming it (Resource "*")."""
+    document = select_branches(
+        scope, (scope.resources[role_id].get("Properties") or {}).get("AssumeRolePolicyDocument")
+    )
+    where = f"{scope.qualified(role_id)} trust policy"
+    if not isinstance(document, dict):
+        return [_anything(where, "not known here")]
+    raw = document.get("Statement", [])
+    out: list[Statement] = []
+    for i, raw_st in enumerate(raw if isinstance(raw, list) else [raw]):
+        present: bool | None = True
+        st = raw_st
+        if isinstance(st, dict) and "Fn::If" in st and len(st) == 1:
+            present, st = None, st["Fn::If"][1]  # the branch that grants (the other is usually NoValue)
+        if not isinstance(st, dict):
+            out.append(_anything(f"{where}, statement {i}", "not known here"))
+            continue
+        values = _statement_values(scope, st, rename)
+        principal = scope.resolve(st.get("Principal"))
+        named = None if "NotPrincipal" in st else _names_service(principal, service)
+        if named is False:
+            continue
+        body = {k: v for k, v in values.items() if k not in ("Principal", "NotPrincipal")}
+        body["Resource"] = "*"
+        out += statements_of({"Statement": [{"Sid": str(i), **body}]}, where, present if named else None)
+    return out

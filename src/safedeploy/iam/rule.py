@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from safedeploy.iam.actions import Where
 from safedeploy.iam.calls import codedeploy_calls
 from safedeploy.iam.policy import Request, evaluate
-from safedeploy.iam.principals import renames, role_policies, shapes
+from safedeploy.iam.principals import ACCOUNT_PLACEHOLDER, renames, role_policies, shapes, trust_statements
 from safedeploy.template.deployments import FunctionDeployment
 from safedeploy.template.scope import Scope, locate
 
@@ -54,6 +54,27 @@ def service_role_problems(
     role = role_policies(*found, rename=rename)
     table = shapes(root)
     problems: list[Problem] = []
+    # CodeDeploy assumes the role first (sts:AssumeRole as codedeploy.amazonaws.com, for this account)
+    trust = trust_statements(*found, "codedeploy.amazonaws.com", rename)
+    context = {"aws:SourceAccount": ACCOUNT_PLACEHOLDER}
+    assumed = evaluate(trust, Request("sts:AssumeRole", "*", context), table)
+    if assumed.decision.denied:
+        problems.append(
+            Problem(
+                True,
+                f"{role.role}'s trust policy does not let codedeploy.amazonaws.com assume it "
+                f"({assumed.decision.value}), so the deployment fails on AWS",
+            )
+        )
+    elif not assumed.allowed:
+        because = "; ".join(assumed.because) or "a value not known here"
+        problems.append(
+            Problem(
+                False,
+                f"not verified: whether codedeploy.amazonaws.com may assume {role.role}: "
+                f"it rests on {because}",
+            )
+        )
     for call in codedeploy_calls(dep, Where(), rename):
         if call.action in skip:
             continue

@@ -140,8 +140,9 @@ _PROVEN: list[tuple[str, Severity, Kind, str]] = [
         "SD207",
         "error",
         "function",
-        "DeploymentPreference.Role may not make CodeDeploy's calls for the deployment (GetAlias/UpdateAlias "
-        "on the function, provisioned concurrency, the gate alarms, trigger topics), as IAM evaluates it",
+        "DeploymentPreference.Role that CodeDeploy may not assume, or that may not make its calls for the "
+        "deployment (GetAlias/UpdateAlias on the function, provisioned concurrency, the gate alarms, "
+        "trigger topics), as IAM evaluates it",
     ),
     (
         "SD301",
