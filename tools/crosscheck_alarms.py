@@ -23,7 +23,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "hooks")]  # the package and the core it shares with the hooks
 
-from safedeploy.offline.alarm_eval import State, decide, evaluation_range
+from safedeploy.offline.alarm_eval import State, decide, evaluation_range  # noqa: E402
 
 TREATMENTS = ("missing", "ignore", "breaching", "notBreaching")
 STATES: tuple[State, ...] = ("OK", "ALARM", "INSUFFICIENT_DATA")
