@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from safedeploy.adopt import edits, samconfig_edit, smoke_cases
-from safedeploy.adopt.deployment_type import choose
+from safedeploy.adopt.deployment_type import PREFERENCES, choose, cycles, staged
 from safedeploy.adopt.document import parse
 from safedeploy.adopt.functions import Target, select
 from safedeploy.adopt.kit import ALARMS_DIR, HOOKS_DIR, SMOKE_DIR, vendor
@@ -103,7 +103,6 @@ def plan_init(
     changes = ChangeSet(project)
     changes.notes.extend(selection.notes)
     text = source_text(template)
-    ids = [t.logical_id for t in selection.targets]
 
     def edited(dev_type: str) -> tuple[str, edits.EditReport]:
         doc = parse(text, template.name)
@@ -112,18 +111,26 @@ def plan_init(
             raise UserError("cannot add safe deployments:\n  " + "\n  ".join(report.problems))
         return doc.dump(), report
 
-    new_text, report = edited(deployment_type or "Canary10Percent10Minutes")
+    new_text, report = edited(deployment_type or PREFERENCES["dev"][0])
     declared = plain.get("Parameters") or {}
-    uses_type = report.uses_type
-    if uses_type and edits.TYPE_PARAMETER in declared:
+    if report.uses_type and edits.TYPE_PARAMETER in declared:
         default = declared[edits.TYPE_PARAMETER].get("Default")
         changes.types = {env: str(default) for env in edits.ENVIRONMENTS}
-    elif uses_type:
-        if deployment_type:
-            changes.types = dict.fromkeys(edits.ENVIRONMENTS, deployment_type)
-        else:
-            changes.types = choose(new_text, template.suffix, ids, edits.TYPE_PARAMETER)
-        new_text, report = edited(changes.types["dev"])
+    if report.added:
+        with staged(new_text, template.suffix) as path:
+            if report.uses_type and not changes.types:
+                if deployment_type:
+                    changes.types = dict.fromkeys(edits.ENVIRONMENTS, deployment_type)
+                else:
+                    changes.types = choose(path, report.typed, edits.TYPE_PARAMETER)
+            found = cycles(path, edits.TYPE_PARAMETER, changes.types.get("dev", PREFERENCES["dev"][0]))
+        if found:
+            raise UserError(
+                "cannot add safe deployments: the hooks app would close a dependency cycle:\n  "
+                + "\n  ".join(found)
+            )
+        if report.uses_type:
+            new_text, report = edited(changes.types["dev"])
     if report.added:
         changes.put(template.name, new_text.encode())
     changes.added.extend(report.added)

@@ -4,9 +4,10 @@ first traffic step (then `check` has nothing to say about their timing either)."
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from safedeploy.adopt.kit import ALARMS_DIR, HOOKS_DIR, kit_root
@@ -68,34 +69,53 @@ def stand_ins(template: Path) -> dict[str, str]:
     return out
 
 
+@contextlib.contextmanager
+def staged(template_text: str, suffix: str) -> Iterator[Path]:
+    """The edited template in a staging folder beside the kit's own hooks and alarm pack, whatever
+    `--source` is (their gates and resources are the same), so it can be planned and checked."""
+    root = kit_root()
+    with tempfile.TemporaryDirectory(prefix="safedeploy-init-") as tmp:
+        path = Path(tmp) / f"template{suffix}"
+        path.write_text(template_text, encoding="utf-8")
+        for folder in (HOOKS_DIR, ALARMS_DIR):
+            shutil.copytree(root / folder, Path(tmp) / folder, ignore=shutil.ignore_patterns("__pycache__"))
+        yield path
+
+
+def cycles(template: Path, type_parameter: str, deployment_type: str) -> list[str]:
+    """The dependency cycles of the edited template (`check`'s own rule), one line each."""
+    from safedeploy.rules.checks import rule_cycles
+    from safedeploy.template.scope import build_scope
+
+    from safedeploy.template.loader import load_template
+
+    values = stand_ins(template)
+    if type_parameter in (load_template(template).get("Parameters") or {}):
+        values[type_parameter] = deployment_type
+    scope = build_scope(template, values)
+    return [f"{f.resource}: {f.message}" for f in rule_cycles(scope)]
+
+
 def choose(
-    template_text: str,
-    suffix: str,
+    template: Path,
     functions: list[str],
     type_parameter: str,
     fits: Callable[[Path, list[str], dict[str, str]], bool] = gates_fit_first_step,
 ) -> dict[str, str]:
-    """{environment: type}. The edited template is planned beside the kit's own hooks and alarm pack
-    (a staging folder), whatever `--source` is: their gates are the same."""
-    root = kit_root()
-    with tempfile.TemporaryDirectory(prefix="safedeploy-init-") as tmp:
-        staged = Path(tmp) / f"template{suffix}"
-        staged.write_text(template_text, encoding="utf-8")
-        for folder in (HOOKS_DIR, ALARMS_DIR):
-            shutil.copytree(root / folder, Path(tmp) / folder, ignore=shutil.ignore_patterns("__pycache__"))
-        given = stand_ins(staged)
-        verdicts: dict[str, bool] = {}
-        chosen = {}
-        for env, candidates in PREFERENCES.items():
-            for candidate in candidates:
-                if candidate not in verdicts:
-                    verdicts[candidate] = fits(staged, functions, {**given, type_parameter: candidate})
-                if verdicts[candidate]:
-                    chosen[env] = candidate
-                    break
-            else:
-                raise UserError(
-                    f"no deployment type lets the gates of {', '.join(functions)} fire within the first "
-                    f"step in {env} (tried {', '.join(candidates)})"
-                )
+    """{environment: type}: the first of each environment's preferences that `fits`."""
+    given = stand_ins(template)
+    verdicts: dict[str, bool] = {}
+    chosen = {}
+    for env, candidates in PREFERENCES.items():
+        for candidate in candidates:
+            if candidate not in verdicts:
+                verdicts[candidate] = fits(template, functions, {**given, type_parameter: candidate})
+            if verdicts[candidate]:
+                chosen[env] = candidate
+                break
+        else:
+            raise UserError(
+                f"no deployment type lets the gates of {', '.join(functions)} fire within the first "
+                f"step in {env} (tried {', '.join(candidates)})"
+            )
     return chosen

@@ -57,7 +57,11 @@ class EditReport:
     kept: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # cannot be done: exit 2
     warnings: list[str] = field(default_factory=list)  # done, but the user must look
-    uses_type: bool = False  # some function's Type is the template parameter
+    typed: list[str] = field(default_factory=list)  # functions whose Type is the template parameter
+
+    @property
+    def uses_type(self) -> bool:
+        return bool(self.typed)
 
 
 def alarms_id(function_id: str) -> str:
@@ -332,13 +336,12 @@ def apply(
     doc: Document, plain: dict[str, Any], targets: list[Target], source: Source, dev_type: str
 ) -> EditReport:
     report = EditReport()
-    uses_type = False
     for target in targets:
         alias, typed = _ensure_function(doc, plain, target, report)
-        uses_type = uses_type or typed
+        if typed:
+            report.typed.append(target.logical_id)
         _ensure_alarms(doc, plain, target, alias, source, report)
     _ensure_hooks(doc, plain, targets, source, report)
     _event_sources(doc, plain, targets, report)
-    _ensure_parameters(doc, plain, dev_type, uses_type, report)
-    report.uses_type = uses_type
+    _ensure_parameters(doc, plain, dev_type, report.uses_type, report)
     return report
