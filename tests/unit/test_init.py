@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from safedeploy_core.smoke import evaluate, load_cases
 
 from safedeploy.adopt.changes import write_atomically
 from safedeploy.cli.app import main
@@ -15,7 +16,6 @@ from safedeploy.planning.plan import build_plan
 from safedeploy.rules import check
 from safedeploy.template.loader import load_template
 from safedeploy.template.scope import build_scope
-from safedeploy_core.smoke import evaluate, load_cases
 
 APP = """\
 AWSTemplateFormatVersion: "2010-09-09"
@@ -95,7 +95,7 @@ def test_init_protects_every_function_that_serves_traffic_and_check_is_clean(
     # AND the user's comments and layout are still there
     text = template.read_text()
     assert "# the user's comment" in text and "# the API function" in text
-    assert text.startswith(APP.split("Resources:")[0])
+    assert text.startswith(APP.split("Resources:", maxsplit=1)[0])
     # AND check finds no error and no warning in any environment, and plan has a gate in the first step
     for env in ("dev", "staging", "prod"):
         scope = build_scope(template, {"SafeDeployEnvironment": env})
@@ -213,7 +213,8 @@ def test_in_a_pipe_without_yes_it_prints_the_diff_and_writes_nothing(tmp_path: P
 
 
 def test_a_json_template_keeps_its_key_order_and_indentation(tmp_path: Path, capsys: Any) -> None:
-    sam = load_template(_project(tmp_path / "..", APP, "source.yaml"))
+    (tmp_path / "src").mkdir()
+    sam = load_template(_project(tmp_path / "src", APP, "source.yaml"))
     text = json.dumps(sam, indent=4) + "\n"
     template = _project(tmp_path, text, "template.json")
     assert _init(template, "--yes") == 0
@@ -292,3 +293,42 @@ def test_generated_cases_assert_an_answer() -> None:
         load_cases(
             {"cases": [{"name": "r", "request": {"path": "/"}, "expect": {"no_function_error": True}}]}
         )
+
+
+def test_the_post_traffic_hook_reads_the_api_url_from_a_parameter_it_names(
+    tmp_path: Path, capsys: Any
+) -> None:
+    template = _project(tmp_path)
+    assert _init(template, "--yes") == 0
+    resources = load_template(template)["Resources"]
+    parameter = resources["ApiUrlParameter"]["Properties"]
+    assert parameter["Value"] == {
+        "Fn::Sub": "https://${ServerlessRestApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/Prod"
+    }
+    assert resources["Hooks"]["Properties"]["Parameters"]["ApiUrlParameterName"] == parameter["Name"]
+
+
+def test_routes_on_two_apis_are_refused_since_the_hook_goes_through_one(tmp_path: Path, capsys: Any) -> None:
+    text = APP.replace(
+        "      Events:\n        Jobs:\n",
+        "      Events:\n        Web:\n          Type: HttpApi\n          Properties:\n            Path: /jobs\n"
+        "            Method: get\n        Jobs:\n",
+    )
+    template = _project(tmp_path, text)
+    assert _init(template, "--yes") == 2
+    assert "several APIs" in capsys.readouterr().err
+    assert _init(template, "--yes", "--function", "OrdersFunction") == 0
+
+
+def test_source_sar_nests_the_published_apps_and_copies_nothing(tmp_path: Path, capsys: Any) -> None:
+    template = _project(tmp_path)
+    args = ("--yes", "--source", "sar", "--sar-account", "123456789012", "--sar-version", "1.2.3")
+    assert _init(template, *args) == 0
+    location = load_template(template)["Resources"]["Hooks"]["Properties"]["Location"]
+    assert location == {
+        "ApplicationId": "arn:aws:serverlessrepo:us-east-1:123456789012:applications/safe-deploy-hooks",
+        "SemanticVersion": "1.2.3",
+    }
+    assert not (tmp_path / "hooks").exists() and not (tmp_path / "alarms").exists()
+    assert (tmp_path / "smoke_cases" / "OrdersFunction.json").is_file()
+    assert "SmokeCaseLocation" in capsys.readouterr().err

@@ -104,9 +104,9 @@ def plan_init(
     changes.notes.extend(selection.notes)
     text = source_text(template)
 
-    def edited(dev_type: str) -> tuple[str, edits.EditReport]:
+    def edited(dev_type: str, nested: edits.Source = source) -> tuple[str, edits.EditReport]:
         doc = parse(text, template.name)
-        report = edits.apply(doc, plain, selection.targets, source, dev_type)
+        report = edits.apply(doc, plain, selection.targets, nested, dev_type)
         if report.problems:
             raise UserError("cannot add safe deployments:\n  " + "\n  ".join(report.problems))
         return doc.dump(), report
@@ -117,7 +117,9 @@ def plan_init(
         default = declared[edits.TYPE_PARAMETER].get("Default")
         changes.types = {env: str(default) for env in edits.ENVIRONMENTS}
     if report.added:
-        with staged(new_text, template.suffix) as path:
+        # planned with the kit's own copies nested locally: the same gates, and no SAR call
+        local_text = new_text if source.kind == "vendor" else edited(PREFERENCES["dev"][0], edits.Source())[0]
+        with staged(local_text, template.suffix) as path:
             if report.uses_type and not changes.types:
                 if deployment_type:
                     changes.types = dict.fromkeys(edits.ENVIRONMENTS, deployment_type)

@@ -85,9 +85,8 @@ def staged(template_text: str, suffix: str) -> Iterator[Path]:
 def cycles(template: Path, type_parameter: str, deployment_type: str) -> list[str]:
     """The dependency cycles of the edited template (`check`'s own rule), one line each."""
     from safedeploy.rules.checks import rule_cycles
-    from safedeploy.template.scope import build_scope
-
     from safedeploy.template.loader import load_template
+    from safedeploy.template.scope import build_scope
 
     values = stand_ins(template)
     if type_parameter in (load_template(template).get("Parameters") or {}):

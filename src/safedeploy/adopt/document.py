@@ -34,6 +34,13 @@ class Document:
             return {"Fn::GetAtt": [logical_id, attribute]}
         return _tagged("!GetAtt", f"{logical_id}.{attribute}")
 
+    def sub(self, text: str) -> Any:
+        if self.is_json:
+            return {"Fn::Sub": text}
+        from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+        return _tagged("!Sub", DoubleQuotedScalarString(text))
+
     def join(self, separator: str, items: list[Any]) -> Any:
         if self.is_json:
             return {"Fn::Join": [separator, items]}
@@ -87,7 +94,9 @@ class Document:
             text = json.dumps(self.data, indent=self.indent, ensure_ascii=False)
             return text + ("\n" if self.text.endswith("\n") else "")
         yaml = _yaml()
-        yaml.indent(mapping=self.indent, sequence=self.indent + self.seq_offset, offset=self.seq_offset)
+        yaml.indent(
+            mapping=self.indent, sequence=max(self.indent, self.seq_offset + 2), offset=self.seq_offset
+        )
         out = io.StringIO()
         yaml.dump(self.data, out)
         text = out.getvalue()
@@ -146,26 +155,25 @@ _KEY = re.compile(r"^( *)[^\s#-][^:]*:\s*$")
 
 
 def _guess_layout(text: str) -> tuple[int, int]:
-    """(mapping indent, offset of `- ` under its key) as the file writes them."""
-    lines = text.splitlines()
-    indents = sorted(
-        {
-            len(line) - len(line.lstrip(" "))
-            for line in lines
-            if line.strip() and not line.lstrip().startswith("#")
-        }
-    )
-    steps = [b - a for a, b in itertools.pairwise(indents) if b > a]
-    indent = min(steps) if steps else 2
-    indent = indent if indent in (2, 3, 4) else 2
-    offset = 0
-    for index, line in enumerate(lines[:-1]):
+    """(mapping indent, offset of `- ` under its key) as the file mostly writes them."""
+    from collections import Counter
+
+    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    steps: Counter[int] = Counter()
+    offsets: Counter[int] = Counter()
+    for line, following in itertools.pairwise(lines):
         key = _KEY.match(line)
-        item = _SEQ_ITEM.match(lines[index + 1])
-        if key and item:
-            offset = max(0, len(item.group(1)) - len(key.group(1)))
-            break
-    return indent, offset
+        if not key:
+            continue
+        depth = len(following) - len(following.lstrip(" "))
+        if _SEQ_ITEM.match(following):
+            offsets[max(0, depth - len(key.group(1)))] += 1
+        elif depth > len(key.group(1)):
+            steps[depth - len(key.group(1))] += 1
+    indent = steps.most_common(1)[0][0] if steps else 2
+    indent = indent if indent in (2, 3, 4) else 2
+    offset = offsets.most_common(1)[0][0] if offsets else 0
+    return indent, min(offset, indent)
 
 
 def parse(text: str, name: str) -> Document:

@@ -22,6 +22,14 @@ ENV_PARAMETER = "SafeDeployEnvironment"
 TYPE_PARAMETER = "SafeDeployDeploymentType"
 ENVIRONMENTS = ("dev", "staging", "prod")
 HOOKS_ID = "Hooks"
+API_URL_ID = "ApiUrlParameter"
+# The post-traffic hook reads the API's base URL from this SSM parameter at run time: a Ref from the
+# hooks app to the API would close a cycle (alias -> UpdatePolicy -> hooks -> API -> alias).
+API_URL_NAME = "/${AWS::StackName}/api-url"
+API_URL_ID = "ApiUrlParameter"
+# The post-traffic hook reads the API's base URL from this SSM parameter at run time: a Ref from the
+# hooks app to the API would close a cycle (alias -> UpdatePolicy -> hooks -> API -> alias).
+API_URL_NAME = "/${AWS::StackName}/api-url"
 # The alarm pack's gate outputs, all of which name alarms on the new version only.
 GATE_OUTPUTS = ("ErrorRateGateAlarm", "LatencyGateAlarm", "TimeoutGateAlarm", "ThrottleGateAlarm")
 # Raw resources that invoke a function directly, and where they name it.
@@ -129,6 +137,53 @@ def _ensure_parameters(
         report.added.append(f"Parameters.{TYPE_PARAMETER} (default {dev_type})")
 
 
+def _api_base(plain: dict[str, Any], kind: str, api: str) -> str | None:
+    """The base URL of one API as a Sub string (None when its stage is not a literal)."""
+    props = ((plain.get("Resources") or {}).get(api) or {}).get("Properties") or {}
+    if kind == "rest":
+        stage = "Prod" if api == "ServerlessRestApi" else props.get("StageName")
+    else:
+        stage = "$default" if api == "ServerlessHttpApi" else props.get("StageName", "$default")
+    if not isinstance(stage, str):
+        return None
+    suffix = "" if stage == "$default" else f"/{stage}"
+    return f"https://${{{api}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}{suffix}"
+
+
+def _api_url(doc: Document, plain: dict[str, Any], targets: list[Target], report: EditReport) -> bool:
+    """The SSM parameter with the base URL of the one API the request cases go through after the
+    shift; whether the hooks need its name."""
+    apis = {api for t in targets if t.routes for api in t.apis}
+    if not apis:
+        return False
+    if None in apis or len(apis) > 1:
+        shown = ", ".join(sorted(a[1] for a in apis if a)) or "one named by an intrinsic function"
+        report.problems.append(
+            f"the functions' routes are on several APIs or on one named by an intrinsic ({shown}): the "
+            "post-traffic hook sends its request cases through one API; choose the functions of one API "
+            "with --function"
+        )
+        return False
+    ((kind, api),) = apis
+    url = _api_base(plain, kind, api)
+    if url is None:
+        report.problems.append(f"{api}: its StageName is not a literal: the API URL cannot be written")
+        return False
+    existing = (plain.get("Resources") or {}).get(API_URL_ID)
+    if existing is not None:
+        if existing.get("Type") != "AWS::SSM::Parameter":
+            report.problems.append(f"{API_URL_ID}: a {existing.get('Type')} of that name exists")
+        return True
+    properties = doc.mapping({"Name": doc.sub(API_URL_NAME), "Type": "String", "Value": doc.sub(url)})
+    doc.append(
+        doc.data["Resources"],
+        API_URL_ID,
+        doc.mapping({"Type": "AWS::SSM::Parameter", "Properties": properties}),
+    )
+    report.added.append(f"{API_URL_ID} (the {api} URL for the post-traffic hook)")
+    return True
+
+
 def _ensure_hooks(
     doc: Document, plain: dict[str, Any], targets: list[Target], source: Source, report: EditReport
 ) -> None:
@@ -136,26 +191,20 @@ def _ensure_hooks(
     existing = (plain.get("Resources") or {}).get(HOOKS_ID)
     arns = [doc.getatt(t.logical_id, "Arn") for t in targets]
     if existing is None:
+        parameters = doc.mapping(
+            {
+                "TargetFunctionArns": doc.join(",", arns),
+                "DeploymentApplicationName": doc.ref("ServerlessDeploymentApplication"),
+                "EnvironmentName": doc.ref(ENV_PARAMETER),
+            }
+        )
+        if _api_url(doc, plain, targets, report):
+            parameters["ApiUrlParameterName"] = doc.sub(API_URL_NAME)
+        properties = doc.mapping({"Location": source.location(doc, HOOKS_DIR), "Parameters": parameters})
         doc.append(
             resources,
             HOOKS_ID,
-            doc.mapping(
-                {
-                    "Type": "AWS::Serverless::Application",
-                    "Properties": doc.mapping(
-                        {
-                            "Location": source.location(doc, HOOKS_DIR),
-                            "Parameters": doc.mapping(
-                                {
-                                    "TargetFunctionArns": doc.join(",", arns),
-                                    "DeploymentApplicationName": doc.ref("ServerlessDeploymentApplication"),
-                                    "EnvironmentName": doc.ref(ENV_PARAMETER),
-                                }
-                            ),
-                        }
-                    ),
-                }
-            ),
+            doc.mapping({"Type": "AWS::Serverless::Application", "Properties": properties}),
         )
         report.added.append(f"{HOOKS_ID} (the nested hooks app)")
         return

@@ -50,6 +50,9 @@ class Target:
     event_types: list[str] = field(default_factory=list)
     timeout_s: int = 3
     implicit_rest_api: bool = False  # an Api event without RestApiId: SAM's ServerlessRestApi
+    # the APIs its routes are on: ("rest" | "http", logical ID of the API resource), or None when an
+    # event names its API with something other than a Ref
+    apis: frozenset[tuple[str, str] | None] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,24 @@ def _routes(events: dict[str, Any]) -> list[tuple[str, str]]:
         if isinstance(path, str) and isinstance(method, str):
             routes.append((method.upper(), path))
     return routes
+
+
+def _apis(events: dict[str, Any]) -> frozenset[tuple[str, str] | None]:
+    found: set[tuple[str, str] | None] = set()
+    for event in events.values():
+        if not isinstance(event, dict) or event.get("Type") not in ("Api", "HttpApi"):
+            continue
+        props = event.get("Properties") or {}
+        rest = event["Type"] == "Api"
+        given = props.get("RestApiId" if rest else "ApiId")
+        kind = "rest" if rest else "http"
+        if given is None:
+            found.add((kind, "ServerlessRestApi" if rest else "ServerlessHttpApi"))
+        elif isinstance(given, dict) and isinstance(given.get("Ref"), str):
+            found.add((kind, given["Ref"]))
+        else:
+            found.add(None)
+    return frozenset(found)
 
 
 def _timeout(props: dict[str, Any], globals_fn: dict[str, Any]) -> int:
@@ -179,7 +200,14 @@ def select(template: dict[str, Any], chosen: Iterable[str] = ()) -> Selection:
             for e in events.values()
         )
         targets.append(
-            Target(lid, _routes(events), _traffic_types(props), _timeout(props, globals_fn), implicit)
+            Target(
+                lid,
+                _routes(events),
+                _traffic_types(props),
+                _timeout(props, globals_fn),
+                implicit,
+                _apis(events),
+            )
         )
     if not targets and not problems:
         problems.append("no function serves traffic here: name one with --function")
