@@ -156,7 +156,8 @@ def _api_url(doc: Document, plain: dict[str, Any], targets: list[Target], report
     apis = {api for t in targets if t.routes for api in t.apis}
     if not apis:
         return False
-    if None in apis or len(apis) > 1:
+    named = {api for api in apis if api is not None}
+    if len(named) != 1 or None in apis:
         shown = ", ".join(sorted(a[1] for a in apis if a)) or "one named by an intrinsic function"
         report.problems.append(
             f"the functions' routes are on several APIs or on one named by an intrinsic ({shown}): the "
@@ -164,7 +165,7 @@ def _api_url(doc: Document, plain: dict[str, Any], targets: list[Target], report
             "with --function"
         )
         return False
-    ((kind, api),) = apis
+    ((kind, api),) = named
     url = _api_base(plain, kind, api)
     if url is None:
         report.problems.append(f"{api}: its StageName is not a literal: the API URL cannot be written")
