@@ -39,7 +39,6 @@ EVENT_SOURCE_TYPES = {
 REPORTED_SOURCE_TYPES = {
     "AWS::Lambda::Permission": "FunctionName",
     "AWS::Lambda::Url": "TargetFunctionArn",
-    "AWS::Lambda::EventInvokeConfig": "FunctionName",
 }
 
 
@@ -144,6 +143,10 @@ def _api_base(plain: dict[str, Any], kind: str, api: str) -> str | None:
         stage = "Prod" if api == "ServerlessRestApi" else props.get("StageName")
     else:
         stage = "$default" if api == "ServerlessHttpApi" else props.get("StageName", "$default")
+    if isinstance(stage, dict) and isinstance(stage.get("Ref"), str) and len(stage) == 1:
+        stage = f"${{{stage['Ref']}}}"  # a parameter (or pseudo parameter): Sub resolves it
+    elif isinstance(stage, dict) and isinstance(stage.get("Fn::Sub"), str) and len(stage) == 1:
+        stage = stage["Fn::Sub"]  # its text goes into the URL's own Sub
     if not isinstance(stage, str):
         return None
     suffix = "" if stage == "$default" else f"/{stage}"
