@@ -133,8 +133,8 @@ def _parse_case(index: int, raw: Any) -> SmokeCase:
         and not ("event" in data and exp.get("no_function_error"))
     ):
         raise SmokeCaseError(
-            f"{where}.expect must check something: expect.status, a non-null expect.json, "
-            "or (an event case) no_function_error"
+            f"{where}.expect must check something: expect.status or a non-null expect.json "
+            "(an event case: or no_function_error)"
         )
     status, below = exp.get("status"), exp.get("status_below")
     for key, value in (("status", status), ("status_below", below)):
