@@ -332,3 +332,45 @@ def test_source_sar_nests_the_published_apps_and_copies_nothing(tmp_path: Path, 
     assert not (tmp_path / "hooks").exists() and not (tmp_path / "alarms").exists()
     assert (tmp_path / "smoke_cases" / "OrdersFunction.json").is_file()
     assert "SmokeCaseLocation" in capsys.readouterr().err
+
+
+def test_on_a_terminal_it_shows_the_diff_and_writes_only_when_told_yes(
+    tmp_path: Path, capsys: Any, monkeypatch: Any
+) -> None:
+    template = _project(tmp_path)
+    before = _files(tmp_path)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True, raising=False)
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True, raising=False)
+    monkeypatch.setattr("builtins.input", lambda _prompt: "n")
+    assert _init(template) == 1
+    assert "+      AutoPublishAlias: live" in capsys.readouterr().out
+    assert _files(tmp_path) == before
+    monkeypatch.setattr("builtins.input", lambda _prompt: "y")
+    assert _init(template) == 0
+    assert "AutoPublishAlias: live" in template.read_text()
+
+
+def test_type_sets_every_environment(tmp_path: Path, capsys: Any) -> None:
+    template = _project(tmp_path)
+    assert _init(template, "--yes", "--type", "Canary10Percent30Minutes") == 0
+    parameters = load_template(template)["Parameters"]
+    assert parameters["SafeDeployDeploymentType"]["Default"] == "Canary10Percent30Minutes"
+    assert (tmp_path / "samconfig.toml").read_text().count(
+        "SafeDeployDeploymentType=Canary10Percent30Minutes"
+    ) == 3
+    assert _init(template, "--type", "Fast") == 2
+
+
+def test_a_later_init_updates_the_kit_it_copied_and_keeps_the_users_cases(
+    tmp_path: Path, capsys: Any
+) -> None:
+    template = _project(tmp_path)
+    assert _init(template, "--yes") == 0
+    (tmp_path / "hooks" / ".safedeploy-kit").write_text("version = 0.0.1\n")
+    (tmp_path / "hooks" / "pre_traffic.py").write_text("old\n")
+    cases = (tmp_path / "hooks" / "smoke_cases" / "OrdersFunction.json").read_text()
+    capsys.readouterr()
+    assert _init(template, "--yes") == 0
+    assert "hooks updated from 0.0.1" in capsys.readouterr().err
+    assert (tmp_path / "hooks" / "pre_traffic.py").read_text() != "old\n"
+    assert (tmp_path / "hooks" / "smoke_cases" / "OrdersFunction.json").read_text() == cases
