@@ -374,3 +374,28 @@ def test_a_later_init_updates_the_kit_it_copied_and_keeps_the_users_cases(
     assert "hooks updated from 0.0.1" in capsys.readouterr().err
     assert (tmp_path / "hooks" / "pre_traffic.py").read_text() != "old\n"
     assert (tmp_path / "hooks" / "smoke_cases" / "OrdersFunction.json").read_text() == cases
+
+
+def test_crlf_line_endings_stay_crlf(tmp_path: Path, capsys: Any) -> None:
+    template = tmp_path / "template.yaml"
+    template.write_bytes(APP.replace("\n", "\r\n").encode())
+    assert _init(template, "--yes") == 0
+    data = template.read_bytes()
+    assert data.count(b"\n") == data.count(b"\r\n") and b"AutoPublishAlias: live\r\n" in data
+
+
+def test_what_invokes_the_unqualified_function_around_the_alias_is_reported(
+    tmp_path: Path, capsys: Any
+) -> None:
+    text = APP + (
+        "  Nightly:\n    Type: AWS::Events::Rule\n    Properties:\n      ScheduleExpression: rate(1 day)\n"
+        "      Targets:\n        - Id: worker\n          Arn: !GetAtt WorkerFunction.Arn\n"
+        "  NightlyPermission:\n    Type: AWS::Lambda::Permission\n    Properties:\n"
+        "      FunctionName: !Ref WorkerFunction\n      Action: lambda:InvokeFunction\n"
+        "      Principal: events.amazonaws.com\n"
+    )
+    template = _project(tmp_path, text)
+    assert _init(template, "--yes") == 0
+    err = capsys.readouterr().err
+    assert "warning: Nightly: its target invokes WorkerFunction unqualified" in err
+    assert "warning: NightlyPermission (AWS::Lambda::Permission) names WorkerFunction unqualified" in err

@@ -17,7 +17,7 @@ from safedeploy.adopt.document import parse
 from safedeploy.adopt.functions import Target, select
 from safedeploy.adopt.kit import ALARMS_DIR, HOOKS_DIR, SMOKE_DIR, vendor
 from safedeploy.errors import UserError
-from safedeploy.template.loader import load_template, source_text
+from safedeploy.template.loader import load_template
 
 
 @dataclass
@@ -102,7 +102,7 @@ def plan_init(
     project = template.parent
     changes = ChangeSet(project)
     changes.notes.extend(selection.notes)
-    text = source_text(template)
+    text = template.read_bytes().decode("utf-8")  # as written: its line endings too
 
     def edited(dev_type: str, nested: edits.Source = source) -> tuple[str, edits.EditReport]:
         doc = parse(text, template.name)

@@ -92,7 +92,8 @@ class Document:
     def dump(self) -> str:
         if self.is_json:
             text = json.dumps(self.data, indent=self.indent, ensure_ascii=False)
-            return text + ("\n" if self.text.endswith("\n") else "")
+            text += "\n" if self.text.endswith("\n") else ""
+            return text.replace("\n", "\r\n") if "\r\n" in self.text else text
         yaml = _yaml()
         yaml.indent(
             mapping=self.indent, sequence=max(self.indent, self.seq_offset + 2), offset=self.seq_offset
@@ -102,6 +103,8 @@ class Document:
         text = out.getvalue()
         if self.text.startswith("---") and not text.startswith("---"):
             text = "---\n" + text
+        if "\r\n" in self.text:  # the file's own line endings (ruamel writes \n)
+            text = text.replace("\r\n", "\n").replace("\n", "\r\n")
         return keep_original_lines(self.text, text)
 
 
