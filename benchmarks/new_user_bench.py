@@ -3,7 +3,8 @@ public SAM app, then `safedeploy check`. Prints the time of each step and the to
 (tests/unit/test_init_install.py runs the same path and checks that it works). Needs the package index
 for the dependencies and ../shared/apps (SAFEDEPLOY_SHARED) for the app.
 
-Run: .venv/bin/python benchmarks/new_user_bench.py [APP]   (default: hello-powertools-py)
+Run: PIP_NO_CACHE_DIR=1 .venv/bin/python benchmarks/new_user_bench.py [APP]   (default: hello-powertools-py;
+without PIP_NO_CACHE_DIR pip may take the dependencies from its cache)
 """
 
 from __future__ import annotations
