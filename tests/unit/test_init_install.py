@@ -37,3 +37,39 @@ def test_fresh_install_init_and_check(tmp_path: Path) -> None:
     )
     assert check.returncode == 0, check.stderr
     assert not [f for f in json.loads(check.stdout) if f["severity"] in ("error", "warning")]
+
+
+def test_the_readme_pre_commit_snippet_works_as_written(tmp_path: Path) -> None:
+    import os
+    import re
+    import sys
+
+    from safedeploy.cli.app import main
+
+    readme = (ROOT / "README.md").read_text()
+    (snippet,) = re.findall(r"```yaml\n(# \.pre-commit-config\.yaml.*?)```", readme, re.S)
+    project = tmp_path / "app"
+    project.mkdir()
+    from tests.unit.test_init import APP
+
+    (project / "template.yaml").write_text(APP)
+    assert main(["init", str(project / "template.yaml"), "--yes"]) == 0
+    (project / ".pre-commit-config.yaml").write_text(snippet)
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "PYTHONPATH": f"{ROOT / 'src'}:{ROOT / 'hooks'}",
+        "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
+    }
+    for command in (["git", "init", "-q"], ["git", "add", "-A"]):
+        subprocess.run(command, cwd=project, check=True, env=env)
+    run = subprocess.run(
+        [str(Path(sys.executable).with_name("pre-commit")), "run", "--all-files"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "safedeploy check" in run.stdout and "Passed" in run.stdout
