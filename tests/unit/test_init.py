@@ -287,6 +287,9 @@ def test_generated_cases_assert_an_answer() -> None:
     assert evaluate(request, 404, None, 1.0).passed
     assert not evaluate(request, 503, None, 1.0).passed
     assert not evaluate(request, None, None, 1.0).passed
+    (http_api,) = load_cases({"cases": [{"name": "h", "event": {}, "expect": {"status_below": 500}}]})
+    assert evaluate(http_api, None, {"any": "body"}, 1.0).passed  # HTTP API: no statusCode is a 200
+    assert not evaluate(http_api, 502, None, 1.0).passed
     (event,) = load_cases({"cases": [{"name": "e", "event": {}, "expect": {"no_function_error": True}}]})
     assert evaluate(event, None, None, 1.0).passed
     with pytest.raises(Exception, match="must check something"):
@@ -309,15 +312,41 @@ def test_the_post_traffic_hook_reads_the_api_url_from_a_parameter_it_names(
 
 
 def test_routes_on_two_apis_are_refused_since_the_hook_goes_through_one(tmp_path: Path, capsys: Any) -> None:
-    text = APP.replace(
-        "      Events:\n        Jobs:\n",
-        "      Events:\n        Web:\n          Type: HttpApi\n          Properties:\n            Path: /jobs\n"
-        "            Method: get\n        Jobs:\n",
+    text = (
+        APP.replace(
+            "      Events:\n        Jobs:\n",
+            "      Events:\n        Web:\n          Type: Api\n          Properties:\n            Path: /jobs\n"
+            "            Method: get\n            RestApiId: !Ref Other\n        Jobs:\n",
+        )
+        + "  Other:\n    Type: AWS::Serverless::Api\n    Properties:\n      StageName: v1\n"
     )
     template = _project(tmp_path, text)
     assert _init(template, "--yes") == 2
     assert "several APIs" in capsys.readouterr().err
-    assert _init(template, "--yes", "--function", "OrdersFunction") == 0
+    assert _init(template, "--yes", "--function", "WorkerFunction") == 0
+    parameter = load_template(template)["Resources"]["ApiUrlParameter"]["Properties"]
+    assert parameter["Value"] == {
+        "Fn::Sub": "https://${Other}.execute-api.${AWS::Region}.${AWS::URLSuffix}/v1"
+    }
+
+
+def test_an_http_api_route_is_tested_with_its_own_event_format(tmp_path: Path, capsys: Any) -> None:
+    text = APP.replace("          Type: Api\n", "          Type: HttpApi\n")
+    template = _project(tmp_path, text)
+    assert _init(template, "--yes") == 0
+    (case,) = load_cases(json.loads((tmp_path / "hooks/smoke_cases/OrdersFunction.json").read_text()))
+    assert case.request is None and case.event["version"] == "2.0"
+    assert case.event["requestContext"]["http"] == {
+        "method": "GET",
+        "path": "/orders/example",
+        "protocol": "HTTP/1.1",
+        "sourceIp": "127.0.0.1",
+        "userAgent": "safedeploy-smoke",
+    }
+    assert case.expect.status_below == 500
+    assert (
+        "ApiUrlParameter" not in load_template(template)["Resources"]
+    )  # no request case goes through an API
 
 
 def test_source_sar_nests_the_published_apps_and_copies_nothing(tmp_path: Path, capsys: Any) -> None:

@@ -136,21 +136,17 @@ def _ensure_parameters(
         report.added.append(f"Parameters.{TYPE_PARAMETER} (default {dev_type})")
 
 
-def _api_base(plain: dict[str, Any], kind: str, api: str) -> str | None:
-    """The base URL of one API as a Sub string (None when its stage is not a literal)."""
+def _api_base(plain: dict[str, Any], api: str) -> str | None:
+    """The base URL of one REST API as a Sub string (None when its stage is not known)."""
     props = ((plain.get("Resources") or {}).get(api) or {}).get("Properties") or {}
-    if kind == "rest":
-        stage = "Prod" if api == "ServerlessRestApi" else props.get("StageName")
-    else:
-        stage = "$default" if api == "ServerlessHttpApi" else props.get("StageName", "$default")
+    stage = "Prod" if api == "ServerlessRestApi" else props.get("StageName")
     if isinstance(stage, dict) and isinstance(stage.get("Ref"), str) and len(stage) == 1:
         stage = f"${{{stage['Ref']}}}"  # a parameter (or pseudo parameter): Sub resolves it
     elif isinstance(stage, dict) and isinstance(stage.get("Fn::Sub"), str) and len(stage) == 1:
         stage = stage["Fn::Sub"]  # its text goes into the URL's own Sub
     if not isinstance(stage, str):
         return None
-    suffix = "" if stage == "$default" else f"/{stage}"
-    return f"https://${{{api}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}{suffix}"
+    return f"https://${{{api}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{stage}"
 
 
 def _api_url(doc: Document, plain: dict[str, Any], targets: list[Target], report: EditReport) -> bool:
@@ -168,8 +164,8 @@ def _api_url(doc: Document, plain: dict[str, Any], targets: list[Target], report
             "with --function"
         )
         return False
-    ((kind, api),) = named
-    url = _api_base(plain, kind, api)
+    ((_, api),) = named
+    url = _api_base(plain, api)
     if url is None:
         report.problems.append(f"{api}: its StageName is not a literal: the API URL cannot be written")
         return False

@@ -46,13 +46,14 @@ class Target:
     """One function to protect, with what `init` needs to know about it."""
 
     logical_id: str
-    routes: list[tuple[str, str]] = field(default_factory=list)  # (METHOD, path) of Api/HttpApi events
+    routes: list[tuple[str, str]] = field(default_factory=list)  # (METHOD, path) of Api (REST) events
     event_types: list[str] = field(default_factory=list)
     timeout_s: int = 3
     implicit_rest_api: bool = False  # an Api event without RestApiId: SAM's ServerlessRestApi
     # the APIs its routes are on: ("rest" | "http", logical ID of the API resource), or None when an
     # event names its API with something other than a Ref
     apis: frozenset[tuple[str, str] | None] = frozenset()
+    http_routes: list[tuple[str, str]] = field(default_factory=list)  # (METHOD, path) of HttpApi events
 
 
 @dataclass(frozen=True)
@@ -75,10 +76,10 @@ def _is_hook(props: dict[str, Any]) -> bool:
     return isinstance(name, str) and name.startswith("CodeDeployHook_")
 
 
-def _routes(events: dict[str, Any]) -> list[tuple[str, str]]:
+def _routes(events: dict[str, Any], kind: str = "Api") -> list[tuple[str, str]]:
     routes = []
     for event in events.values():
-        if not isinstance(event, dict) or event.get("Type") not in ("Api", "HttpApi"):
+        if not isinstance(event, dict) or event.get("Type") != kind:
             continue
         props = event.get("Properties") or {}
         path, method = props.get("Path", "/"), props.get("Method", "ANY")
@@ -88,18 +89,16 @@ def _routes(events: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _apis(events: dict[str, Any]) -> frozenset[tuple[str, str] | None]:
+    """The REST APIs of its Api events: the post-traffic hook sends request cases through one."""
     found: set[tuple[str, str] | None] = set()
     for event in events.values():
-        if not isinstance(event, dict) or event.get("Type") not in ("Api", "HttpApi"):
+        if not isinstance(event, dict) or event.get("Type") != "Api":
             continue
-        props = event.get("Properties") or {}
-        rest = event["Type"] == "Api"
-        given = props.get("RestApiId" if rest else "ApiId")
-        kind = "rest" if rest else "http"
+        given = (event.get("Properties") or {}).get("RestApiId")
         if given is None:
-            found.add((kind, "ServerlessRestApi" if rest else "ServerlessHttpApi"))
+            found.add(("rest", "ServerlessRestApi"))
         elif isinstance(given, dict) and isinstance(given.get("Ref"), str):
-            found.add((kind, given["Ref"]))
+            found.add(("rest", given["Ref"]))
         else:
             found.add(None)
     return frozenset(found)
@@ -207,6 +206,7 @@ def select(template: dict[str, Any], chosen: Iterable[str] = ()) -> Selection:
                 _timeout(props, globals_fn),
                 implicit,
                 _apis(events),
+                _routes(events, "HttpApi"),
             )
         )
     if not targets and not problems:

@@ -1,7 +1,8 @@
 """The smoke-case file `init` writes for a function: a start the user owns and tightens.
 
-One request case per API route (path parameters filled with a placeholder), asserting no function
-error and a status below 500; for a function without an API one invoke case, from a sample event in
+One request case per REST API route (path parameters filled with a placeholder), asserting no
+function error and a status below 500; per HTTP API route the same as an event case of its own payload
+format; for a function without an API one invoke case, from a sample event in
 `events/` when one exists. The format is `safedeploy_core.smoke`'s; a top-level `how_to_tighten` says,
 per case, what to assert instead (the hooks read only `cases`).
 """
@@ -55,6 +56,46 @@ def _request_case(method: str, path: str) -> tuple[dict[str, Any], str]:
     return case, hint
 
 
+def _http_api_case(method: str, path: str) -> tuple[dict[str, Any], str]:
+    """An HTTP API route is invoked with its own (payload 2.0) event: the hooks' request cases
+    synthesize REST API events, which a handler written for an HTTP API need not understand."""
+    filled = _PATH_PARAMETER.sub(PATH_PLACEHOLDER, path) if path.startswith("/") else "/"
+    verb = "GET" if method in ("ANY", "X-AMAZON-APIGATEWAY-ANY-METHOD") else method
+    route = f"{method} {path}" if path.startswith("/") else "$default"
+    event = {
+        "version": "2.0",
+        "routeKey": route,
+        "rawPath": filled,
+        "rawQueryString": "",
+        "headers": {"user-agent": "safedeploy-smoke"},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "smoke",
+            "domainName": "smoke.execute-api.us-east-1.amazonaws.com",
+            "http": {
+                "method": verb,
+                "path": filled,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "safedeploy-smoke",
+            },
+            "requestId": "safedeploy-smoke",
+            "routeKey": route,
+            "stage": "$default",
+            "time": "01/Jan/2024:00:00:00 +0000",
+            "timeEpoch": 1704067200000,
+        },
+        "isBase64Encoded": False,
+    }
+    name = f"{method} {path} answers (HTTP API event)"
+    case = {"name": name, "event": event, "expect": {"status_below": 500}, "timeout_s": TIMEOUT_S}
+    hint = (
+        f"assert the status and a part of the body a healthy {verb} {path} returns, e.g. "
+        '"expect": {"status": 200, "json": {"id": "..."}}'
+    )
+    return case, hint
+
+
 def sample_event(project: Path, target: Target, code_uri: str | None) -> tuple[Any, str] | None:
     """A sample event from `events/`: the one named after the function or its code folder."""
     events = project / "events"
@@ -98,6 +139,7 @@ def _invoke_case(target: Target, sample: tuple[Any, str] | None) -> tuple[dict[s
 
 def case_document(project: Path, target: Target, code_uri: str | None) -> dict[str, Any]:
     pairs = [_request_case(m, p) for m, p in dict.fromkeys(target.routes)]
+    pairs += [_http_api_case(m, p) for m, p in dict.fromkeys(target.http_routes)]
     if not pairs:
         pairs = [_invoke_case(target, sample_event(project, target, code_uri))]
     document = {
