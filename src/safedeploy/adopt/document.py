@@ -72,7 +72,7 @@ class Document:
         return seq
 
     # ------------------------------------------------------------------ mappings
-    def append(self, mapping: Any, key: str, value: Any, blank_line: bool = False) -> None:
+    def append(self, mapping: Any, key: str, value: Any) -> None:
         """Add `key` at the end of `mapping`; in YAML the comments and blank lines that followed the
         last entry (they separate this mapping from what comes next) stay after the new one."""
         if self.is_json or not mapping:
@@ -80,13 +80,9 @@ class Document:
             return
         last = list(mapping)[-1]
         trailer = _take_trailer(mapping, last)
-        if blank_line:
-            _blank_line_before(mapping, key)
         mapping[key] = value
         if trailer is not None:
             _put_trailer(mapping, key, trailer)
-        elif blank_line:
-            pass
 
     # ------------------------------------------------------------------ text
     def dump(self) -> str:
@@ -242,7 +238,3 @@ def _put_trailer(mapping: Any, key: str, token: Any) -> None:
         entry[0] = token
     else:
         entry[2] = token
-
-
-def _blank_line_before(mapping: Any, key: str) -> None:
-    mapping.yaml_set_comment_before_after_key(key, before="\n")
