@@ -24,7 +24,9 @@ from safedeploy_core.errors import SmokeCaseError
 
 _CASE_KEYS = {"name", "request", "event", "expect", "timeout_s"}
 _REQUEST_KEYS = {"method", "path", "headers", "query", "body"}
-_EXPECT_KEYS = {"status", "json", "latency_ms"}
+# `status_below`: any status under it (a generated case's first bound); `no_function_error`: for an
+# event case, that the call returns without a function error is the assertion (every case checks it).
+_EXPECT_KEYS = {"status", "status_below", "json", "latency_ms", "no_function_error"}
 _METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
 DEFAULT_TIMEOUT_S = 10.0
 
@@ -43,6 +45,7 @@ class Expectation:
     status: int | None = None
     json: Any = None  # a subset that the response body must contain
     latency_ms: float | None = None
+    status_below: int | None = None
 
 
 @dataclass(frozen=True)
@@ -117,20 +120,33 @@ def _parse_case(index: int, raw: Any) -> SmokeCase:
         raise SmokeCaseError(f"{where} needs exactly one of 'request' or 'event'")
     exp = _require_keys(f"{where}.expect", data.get("expect"), _EXPECT_KEYS)
     # A latency bound or `json: null` alone lets a fast HTTP 500 pass: every case asserts an answer.
-    if "request" in data and exp.get("status") is None:
-        raise SmokeCaseError(f"{where}.expect must check something: a request case needs expect.status")
-    if exp.get("status") is None and exp.get("json") is None:
-        raise SmokeCaseError(f"{where}.expect must check something: expect.status or a non-null expect.json")
-    status = exp.get("status")
-    if status is not None and (
-        not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599
+    if "no_function_error" in exp and exp["no_function_error"] is not True:
+        raise SmokeCaseError(f"{where}.expect.no_function_error can only be true")
+    if "request" in data and exp.get("status") is None and exp.get("status_below") is None:
+        raise SmokeCaseError(
+            f"{where}.expect must check something: a request case needs expect.status or expect.status_below"
+        )
+    if (
+        exp.get("status") is None
+        and exp.get("status_below") is None
+        and exp.get("json") is None
+        and not ("event" in data and exp.get("no_function_error"))
     ):
-        raise SmokeCaseError(f"{where}.expect.status must be an HTTP status code")
+        raise SmokeCaseError(
+            f"{where}.expect must check something: expect.status or a non-null expect.json "
+            "(an event case: or no_function_error)"
+        )
+    status, below = exp.get("status"), exp.get("status_below")
+    for key, value in (("status", status), ("status_below", below)):
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or not 100 <= value <= 600
+        ):
+            raise SmokeCaseError(f"{where}.expect.{key} must be an HTTP status code")
     latency = _positive(f"{where}.expect.latency_ms", exp["latency_ms"]) if "latency_ms" in exp else None
     timeout = _positive(f"{where}.timeout_s", data["timeout_s"]) if "timeout_s" in data else DEFAULT_TIMEOUT_S
     return SmokeCase(
         name=name,
-        expect=Expectation(status=status, json=exp.get("json"), latency_ms=latency),
+        expect=Expectation(status=status, json=exp.get("json"), latency_ms=latency, status_below=below),
         request=_parse_request(f"{where}.request", data["request"]) if "request" in data else None,
         event=data.get("event"),
         timeout_s=timeout,
@@ -211,6 +227,12 @@ def evaluate(case: SmokeCase, status: int | None, body: Any, latency_ms: float) 
     problems: list[str] = []
     if exp.status is not None and status != exp.status:
         problems.append(f"status {status}, expected {exp.status}")
+    # An event case's answer has a status only when it is a proxy response: an HTTP API (payload 2.0)
+    # answers 200 for a result without `statusCode` (API Gateway developer guide, "Lambda proxy
+    # integrations for HTTP APIs", format 2.0 response); a REST request without one is a 502.
+    missing_ok = status is None and case.event is not None
+    if exp.status_below is not None and not missing_ok and (status is None or status >= exp.status_below):
+        problems.append(f"status {status}, expected one below {exp.status_below}")
     if exp.json is not None:
         problem = _subset_mismatch(exp.json, body)
         if problem:

@@ -11,6 +11,7 @@ from safedeploy.cli.status import ExitStatus
 from safedeploy.commands import (
     check,
     drill,
+    init,
     judge,
     plan,
     prune,
@@ -32,6 +33,7 @@ class Command(Protocol):
 
 
 COMMANDS: tuple[Command, ...] = (
+    init,
     check,
     plan,
     timing,
