@@ -389,7 +389,8 @@ def _alarm_findings(dep: FunctionDeployment, alarm: AlarmSpec) -> Iterator[Findi
         yield Finding(
             "SD306",
             dep.logical_id,
-            f"gate alarm {alarm.reference!r} is not defined here: its dimensions and timing are not verified",
+            f"gate alarm {alarm.reference!r} is not defined here{alarm.unread}: its dimensions and timing "
+            "are not verified",
         )
         return
     rid = alarm.display

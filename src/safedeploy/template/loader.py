@@ -19,6 +19,15 @@ PLACEHOLDER_BUCKET = "safedeploy-offline"
 # with room for SAM's own expansion: reading more would only make every command slow.
 MAX_TEMPLATE_BYTES = 2**20
 MAX_RESOURCES = 2000
+# Where a nested application from the Serverless Application Repository points once read: a name that
+# no resolver will fetch (`.invalid` is reserved, RFC 2606).
+REPOSITORY_PLACEHOLDER = "https://serverlessrepo.invalid/"
+
+
+def is_repository_application(location: Any) -> bool:
+    """`Location: {ApplicationId, SemanticVersion}`: an application of the Serverless Application
+    Repository, whose template only SAR can give (at deploy time)."""
+    return isinstance(location, dict) and "ApplicationId" in location
 
 
 def load_template(path: str | Path) -> dict[str, Any]:
@@ -79,6 +88,27 @@ class _NoManagedPolicies:
         return {}
 
 
+# Properties that name a local file `sam package` uploads to S3 (SAM CLI's packageable resources): a
+# static check reads none of them, and the translator only accepts the S3 form.
+LOCAL_DEFINITIONS = {
+    "AWS::Serverless::Api": "DefinitionUri",
+    "AWS::Serverless::HttpApi": "DefinitionUri",
+    "AWS::Serverless::StateMachine": "DefinitionUri",
+    "AWS::Serverless::GraphQLApi": "SchemaUri",
+}
+
+
+class _NoRepository:
+    """A Serverless Application Repository client that never calls it: checks are static."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise TemplateError(
+            f"a nested application from the Serverless Application Repository ({name}) is not fetched "
+            "by a static check: not verified",
+            "SD053",
+        )
+
+
 def _offline_locations(template: dict[str, Any]) -> dict[str, Any]:
     """Local CodeUri / nested Location -> S3 placeholders, as `sam package` would rewrite them."""
     doc = copy.deepcopy(template)
@@ -96,10 +126,18 @@ def _offline_locations(template: dict[str, Any]) -> dict[str, Any]:
                 and props.get("PackageType") != "Image"
             ):
                 props[key] = f"s3://{PLACEHOLDER_BUCKET}/{logical_id}.zip"
+        uri_key = LOCAL_DEFINITIONS.get(str(kind))
+        if uri_key and isinstance(props.get(uri_key), str) and not props[uri_key].startswith("s3://"):
+            props[uri_key] = f"s3://{PLACEHOLDER_BUCKET}/{logical_id}.{uri_key}"
         if kind == "AWS::Serverless::Application":
             loc = props.get("Location")
             if isinstance(loc, str) and not loc.startswith("https://"):
                 props["Location"] = f"https://{PLACEHOLDER_BUCKET}.s3.amazonaws.com/{loc}"
+            elif is_repository_application(loc):
+                # The translator would ask the Serverless Application Repository for the template
+                # (serverlessrepo:CreateCloudFormationTemplate, with whatever credentials are at hand);
+                # a static check does not: the application is an unknown (its outputs unverified).
+                props["Location"] = f"{REPOSITORY_PLACEHOLDER}{logical_id}"
         resource["Properties"] = props
     globals_fn = doc.get("Globals", {}).get("Function", {})
     if isinstance(globals_fn.get("CodeUri"), str):
@@ -124,6 +162,7 @@ def translate(
         return copy.deepcopy(template)
     from samtranslator.model.exceptions import InvalidDocumentException
     from samtranslator.parser.parser import Parser
+    from samtranslator.plugins.application.serverless_app_plugin import ServerlessAppPlugin
     from samtranslator.translator.translator import Translator
     from samtranslator.utils.py27hash_fix import (
         to_py27_compatible_template,
@@ -133,7 +172,10 @@ def translate(
     logging.getLogger("samtranslator").setLevel(logging.ERROR)  # feature-toggle and metrics chatter
     fragment = _offline_locations(template)
     values = dict(parameters or {})
-    translator = Translator(None, Parser(), boto_session=_session(region))
+    # No SAR application reaches the translator (`_offline_locations`); should one slip through, the
+    # plugin asks this client, which refuses, instead of building a signed one of its own.
+    no_repository = ServerlessAppPlugin(sar_client=_NoRepository())
+    translator = Translator(None, Parser(), plugins=[no_repository], boto_session=_session(region))
     try:
         to_py27_compatible_template(fragment, values)  # validates too: `Condition: true` fails here
         out = translator.translate(
@@ -141,28 +183,66 @@ def translate(
         )
         return undo_mark_unicode_str_in_template(out)  # type: ignore[no-any-return]
     except InvalidDocumentException as exc:
-        messages = "; ".join(str(c) for c in exc.causes) or str(exc)
-        # CloudFormation hands the transform every parameter's value; offline a parameter without a
-        # default and without --parameter/--config-env has none, and SAM may fail for that alone.
-        missing = sorted(
-            name
-            for name, decl in (template.get("Parameters") or {}).items()
-            if name not in values and not (isinstance(decl, dict) and "Default" in decl)
-        )
-        if missing:
-            raise TemplateError(
-                f"SAM could not translate the template without values for {', '.join(missing)} (no "
-                f"default): not verified; pass --parameter or --config-env. The translator said: {messages}",
-                "SD053",
-            ) from exc
-        raise TemplateError(f"SAM translation failed: {messages}", "SD003") from exc
+        raise _not_translated(template, values, "; ".join(str(c) for c in exc.causes) or str(exc)) from exc
     except (
         TypeError,
         ValueError,
         KeyError,
         AttributeError,
     ) as exc:  # the translator on input it did not expect
-        raise TemplateError(f"SAM translation failed: {type(exc).__name__}: {exc}", "SD003") from exc
+        raise _not_translated(template, values, f"{type(exc).__name__}: {exc}") from exc
+
+
+def _not_translated(template: dict[str, Any], values: dict[str, Any], said: str) -> TemplateError:
+    """SD003 when the template itself is wrong; SD053 (not verified) when the failure may come from
+    what a static check cannot know: a parameter without a value, a file AWS::Include inserts."""
+    # CloudFormation hands the transform every parameter's value; offline a parameter without a
+    # default and without --parameter/--config-env has none, and SAM may fail for that alone.
+    missing = sorted(
+        name
+        for name, decl in (template.get("Parameters") or {}).items()
+        if name not in values and not (isinstance(decl, dict) and "Default" in decl)
+    )
+    # AWS::Include is expanded by CloudFormation before the SAM transform (AWS::Include transform,
+    # CloudFormation Template Reference): what it inserts is not in the file read here.
+    included = includes(template)
+    unknowns = []
+    if included:
+        unknowns.append(
+            f"what AWS::Include inserts from {', '.join(included[:3])}{', …' if len(included) > 3 else ''} "
+            "(expanded by CloudFormation before the SAM transform, not read here)"
+        )
+    if missing:
+        unknowns.append(f"values for {', '.join(missing)} (no default): pass --parameter or --config-env")
+    if unknowns:
+        return TemplateError(
+            f"SAM could not translate the template without {'; and '.join(unknowns)}: not verified. "
+            f"The translator said: {said}",
+            "SD053",
+        )
+    return TemplateError(f"SAM translation failed: {said}", "SD003")
+
+
+INCLUDE = "AWS::Include"
+
+
+def includes(template: Any) -> list[str]:
+    """The locations of every AWS::Include in the template (top-level Transform and Fn::Transform)."""
+    found: list[str] = []
+    top = template.get("Transform") if isinstance(template, dict) else None
+    stack: list[Any] = [top if isinstance(top, list) else [top], template]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, dict):
+            transform = value.get("Fn::Transform", value if "Name" in value else None)
+            for one in transform if isinstance(transform, list) else [transform]:
+                if isinstance(one, dict) and one.get("Name") == INCLUDE:
+                    location = (one.get("Parameters") or {}).get("Location")
+                    found.append(str(location) if isinstance(location, str) else "an unresolved location")
+            stack.extend(v for k, v in value.items() if k != "Fn::Transform")
+    return sorted(set(found))
 
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
@@ -174,6 +254,8 @@ def is_sam(template: dict[str, Any]) -> bool:
         return False
     transform = template["Transform"]
     names = transform if isinstance(transform, list) else [transform]
+    # A transform is a macro's name, or {Name, Parameters} (AWS::Include at the top level)
+    names = [n.get("Name") if isinstance(n, dict) else n for n in names]
     if not all(isinstance(n, str) for n in names):
         raise TemplateError(f"Transform must be a name or a list of names, got {transform!r}", "SD003")
     return SAM_TRANSFORM in names
@@ -208,7 +290,7 @@ def resource_position(path: str | Path, logical_id: str) -> tuple[int, int] | No
         lines = source_text(path).splitlines()
     except (OSError, UnicodeDecodeError):
         return None
-    yaml_key = re.compile(rf"^(\s+){re.escape(logical_id)}\s*:")
+    yaml_key = re.compile(rf"^(\s+){re.escape(logical_id)}\s*:(\s|$)")
     json_key = re.compile(rf'^(\s*)"{re.escape(logical_id)}"\s*:')
     for number, line in enumerate(lines, start=1):
         match = yaml_key.match(line) or json_key.match(line)

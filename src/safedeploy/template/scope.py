@@ -15,7 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from safedeploy.errors import TemplateError
-from safedeploy.template.loader import PLACEHOLDER_BUCKET, load_template, translate
+from safedeploy.template.loader import (
+    PLACEHOLDER_BUCKET,
+    is_repository_application,
+    load_template,
+    translate,
+)
 from safedeploy.template.samconfig import check_declared
 
 PSEUDO = {
@@ -302,6 +307,25 @@ def locate(scope: Scope, ref: Any) -> tuple[Scope, str] | None:
         if logical in scope.resources:
             return scope, logical
     return None
+
+
+def unread_origin(scope: Scope, ref: Any) -> str:
+    """Why a reference's target cannot be read here, when it is an output of a nested application from
+    the Serverless Application Repository (its template exists only in SAR, fetched at deploy time)."""
+    if not (isinstance(ref, dict) and "Fn::GetAtt" in ref):
+        return ""
+    try:
+        logical, attr = _getatt_parts(ref["Fn::GetAtt"])
+    except (TypeError, ValueError):
+        return ""
+    app = scope.sam_resources.get(logical) or {}
+    location = (app.get("Properties") or {}).get("Location") if isinstance(app, dict) else None
+    if not (attr.startswith("Outputs.") and is_repository_application(location)):
+        return ""
+    return (
+        f" (an output of {logical}, an application of the Serverless Application Repository: a static "
+        "check does not fetch its template, so its outputs are unverified)"
+    )
 
 
 def describe(ref: Any) -> str:
