@@ -336,11 +336,11 @@ def test_unforeseen_malformed_input_is_still_one_line(
         raise IndexError("list index out of range")
 
     monkeypatch.setattr("safedeploy.template.scope.build_scope", boom)
-    code, _, err = run(["check", str(ROOT / "template.yaml")], capsys)
+    code, _, err = run(["plan", str(ROOT / "template.yaml")], capsys)
     assert code == 2 and err.count("\n") == 1 and "IndexError: list index out of range" in err
     monkeypatch.setenv("SAFEDEPLOY_DEBUG", "1")
     with pytest.raises(IndexError):
-        cli.main(["check", str(ROOT / "template.yaml")])
+        cli.main(["plan", str(ROOT / "template.yaml")])
 
 
 def test_a_numeric_deployment_type_is_unknown(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import tomllib
 from pathlib import Path
 
@@ -10,8 +11,11 @@ from safedeploy.cli.render import Output
 from safedeploy.cli.status import ExitStatus
 from safedeploy.commands.common import Subparsers, scope_of, template_arguments
 from safedeploy.errors import TemplateError, UserError
+from safedeploy.template.loader import resource_position
 
 FORMATS = ("text", "json", "sarif")
+# What a rule may raise on a value it did not expect (after the structure check, a bug to report).
+UNFORESEEN = (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError, RecursionError)
 CONFIG = ".safedeploy.toml"  # next to the template: ignore = ["SD105", ...]
 
 
@@ -61,6 +65,15 @@ def run(args: argparse.Namespace, out: Output) -> ExitStatus:
     try:
         found = check(scope_of(args), ignore)
     except TemplateError as exc:  # the template itself is the finding, in every output format
-        found = [Finding(exc.rule, "template", str(exc), str(args.template), 1, 1)]
+        line, column = resource_position(args.template, exc.resource) or (1, 1)
+        found = [Finding(exc.rule, exc.resource, str(exc), str(args.template), line, column)]
+    except UNFORESEEN as exc:  # a shape no check foresaw: still a finding, and the gate stays shut
+        if os.environ.get("SAFEDEPLOY_DEBUG"):
+            raise
+        message = (
+            f"the template has a shape this check does not handle ({type(exc).__name__}; "
+            "SAFEDEPLOY_DEBUG=1 shows where): not checked"
+        )
+        found = [Finding("SD003", "template", message, str(args.template), 1, 1)]
     out.findings(found, args.template)
     return ExitStatus.FAILED if any(f.severity == "error" for f in found) else ExitStatus.OK

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from safedeploy.errors import TemplateError, UserError
+from safedeploy.inputs import NotReadable, TooLarge, read_text
+from safedeploy.template.structure import check_structure
 
 PLACEHOLDER_BUCKET = "safedeploy-offline"
 # Beyond what CloudFormation takes (a 1 MB template from S3, 500 resources; CloudFormation quotas),
@@ -35,22 +37,22 @@ def load_template(path: str | Path) -> dict[str, Any]:
     from cfnlint.decode import cfn_yaml
 
     p = Path(path)
-    if not p.is_file():
-        raise UserError(f"template not found: {p}")
-    size = p.stat().st_size
-    if size > MAX_TEMPLATE_BYTES:
-        raise UserError(
-            f"{p}: {size / 2**20:.1f} MiB is more than CloudFormation accepts for a template "
-            f"(1 MB from S3, CloudFormation quotas): not read"
-        )
     try:
         text = source_text(p)
+    except NotReadable as exc:  # a directory, a FIFO, a device, no permission: the template is the finding
+        raise TemplateError(str(exc), "SD002") from exc
     except UnicodeDecodeError as exc:
         raise TemplateError(
             f"{p}: not a UTF-8 text file ({exc.reason} at byte {exc.start})", "SD002"
         ) from exc
     try:
-        doc: Any = json.loads(text) if text.lstrip().startswith("{") else cfn_yaml.loads(text, str(p))
+        doc: Any = (
+            json.loads(text, object_pairs_hook=_unique_keys)
+            if text.lstrip().startswith("{")
+            else cfn_yaml.loads(text, str(p))
+        )
+    except TemplateError:
+        raise
     except Exception as exc:
         raise TemplateError(
             f"{p}: not a valid YAML/JSON template: {str(exc).splitlines()[0]}", "SD002"
@@ -63,7 +65,22 @@ def load_template(path: str | Path) -> dict[str, Any]:
             "(CloudFormation quotas): not read"
         )
     plain: dict[str, Any] = _plain(doc)
+    check_structure(plain)
     return plain
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refused when a key repeats: JSON parsers keep the last value silently, so a second
+    `DeploymentPreference` would hide the first; cfn-lint's YAML loader refuses duplicates, and so
+    does this one for JSON."""
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise TemplateError(
+                f"duplicate key {key!r} in a JSON object: which one counts is undefined", "SD002"
+            )
+        seen[key] = value
+    return seen
 
 
 def _plain(value: Any) -> Any:
@@ -275,20 +292,32 @@ def load_and_translate(path: str | Path, parameters: dict[str, Any] | None = Non
 
 @functools.lru_cache(maxsize=16)
 def _read(path: Path, mtime_ns: int) -> str:
-    return path.read_text(encoding="utf-8")
+    try:
+        return read_text(path, MAX_TEMPLATE_BYTES, "template")
+    except TooLarge as exc:
+        raise UserError(
+            f"{path}: larger than 1 MiB, which is more than CloudFormation accepts for a template "
+            "(1 MB from S3, CloudFormation quotas): not read"
+        ) from exc
 
 
 def source_text(path: str | Path) -> str:
     """A template's text, read once per command however often it is needed (parse, locations)."""
     p = Path(path).resolve()
-    return _read(p, p.stat().st_mtime_ns)
+    try:
+        mtime = p.stat().st_mtime_ns
+    except FileNotFoundError as exc:
+        raise UserError(f"template not found: {path}") from exc
+    except OSError as exc:
+        raise NotReadable(f"template {path}: cannot read it: {exc.strerror}") from exc
+    return _read(p, mtime)
 
 
 def resource_position(path: str | Path, logical_id: str) -> tuple[int, int] | None:
     """1-based (line, column) of `logical_id:` in a YAML template (or `"logical_id":` in JSON)."""
     try:
         lines = source_text(path).splitlines()
-    except (OSError, UnicodeDecodeError):
+    except (OSError, UnicodeDecodeError, UserError):
         return None
     yaml_key = re.compile(rf"^(\s+){re.escape(logical_id)}\s*:(\s|$)")
     json_key = re.compile(rf'^(\s*)"{re.escape(logical_id)}"\s*:')
