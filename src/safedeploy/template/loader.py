@@ -32,8 +32,9 @@ def is_repository_application(location: Any) -> bool:
     return isinstance(location, dict) and "ApplicationId" in location
 
 
-def load_template(path: str | Path) -> dict[str, Any]:
-    """Parse YAML or JSON with CloudFormation's short tags (!Ref, !Sub...) into plain dicts."""
+def load_template(path: str | Path, *, structure: bool = True) -> dict[str, Any]:
+    """Parse YAML or JSON with CloudFormation's short tags (!Ref, !Sub...) into plain dicts, of the
+    shape CloudFormation requires (`structure=False`: the caller checks it after SAM has had its say)."""
     from cfnlint.decode import cfn_yaml
 
     p = Path(path)
@@ -65,7 +66,8 @@ def load_template(path: str | Path) -> dict[str, Any]:
             "(CloudFormation quotas): not read"
         )
     plain: dict[str, Any] = _plain(doc)
-    check_structure(plain)
+    if structure:
+        check_structure(plain)
     return plain
 
 
@@ -187,13 +189,13 @@ def translate(
     )
 
     logging.getLogger("samtranslator").setLevel(logging.ERROR)  # feature-toggle and metrics chatter
-    fragment = _offline_locations(template)
     values = dict(parameters or {})
     # No SAR application reaches the translator (`_offline_locations`); should one slip through, the
     # plugin asks this client, which refuses, instead of building a signed one of its own.
     no_repository = ServerlessAppPlugin(sar_client=_NoRepository())
     translator = Translator(None, Parser(), plugins=[no_repository], boto_session=_session(region))
     try:
+        fragment = _offline_locations(template)
         to_py27_compatible_template(fragment, values)  # validates too: `Condition: true` fails here
         out = translator.translate(
             fragment, parameter_values=values, get_managed_policy_map=_NoManagedPolicies().load
@@ -201,13 +203,11 @@ def translate(
         return undo_mark_unicode_str_in_template(out)  # type: ignore[no-any-return]
     except InvalidDocumentException as exc:
         raise _not_translated(template, values, "; ".join(str(c) for c in exc.causes) or str(exc)) from exc
-    except (
-        TypeError,
-        ValueError,
-        KeyError,
-        AttributeError,
-    ) as exc:  # the translator on input it did not expect
-        raise _not_translated(template, values, f"{type(exc).__name__}: {exc}") from exc
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+        # The translator on input it did not expect: the template's shape says where, when it is wrong
+        check_structure(template)
+        said = "it stopped on a value of a kind it did not expect (SAFEDEPLOY_DEBUG=1 shows where)"
+        raise _not_translated(template, values, said) from exc
 
 
 def _not_translated(template: dict[str, Any], values: dict[str, Any], said: str) -> TemplateError:
@@ -217,7 +217,7 @@ def _not_translated(template: dict[str, Any], values: dict[str, Any], said: str)
     # default and without --parameter/--config-env has none, and SAM may fail for that alone.
     missing = sorted(
         name
-        for name, decl in (template.get("Parameters") or {}).items()
+        for name, decl in _mapping(template.get("Parameters")).items()
         if name not in values and not (isinstance(decl, dict) and "Default" in decl)
     )
     # AWS::Include is expanded by CloudFormation before the SAM transform (AWS::Include transform,
@@ -238,6 +238,10 @@ def _not_translated(template: dict[str, Any], values: dict[str, Any], said: str)
             "SD053",
         )
     return TemplateError(f"SAM translation failed: {said}", "SD003")
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 INCLUDE = "AWS::Include"

@@ -22,6 +22,7 @@ from safedeploy.template.loader import (
     translate,
 )
 from safedeploy.template.samconfig import check_declared
+from safedeploy.template.structure import check_structure
 
 PSEUDO = {
     "AWS::Region": "us-east-1",
@@ -363,12 +364,15 @@ def build_scope(
 ) -> Scope:
     """The template at `path` (already read: `sam`), translated with `overrides`, and the local nested
     applications it names, each with the parameters its parent passes."""
-    sam = load_template(path) if sam is None else sam
+    sam = load_template(path, structure=False) if sam is None else sam
     plain = {k: v for k, v in (overrides or {}).items() if isinstance(v, str | int | float)}
-    declared = set(sam.get("Parameters", {}))
+    declared = set(sam.get("Parameters") or {}) if isinstance(sam.get("Parameters"), dict) else set()
     if depth == 0:
         check_declared(path.name, plain, declared)
+    # SAM's own message first where it has one (SD003); then the shape everything below relies on
     cfn = translate(sam, {k: v for k, v in plain.items() if k in declared})
+    check_structure(sam)
+    check_structure(cfn)
     params = {**_declared_defaults(cfn), **(overrides or {})}
     for param, decl in cfn.get("Parameters", {}).items():
         if decl.get("Type") == "CommaDelimitedList" and isinstance(params.get(param), str):
@@ -382,7 +386,7 @@ def build_scope(
                     passed = res["Properties"].get("Parameters", {})
                     if not (isinstance(passed, dict) and all(not k.startswith("Fn::") for k in passed)):
                         passed = scope.resolve(passed)  # the whole map behind an intrinsic (Fn::If)
-                    child_sam = load_template(child_path)
+                    child_sam = load_template(child_path, structure=False)
                     if isinstance(passed, dict):
                         child_params = {k: scope.resolve(v) for k, v in passed.items()}
                     else:  # which map is passed depends on an open condition: every value is unknown
