@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from safedeploy import version
+from safedeploy.cli.inert import one_line
 from safedeploy.cli.status import ExitStatus
 from safedeploy.errors import UserError, describe_aws_error
 
@@ -26,7 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _fail(message: str, status: ExitStatus = ExitStatus.USAGE) -> int:
-    print(f"safedeploy: error: {message}", file=sys.stderr)
+    """One line on stderr, whatever the message carries (a value with a newline could otherwise start
+    a line of its own, and a CI runner reads a line that starts with `::` as a command)."""
+    print(f"safedeploy: error: {one_line(message)}", file=sys.stderr)
     return int(status)
 
 
