@@ -28,7 +28,7 @@ def read_bytes(path: str | Path, limit: int, what: str) -> bytes:
         # O_NONBLOCK: opening a FIFO for reading waits for a writer otherwise; checked below.
         fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError as exc:
-        raise UserError(f"{what} not found: {p}") from exc
+        raise UserError(f"cannot read {p}: no such file ({what})") from exc
     except OSError as exc:
         raise NotReadable(f"{what} {p}: cannot read it: {exc.strerror}") from exc
     try:
