@@ -589,5 +589,7 @@ def test_plan_names_the_traffic_each_guarded_gate_needs(capsys: pytest.CaptureFi
 
 
 def test_plan_refuses_a_traffic_that_is_not_positive(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(["plan", str(ROOT / "template.yaml"), "--rps", "0"], capsys)
-    assert code == 2 and "--rps must be a positive number" in err
+    with pytest.raises(SystemExit) as info:
+        cli.main(["plan", str(ROOT / "template.yaml"), "--rps", "0"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "--rps: '0': must be more than 0" in err and err.count("\n") == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 from safedeploy import version
 from safedeploy.cli.inert import one_line
@@ -13,10 +13,18 @@ from safedeploy.cli.status import ExitStatus
 from safedeploy.errors import UserError, describe_aws_error
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors on one line (`safedeploy watch: error: argument --interval: …`),
+    like every other error; `--help` still shows the usage."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(int(ExitStatus.USAGE), f"{self.prog}: error: {one_line(message)}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from safedeploy.commands import COMMANDS
 
-    parser = argparse.ArgumentParser(prog="safedeploy", description=__doc__)
+    parser: argparse.ArgumentParser = _Parser(prog="safedeploy", description=__doc__)
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     for command in COMMANDS:

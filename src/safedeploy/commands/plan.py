@@ -6,8 +6,7 @@ import argparse
 
 from safedeploy.cli.render import Output
 from safedeploy.cli.status import ExitStatus
-from safedeploy.commands.common import Subparsers, scope_of, template_arguments
-from safedeploy.errors import UserError
+from safedeploy.commands.common import Subparsers, number, scope_of, template_arguments
 
 
 def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -15,7 +14,7 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParse
     template_arguments(p)
     p.add_argument(
         "--rps",
-        type=float,
+        type=number(0, 1e6, above=True),
         metavar="N",
         help="the function's traffic in requests/s: warn about gates whose invocation guard it cannot meet",
     )
@@ -25,7 +24,5 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParse
 def run(args: argparse.Namespace, out: Output) -> ExitStatus:
     from safedeploy.planning.plan import build_plan
 
-    if args.rps is not None and not args.rps > 0:
-        raise UserError(f"--rps must be a positive number of requests per second, got {args.rps:g}")
     out.plan(build_plan(scope_of(args), args.rps), str(args.template), args.config_env)
     return ExitStatus.OK
