@@ -72,18 +72,26 @@ def test_other_commands_say_it_in_one_line(
     assert not PYTHON_ERROR.search(err), err
 
 
-@pytest.mark.parametrize("kind", ["directory", "fifo"])
+@pytest.mark.parametrize("kind", ["directory", "fifo", "symlink loop"])
 def test_a_template_that_is_no_regular_file_is_sd002_at_once(
     kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "template.yaml"
     if kind == "directory":
         path.mkdir()
-    else:
+    elif kind == "fifo":
         os.mkfifo(path)  # opening it for reading would wait for a writer forever
+    else:
+        path.symlink_to(path)
     code, out, _ = _check(path, "json", capsys)
     (finding,) = json.loads(out)
-    assert code == 1 and finding["rule"] == "SD002" and "not a regular file" in finding["message"]
+    assert code == 1 and finding["rule"] == "SD002"
+    assert ("loop of symbolic links" if kind == "symlink loop" else "not a regular file") in finding[
+        "message"
+    ]
+    code = cli.main(["plan", str(path)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and not PYTHON_ERROR.search(err)
 
 
 def test_an_unreadable_template_is_sd002(

@@ -307,13 +307,15 @@ def _read(path: Path, mtime_ns: int) -> str:
 
 def source_text(path: str | Path) -> str:
     """A template's text, read once per command however often it is needed (parse, locations)."""
-    p = Path(path).resolve()
     try:
+        p = Path(path).resolve()
         mtime = p.stat().st_mtime_ns
     except FileNotFoundError as exc:
         raise UserError(f"template not found: {path}") from exc
     except OSError as exc:
         raise NotReadable(f"template {path}: cannot read it: {exc.strerror}") from exc
+    except RuntimeError as exc:  # Python 3.11/3.12 on a symbolic link loop (3.13: OSError)
+        raise NotReadable(f"template {path}: cannot read it: a loop of symbolic links") from exc
     return _read(p, mtime)
 
 

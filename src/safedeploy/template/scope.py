@@ -345,7 +345,7 @@ def describe(ref: Any) -> str:
 # ---------------------------------------------------------------- building the tree
 def _nested_path(scope_path: Path, url: Any) -> Path | None:
     if isinstance(url, str) and url.startswith(NESTED_PREFIX):
-        return (scope_path.parent / url[len(NESTED_PREFIX) :]).resolve()
+        return _resolved(scope_path.parent / url[len(NESTED_PREFIX) :])
     return None
 
 
@@ -386,7 +386,7 @@ def build_scope(
     once per set of parameters, at most MAX_TEMPLATES of them, MAX_NESTING deep, and one that nests
     itself (directly or not) is a template error: CloudFormation would nest stacks without end."""
     reading = reading or _Reading()
-    key = (path.resolve(), repr(sorted((overrides or {}).items(), key=lambda kv: str(kv[0]))))
+    key = (_resolved(path), repr(sorted((overrides or {}).items(), key=lambda kv: str(kv[0]))))
     if key in reading.done:  # the same application nested again: one translation, its own name
         return replace(reading.done[key], name=name)
     if len(reading.done) >= MAX_TEMPLATES:
@@ -398,7 +398,7 @@ def build_scope(
     reading.done[key] = scope
     if depth >= MAX_NESTING:
         return scope
-    chain = (*reading.chain, path.resolve())
+    chain = (*reading.chain, _resolved(path))
     for logical_id, res in scope.cfn.get("Resources", {}).items():
         if res.get("Type") != "AWS::CloudFormation::Stack":
             continue
@@ -426,6 +426,14 @@ def build_scope(
             child_path, child_params, sam=child_sam, depth=depth + 1, name=logical_id, reading=below
         )
     return scope
+
+
+def _resolved(path: Path) -> Path:
+    """The real path, or the path as given when it cannot be resolved (reading it then says why)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a loop of symbolic links (RuntimeError before Python 3.13)
+        return path.absolute()
 
 
 def _read_scope(
