@@ -136,3 +136,12 @@ def test_configs_are_bounded_regular_files(
 def test_a_template_fifo_does_not_block(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _ = _in_time(["check", str(_fifo(tmp_path, "template.yaml")), "--format", "json"], capsys)
     assert code == 1
+
+
+def test_judge_input_nested_without_end_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deep = tmp_path / "input.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    code, err = _in_time(["judge", "--input", str(deep)], capsys)
+    assert code == 2 and "nested too deeply" in err and err.count("\n") == 1

@@ -100,7 +100,7 @@ def run(args: argparse.Namespace, out: Output) -> ExitStatus:
     try:
         found = check(scope_of(args), ignore, template_ignores=not args.strict)
     except TemplateError as exc:  # the template itself is the finding, in every output format
-        line, column = resource_position(args.template, exc.resource) or (1, 1)
+        line, column = exc.at or resource_position(args.template, exc.resource) or (1, 1)
         found = [Finding(exc.rule, exc.resource, str(exc), str(args.template), line, column)]
     except UNFORESEEN as exc:  # a shape no check foresaw: still a finding, and the gate stays shut
         if os.environ.get("SAFEDEPLOY_DEBUG"):

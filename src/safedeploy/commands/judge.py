@@ -43,6 +43,8 @@ def run(args: argparse.Namespace, out: Output) -> ExitStatus:
         document = json.loads(raw)
     except ValueError as exc:
         raise UserError(f"{args.input} is not JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise UserError(f"{args.input}: nested too deeply to be judge input") from exc
     try:
         baseline, canary, policy = parse_judge_input(document)
     except (JudgeInputError, TypeError) as exc:

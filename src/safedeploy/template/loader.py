@@ -21,6 +21,9 @@ PLACEHOLDER_BUCKET = "safedeploy-offline"
 # with room for SAM's own expansion: reading more would only make every command slow.
 MAX_TEMPLATE_BYTES = 2**20
 MAX_RESOURCES = 2000
+# Maps and lists inside one another: a template (inline state machines and policies included) needs a
+# few dozen levels; every reader after this one may then recurse safely.
+MAX_DEPTH = 100
 # Where a nested application from the Serverless Application Repository points once read: a name that
 # no resolver will fetch (`.invalid` is reserved, RFC 2606).
 REPOSITORY_PLACEHOLDER = "https://serverlessrepo.invalid/"
@@ -54,10 +57,10 @@ def load_template(path: str | Path, *, structure: bool = True) -> dict[str, Any]
         )
     except TemplateError:
         raise
+    except RecursionError as exc:
+        raise TemplateError(f"{p}: nested more deeply than any template can be", "SD002") from exc
     except Exception as exc:
-        raise TemplateError(
-            f"{p}: not a valid YAML/JSON template: {str(exc).splitlines()[0]}", "SD002"
-        ) from exc
+        raise _unparsable(p, exc) from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("Resources"), dict):
         raise TemplateError(f"{p}: not a CloudFormation/SAM template (no Resources)", "SD002")
     if len(doc["Resources"]) > MAX_RESOURCES:
@@ -65,10 +68,39 @@ def load_template(path: str | Path, *, structure: bool = True) -> dict[str, Any]
             f"{p}: {len(doc['Resources'])} resources; CloudFormation accepts at most 500 per template "
             "(CloudFormation quotas): not read"
         )
+    if depth(doc) > MAX_DEPTH:
+        raise TemplateError(f"{p}: nested more than {MAX_DEPTH} levels deep: not read", "SD002")
     plain: dict[str, Any] = _plain(doc)
     if structure:
         check_structure(plain)
     return plain
+
+
+def _unparsable(path: Path, exc: Exception) -> TemplateError:
+    """The parser's complaint on one line, at the place it names (YAML's marks, JSON's position)."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    if mark is not None:  # yaml.MarkedYAMLError: context ("while parsing …"), problem, where
+        said = "; ".join(str(x) for x in (getattr(exc, "context", None), getattr(exc, "problem", None)) if x)
+        at: tuple[int, int] | None = (mark.line + 1, mark.column + 1)
+    elif isinstance(exc, json.JSONDecodeError):
+        said, at = exc.msg, (exc.lineno, exc.colno)
+    else:
+        said, at = (str(exc).splitlines() or [type(exc).__name__])[0], None
+    where = f" (line {at[0]}, column {at[1]})" if at else ""
+    return TemplateError(f"{path}: not a valid YAML/JSON template: {said}{where}", "SD002", at=at)
+
+
+def depth(value: Any) -> int:
+    """How deeply maps and lists nest in `value` (counted without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is not None:
+            deepest = max(deepest, level)
+            if level <= MAX_DEPTH:  # deeper is already too deep: no need to walk it
+                stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -117,6 +149,22 @@ LOCAL_DEFINITIONS = {
 }
 
 
+# An API whose DefinitionBody AWS::Include inserts: an empty document of the kind SAM expects stands in
+# for it (SAM adds the paths of the functions' Api events to it, as it would to the real one).
+INCLUDED_DEFINITION: dict[str, dict[str, Any]] = {
+    "AWS::Serverless::Api": {"swagger": "2.0", "info": {"title": "included", "version": "1"}, "paths": {}},
+    "AWS::Serverless::HttpApi": {
+        "openapi": "3.0.1",
+        "info": {"title": "included", "version": "1"},
+        "paths": {},
+    },
+}
+
+
+def _included(value: Any) -> bool:
+    return isinstance(value, dict) and bool(includes({"Resources": {}, "Body": value}))
+
+
 class _NoRepository:
     """A Serverless Application Repository client that never calls it: checks are static."""
 
@@ -145,6 +193,17 @@ def _offline_locations(template: dict[str, Any]) -> dict[str, Any]:
                 and props.get("PackageType") != "Image"
             ):
                 props[key] = f"s3://{PLACEHOLDER_BUCKET}/{logical_id}.zip"
+        if (
+            kind == "AWS::Serverless::Function"
+            and props.get("PackageType") == "Image"
+            and "ImageUri" not in props
+        ):  # `sam build` builds the image from the function's Metadata (DockerContext, Dockerfile)
+            props["ImageUri"] = (
+                f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{PLACEHOLDER_BUCKET}:{logical_id}"
+            )
+        if kind in INCLUDED_DEFINITION and _included(props.get("DefinitionBody")):
+            # What the include inserts is unknown here; SAM only needs a document of the right kind
+            props["DefinitionBody"] = copy.deepcopy(INCLUDED_DEFINITION[str(kind)])
         uri_key = LOCAL_DEFINITIONS.get(str(kind))
         if uri_key and isinstance(props.get(uri_key), str) and not props[uri_key].startswith("s3://"):
             props[uri_key] = f"s3://{PLACEHOLDER_BUCKET}/{logical_id}.{uri_key}"
