@@ -4,6 +4,7 @@ terminal control sequence, no line a CI runner would read as a workflow command,
 from __future__ import annotations
 
 import io
+import re
 import shutil
 from pathlib import Path
 
@@ -75,3 +76,20 @@ def test_no_line_of_the_guarded_stream_starts_a_command() -> None:
     assert _lines_that_command(sink.getvalue()) == []
     assert "half a line ::notice:: continued" in sink.getvalue()
     assert guard_commands("x\n::y") == "x\n\\::y"
+
+
+def test_a_live_display_on_a_terminal_is_guarded_too(capsys: pytest.CaptureFixture[str]) -> None:
+    """watch's progress bar: rich redirects standard output through the console while it is shown."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    console = Console(file=GuardedStream(), force_terminal=True, highlight=False)
+    with Progress(console=console) as progress:
+        task = progress.add_task("d-1", total=1)
+        print("::error::printed while the bar is shown")
+        console.print("::warning::from the console")
+        progress.update(task, advance=1)
+    console.print("::notice::after it")
+    out = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", capsys.readouterr().out)
+    assert [line for line in re.split(r"[\r\n]", out) if line.lstrip().startswith("::")] == []
+    assert "printed while the bar is shown" in out

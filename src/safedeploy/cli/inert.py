@@ -20,8 +20,10 @@ from rich.markup import escape
 # C0 and C1 controls, DEL, and the Unicode line and paragraph separators: each one could end a line
 # or start a terminal sequence. Shown as Python escapes (`\n`, `\x1b`), so the text stays readable.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-# A line that a CI runner would read as a command: `::` first, after any blanks.
-_COMMAND_LINE = re.compile(r"(^|\n)([ \t]*)::", re.MULTILINE)
+# A line that a CI runner would read as a command: `::` first, after any blanks (and the terminal
+# sequences rich writes itself, in case a runner drops them).
+_ANSI = r"\x1b\[[0-9;?]*[A-Za-z]"
+_COMMAND_LINE = re.compile(rf"(^|[\n\r])((?:[ \t]|{_ANSI})*)::", re.MULTILINE)
 COMMAND_GUARD = "\\"  # `\::error` is printed for `::error`: visible, and no command
 
 
@@ -49,13 +51,22 @@ class GuardedStream:
         self._stream = stream
         self._at_line_start = True
 
+    def _target(self) -> IO[str]:
+        stream = self._stream()
+        # While rich shows a live display it replaces sys.stdout by a proxy that prints through the
+        # console, which writes here: write to the stream behind the proxy, as rich itself does.
+        return getattr(stream, "rich_proxied_file", stream)
+
     def write(self, text: str) -> int:
         guarded = guard_commands(text)
         if not self._at_line_start and guarded.startswith(COMMAND_GUARD):
             guarded = guarded[len(COMMAND_GUARD) :]  # `::` in the middle of a line is text
-        if text:
-            self._at_line_start = text.endswith("\n")
-        return self._stream().write(guarded)
+        visible = re.sub(_ANSI, "", text)
+        if visible:
+            self._at_line_start = visible.endswith("\n")
+        return self._target().write(guarded)
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream(), name)
+        if name == "rich_proxied_file":  # not a proxy itself: rich must keep writing through it
+            raise AttributeError(name)
+        return getattr(self._target(), name)
