@@ -10,7 +10,7 @@ export SAM_CLI_TELEMETRY := 0
 # `sam build` needs python3.13 on PATH; pyenv keeps one here on the project's machines.
 PY313 := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin))
 
-.PHONY: demo plan check timing test test-fast local-invoke bench-matrix bench-sequential bench-breaker lint format mypy validate build bench package-sar ci clean
+.PHONY: demo plan check timing test test-fast local-invoke bench-matrix bench-sequential bench-breaker bench-cost lint format mypy validate build bench package-sar ci clean
 
 $(BIN)/.installed: requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,10 @@ bench-breaker: $(BIN)/.installed
 
 bench-matrix: $(BIN)/.installed
 	$(BIN)/python benchmarks/scenario_matrix.py
+
+## What the kit's machinery costs: the sample, and the sample grown to 50 protected functions (list prices).
+bench-cost: $(BIN)/.installed
+	$(BIN)/python benchmarks/cost_bench.py
 
 ## The test suite: unit, template (translated), validation (sam/cfn-lint/checkov) and rehearsals.
 test: $(BIN)/.installed $(CHECKOV_VENV)/.installed $(LOCALSTACK_VENV)/.installed $(SARIF_SCHEMA)

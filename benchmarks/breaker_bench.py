@@ -1,5 +1,6 @@
-"""The in-band breaker (hello_world/breaker.py): its cost per call, and by simulation how soon it stops
-a bad canary and how often a healthy one. Prints figures; asserts nothing. Run: make bench-breaker.
+"""The in-band breaker (hello_world/breaker.py): its cost per call, how long the call that trips it
+waits when CodeDeploy never answers, and by simulation how soon it stops a bad canary and how often a
+healthy one. Prints figures; asserts nothing. Run: make bench-breaker.
 
 The simulation runs the breaker's own SequentialTest with the sample's settings (baseline 1 %, alpha
 0.5 % over 100 environments) on the first step of a Canary10Percent5Minutes deployment (300 s): the
@@ -10,11 +11,17 @@ first bad call; a healthy version errs at exactly the baseline, the worst case f
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
+import os
 import random
+import socket
 import statistics
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,6 +58,59 @@ def overhead_us(calls: int = 200_000) -> tuple[float, float]:
     return timings[0], timings[1]
 
 
+@contextlib.contextmanager
+def silent_endpoint() -> Iterator[str]:
+    """A loopback endpoint that accepts connections and never answers (a hung API, a black hole)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                held.append(server.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join()
+        for conn in held:
+            conn.close()
+        server.close()
+
+
+def tripping_call_s(runs: int = 5) -> list[float]:
+    """Wall time of the call that trips the breaker, with the real client against a CodeDeploy that
+    never answers: the client is built on the stop's worker, inside the budget."""
+    failing = breaker.in_band_breaker(lambda event, context: {"statusCode": 500})
+    times = []
+    logging.getLogger("breaker").setLevel(logging.CRITICAL)  # each try logs its timeout
+    with silent_endpoint() as url:
+        os.environ.update(
+            AWS_ENDPOINT_URL_CODEDEPLOY=url,
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_DEFAULT_REGION="us-east-1",
+        )
+        for _ in range(runs):
+            breaker.reset()
+            breaker.current().config = breaker.BreakerConfig("app", BASELINE, 0.05)
+            context = Context()
+            while "2" not in breaker.current().stops:
+                started = time.perf_counter()
+                failing({}, context)
+                elapsed = time.perf_counter() - started
+            times.append(elapsed)
+    breaker.reset()
+    return times
+
+
 def first_fail_s(rate: float, rps: float, rng: random.Random) -> float | None:
     environments = max(1, math.ceil(rps * CALL_S))
     tests = [breaker.SequentialTest(BASELINE, ALPHA / ENVIRONMENTS) for _ in range(environments)]
@@ -65,6 +125,11 @@ def main() -> None:
     print(
         f"in-band breaker, cost per call: {with_us - without_us:.2f} µs ({with_us:.2f} µs with it, "
         f"{without_us:.2f} µs without, a handler that returns at once; 200 000 calls)"
+    )
+    waits = tripping_call_s()
+    print(
+        f"the tripping call against a CodeDeploy that never answers: worst {max(waits):.2f} s, median "
+        f"{statistics.median(waits):.2f} s of {len(waits)} (budget {breaker.STOP_BUDGET_S:g} s)"
     )
     rng = random.Random(1)
     print("| canary requests/s | environments | scenario | stopped | detection median | p95 |")

@@ -65,7 +65,8 @@ def corpus() -> None:
         for entry in templates:
             one = time.perf_counter()
             path = as_deployed(CORPUS / entry["file"], entry.get("harness"), Path(work))
-            with contextlib.suppress(TemplateError):
+            # a template marked pending in the manifest may still fail outside the check's own errors
+            with contextlib.suppress(Exception if entry.get("pending") else TemplateError):
                 check(build_scope(path, entry.get("parameters") or {}))
             slowest = max(slowest, (time.perf_counter() - one, entry["file"]))
     total = time.perf_counter() - started

@@ -12,7 +12,7 @@ from aws_lambda_powertools import Logger
 from safedeploy_core.case_source import load_function_cases
 from safedeploy_core.clients import Clients
 from safedeploy_core.config import HookConfig
-from safedeploy_core.deadline import ABANDONED, Deadline, HasRemainingTime
+from safedeploy_core.deadline import ABANDONED, Deadline, HasRemainingTime, Reserve
 from safedeploy_core.errors import ConfigError
 from safedeploy_core.notify import publish
 from safedeploy_core.runner import CheckRun, Checks, HookOutcome, run_hook
@@ -107,20 +107,24 @@ def handle(
     """What both hook handlers do: configuration, lazy clients, one run, one report, logs."""
     config = load_config()
     cl = clients()
+    fixed = config.deadline_margin_s if isinstance(config, HookConfig) else None
+    # the budget is the whole timeout: this runs at the start of the invocation
+    cl.reserve = reserve = Reserve.for_budget(context.get_remaining_time_in_millis() / 1000, fixed)
     if isinstance(config, HookConfig):
         config = replace(config, own_arn=getattr(context, "invoked_function_arn", None))
-        margin, checks = config.deadline_margin_s, make_checks(cl, config)
+        checks = make_checks(cl, config)
     else:  # run_hook reports Failed with the configuration error before any check
-        margin, checks = HookConfig.deadline_margin_s, lambda deployment, deadline: CheckRun([])
+        checks = lambda deployment, deadline: CheckRun([])  # noqa: E731
     outcome = run_hook(
         phase,
         event,
         codedeploy=cl.codedeploy,
         config=config,
-        deadline=Deadline.from_context(context, margin),
+        deadline=Deadline.from_context(context, reserve.total_s),
         checks=checks,
         hook_name=getattr(context, "function_name", None),
         on_exception=lambda exc: logger.exception("hook bug"),
+        grace_s=reserve.grace_s,
     )
     if isinstance(config, HookConfig):
         notify(cl, config, outcome)

@@ -20,13 +20,18 @@ def lambda_handler(event: SQSEvent, context: LambdaContext) -> dict[str, Any]:
     cl = clients()
     failures = []
     for record in event.records:
-        lost = recover(cl.codedeploy, record.raw_event)
-        log = logger.warning if lost.recovery == "not-a-hook-event" else logger.error
-        log(f"lost report {lost.message_id}: {lost.recovery}", extra={"lost_report": lost.__dict__})
-        notice = lost.notice()
-        if notice and record.attributes.approximate_receive_count == "1":  # tell a person once
-            publish(cl.sns, topic, notice.subject, notice.message)
-        if lost.retry:
-            failures.append({"itemIdentifier": lost.message_id})
+        try:
+            lost = recover(cl.codedeploy, record.raw_event)
+            log = logger.warning if lost.recovery == "not-a-hook-event" else logger.error
+            log(f"lost report {lost.message_id}: {lost.recovery}", extra={"lost_report": lost.__dict__})
+            notice = lost.notice()
+            if notice and record.attributes.approximate_receive_count == "1":  # tell a person once
+                publish(cl.sns, topic, notice.subject, notice.message)
+            held = lost.retry
+        except Exception:  # one record's trouble never blocks the others: it alone comes back
+            logger.exception("lost report could not be handled", extra={"message_id": record.message_id})
+            held = True
+        if held:
+            failures.append({"itemIdentifier": record.message_id})
     # ReportBatchItemFailures: only the held messages come back (after the visibility timeout)
     return {"batchItemFailures": failures}

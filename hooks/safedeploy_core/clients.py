@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from safedeploy_core.deadline import Reserve
+
 # Control-plane calls retry throttling with botocore's standard mode (exponential backoff with jitter).
 # `total_max_attempts` counts tries, `max_attempts` would count retries.
 CONTROL_PLANE = {"mode": "standard", "total_max_attempts": 4}
@@ -26,6 +28,8 @@ class Clients:
 
     overrides: dict[str, Any] = field(default_factory=dict)
     invoke_read_timeout_s: float = 30.0
+    # The CodeDeploy client's tries and timeouts fit the hook's reserve for its report
+    reserve: Reserve = field(default_factory=lambda: Reserve.for_budget(0, fixed_s=25.0))
 
     def get(self, service: str) -> Any:
         if service not in self.overrides:
@@ -36,13 +40,12 @@ class Clients:
                     "lambda", retries={"total_max_attempts": 1}, read_timeout=self.invoke_read_timeout_s
                 )
             elif service == "codedeploy":
-                # The status report must fit in the hooks' deadline margin (25 s): 3 tries of at most
-                # 2 s connect + 4 s read, plus backoff.
+                # The status report, with its retries, must fit in the hook's reserve.
                 self.overrides[service] = make_client(
                     service,
-                    retries={"mode": "standard", "total_max_attempts": 3},
-                    read_timeout=4,
-                    connect_timeout=2,
+                    retries={"mode": "standard", "total_max_attempts": self.reserve.tries},
+                    read_timeout=self.reserve.read_timeout_s,
+                    connect_timeout=self.reserve.connect_timeout_s,
                 )
             else:
                 self.overrides[service] = make_client(service, read_timeout=10)

@@ -61,7 +61,8 @@ class HookConfig:
     smoke_case_location: str = "smoke_cases"
     api_url_parameter: str | None = None
     environment: str = "dev"
-    deadline_margin_s: float = 25.0
+    # Seconds kept back for the status report; None: scaled to the hook's timeout (deadline.Reserve).
+    deadline_margin_s: float | None = None
     max_workers: int = 10
     notification_topic_arn: str | None = None
     # What an INCONCLUSIVE or NODATA verdict does: "fail" (closed) or "pass" (with a warning).
@@ -105,7 +106,11 @@ class HookConfig:
         undecided = env.get("UNDECIDED_VERDICT") or ("fail" if environment == "prod" else "pass")
         if undecided not in VERDICT_POLICIES:
             raise ConfigError(f"UNDECIDED_VERDICT must be one of {VERDICT_POLICIES}, got {undecided!r}")
-        margin = _number(env, "DEADLINE_MARGIN_S", "25", 0.0, MAX_LAMBDA_TIMEOUT_S)
+        margin = (
+            _number(env, "DEADLINE_MARGIN_S", "", 0.0, MAX_LAMBDA_TIMEOUT_S)
+            if env.get("DEADLINE_MARGIN_S", "").strip()
+            else None
+        )
         judge_wait = _number(env, "JUDGE_WAIT_S", "120", 0, MAX_LAMBDA_TIMEOUT_S, integer=True)
         workers = int(_number(env, "SMOKE_CONCURRENCY", "10", 1, MAX_WORKERS, integer=True))
         look = _number(env, "STEP_LOOK_S", f"{STEP_LOOK_S:g}", 1, 30, integer=True)

@@ -35,6 +35,42 @@ class Deadline:
         return self.remaining() <= 0
 
 
+# What a hook keeps back from its Lambda budget for its status report: a grace for checks that end at
+# the deadline, then the report with a retry. A quarter of the budget, at least MIN_RESERVE_S (a
+# 10-s hook still tests for 4 s, then has one report and one retry of short timeouts) and at most
+# MAX_RESERVE_S (three tries of about 2 s connect + 4 s read, with botocore's standard backoff).
+MIN_RESERVE_S = 6.0
+MAX_RESERVE_S = 25.0
+RESERVE_SHARE = 0.25
+MAX_GRACE_S = 2.0
+
+
+@dataclass(frozen=True)
+class Reserve:
+    """The end of a hook's budget kept for reporting, and the report client's settings that fit it."""
+
+    total_s: float
+    grace_s: float
+    tries: int
+    connect_timeout_s: float
+    read_timeout_s: float
+
+    @classmethod
+    def for_budget(cls, budget_s: float, fixed_s: float | None = None) -> Reserve:
+        """The reserve of a hook with `budget_s` seconds (its timeout); `fixed_s` overrides its size."""
+        if fixed_s is not None:
+            total = fixed_s
+        else:
+            total = min(max(budget_s * RESERVE_SHARE, MIN_RESERVE_S), MAX_RESERVE_S)
+        grace = min(MAX_GRACE_S, total / 6)
+        report = total - grace
+        tries = 3 if report >= 20 else 2
+        # botocore's standard retry mode sleeps at most 1 s, then 2 s, between tries
+        backoff = 2 ** (tries - 1) - 1
+        per_try = max(report - backoff, 0.2 * tries) / tries
+        return cls(total, grace, tries, round(per_try / 3, 2), round(2 * per_try / 3, 2))
+
+
 class AbandonedWork:
     """Work the hook stopped waiting for at its deadline (a hung invocation, a slow API call).
 

@@ -71,8 +71,8 @@ def recover(codedeploy: Any, record: dict[str, Any]) -> LostReport:
     try:
         body = json.loads(record.get("body") or "")
         hook: HookEvent = parse_hook_event(body)
-    except (ValueError, MalformedEvent) as exc:
-        return LostReport(message_id, "not-a-hook-event", f"dropped: {exc}")
+    except (ValueError, MalformedEvent, RecursionError) as exc:  # a body nested too deep: RecursionError
+        return LostReport(message_id, "not-a-hook-event", f"dropped: {type(exc).__name__}: {exc}"[:300])
     error = _attribute(record, "ErrorMessage")
     code = _attribute(record, "ErrorCode")
     hook_error = f"{code} {error}".strip()

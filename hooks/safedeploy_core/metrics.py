@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from safedeploy_core.judge import VersionSample
@@ -329,3 +329,19 @@ def latency_intervals(
         converted[f"dsc_{label}"] = counts
         converted[f"slow_{label}"] = {t: float(slow_calls(n, ranks.get(t, 100.0))) for t, n in counts.items()}
     return _intervals(converted, "dsc", "slow", threshold.source.period, cutoff)
+
+
+def metrics_per_look(emf: EmfSource | None) -> tuple[int, int]:
+    """What one look of the step judge requests for one deployment (GetMetricData is billed per metric
+    requested), once the threshold is known: (1-s series, asked at every look; per-minute series, asked
+    again only once another minute has settled — `step_gate.fetch_looks`)."""
+    source = latency_sources(emf)[0]
+    threshold = Threshold(0.0, datetime.fromtimestamp(0, tz=UTC), source)
+    queries = interval_queries("f", "live", {"baseline": "1", "canary": "2"}, emf, threshold)
+    every = sum(1 for q in queries if q["MetricStat"]["Period"] < LAMBDA_PERIOD_S)
+    return every, len(queries) - every
+
+
+def threshold_metrics(emf: EmfSource | None) -> int:
+    """The metrics of the one read that fixes a deployment's latency threshold (`threshold_before`)."""
+    return len(latency_sources(emf))

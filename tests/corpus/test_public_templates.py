@@ -46,13 +46,18 @@ SAM_INTEGRATION_KEYS = {
 }
 
 CORPUS = Path(os.environ.get("SAFEDEPLOY_CORPUS") or ROOT.parent / "shared" / "corpus")
-MANIFEST = Path(__file__).with_name("manifest.json")
+# the first corpus, and the second (more/: templates from other repositories, with its own SOURCES.md)
+MANIFESTS = (Path(__file__).with_name("manifest.json"), Path(__file__).with_name("manifest_more.json"))
+
+
+def listed(manifest: Path) -> list[dict[str, Any]]:
+    templates: list[dict[str, Any]] = json.loads(manifest.read_text())["templates"]
+    return templates
 
 
 def entries() -> list[dict[str, Any]]:
-    """The manifest's templates whose file is in the corpus folder."""
-    listed: list[dict[str, Any]] = json.loads(MANIFEST.read_text())["templates"]
-    return [e for e in listed if (CORPUS / e["file"]).is_file()]
+    """The manifests' templates whose file is in the corpus folder."""
+    return [e for m in MANIFESTS for e in listed(m) if (CORPUS / e["file"]).is_file()]
 
 
 def as_deployed(path: Path, harness: str | None, workdir: Path) -> Path:
@@ -77,10 +82,13 @@ def as_deployed(path: Path, harness: str | None, workdir: Path) -> Path:
     return out
 
 
-def test_the_manifest_records_where_each_template_came_from_and_why_each_error_is_right() -> None:
-    listed = json.loads(MANIFEST.read_text())["templates"]
-    assert len(listed) >= 30
-    for entry in listed:
+@pytest.mark.parametrize("manifest", MANIFESTS, ids=lambda m: m.name)
+def test_the_manifest_records_where_each_template_came_from_and_why_each_error_is_right(
+    manifest: Path,
+) -> None:
+    templates = listed(manifest)
+    assert len(templates) >= 30
+    for entry in templates:
         assert {"repository", "path", "commit", "license"} <= set(entry["source"]), entry["file"]
         assert {e.split()[0] for e in entry["errors"]} == set(entry.get("verified", {})), entry["file"]
         assert all(RULES[e.split()[0]].severity == "error" for e in entry["errors"]), entry["file"]
@@ -95,6 +103,15 @@ def test_a_public_template_gets_exactly_its_verified_errors(entry: dict[str, Any
     except TemplateError as exc:  # as `check` reports it: a finding, never a crash
         found = []
         errors = {f"{exc.rule} template"} if RULES[exc.rule].severity == "error" else set()
+    except Exception as exc:
+        if entry.get("pending"):
+            pytest.xfail(f"{entry['pending']} ({type(exc).__name__})")
+        raise
     else:
         errors = {f"{f.rule} {f.resource}" for f in found if f.severity == "error"}
+    if entry.get("pending"):  # known not to be read as CloudFormation would yet: must still not crash
+        assert errors != set(entry["errors"]), (
+            f"now right: drop 'pending' from the manifest ({entry['pending']})"
+        )
+        pytest.xfail(entry["pending"])
     assert errors == set(entry.get("errors", []))

@@ -8,6 +8,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from safedeploy_core.deadline import Reserve
 from safedeploy_core.timing import deployment_config, detection_seconds, fit
 
 from safedeploy.rehearsal.placeholders import alarm_arguments
@@ -125,6 +126,7 @@ def test_ops_tier_follows_the_recommended_periods(alarms_cfn: dict[str, Any]) ->
     )
     assert res["OpsDuration"]["Properties"]["ExtendedStatistic"] == "p90"
     assert res["ServiceHealth"]["Type"] == "AWS::CloudWatch::CompositeAlarm"
+    assert res["ServiceHealth"]["Condition"] == "WantsServiceHealth"
 
 
 def _statements(cfn: dict[str, Any], role: str) -> list[dict[str, Any]]:
@@ -232,7 +234,7 @@ def test_a_person_hears_of_failed_hooks_and_lost_events(hooks_cfn: dict[str, Any
             watched.add((stat["Metric"]["MetricName"], dimension["Value"]["Ref"], stat["Stat"]))
     assert watched == {
         (name, hook, "Sum")
-        for name in ("Errors", "AsyncEventsDropped", "DeadLetterErrors")
+        for name in ("Errors", "DeadLetterErrors")
         for hook in ("PreTrafficHook", "PostTrafficHook")
     } | {("Errors", "LostReportFunction", "Sum")}
     for alarm in ("HookFailuresAlarm", "HookEventAgeAlarm", "LostReportQueueAgeAlarm"):
@@ -247,11 +249,16 @@ def test_hooks_report_before_their_timeout_and_retry_briefly(hooks_cfn: dict[str
     res = hooks_cfn["Resources"]
     for hook in ("PreTrafficHook", "PostTrafficHook"):
         props = res[hook]["Properties"]
-        margin = float(props["Environment"]["Variables"]["DEADLINE_MARGIN_S"])
+        # the reserve for the report is scaled to the timeout, not fixed in the template
+        assert "DEADLINE_MARGIN_S" not in props["Environment"]["Variables"]
+        margin = Reserve.for_budget(props["Timeout"]).total_s
         assert props["Timeout"] <= 180 and margin < props["Timeout"]
-        # Lambda's default for async invokes: 2 retries (3 tries); worst case a broken hook holds the
-        # deployment 3 x timeout plus retry delays (1 + 2 min), far below CodeDeploy's hour
-        assert f"{hook}EventInvokeConfig" not in res
+        # 2 retries (3 tries); worst case a broken hook holds the deployment 3 x timeout plus retry
+        # delays (1 + 2 min), far below CodeDeploy's hour; the third try starts within the event's
+        # maximum age, and a throttled event is dead-lettered at that age, well before the hour
+        invoke = res[f"{hook}EventInvokeConfig"]["Properties"]
+        assert invoke["MaximumRetryAttempts"] == 2 and invoke["Qualifier"] == "$LATEST"
+        assert 2 * props["Timeout"] + 180 < invoke["MaximumEventAgeInSeconds"] <= 15 * 60
         assert 3 * props["Timeout"] + 180 <= 15 * 60
 
 
@@ -278,8 +285,12 @@ def test_every_alarm_definition_is_accepted_by_moto(root_scope: Scope) -> None:
             for logical, res in scope.resources.items():
                 if res["Type"] == "AWS::CloudWatch::Alarm" and scope.active(logical):
                     cloudwatch.put_metric_alarm(**alarm_arguments(scope.resolve(res["Properties"]), mapping))
-        # hello_world: 5 gates + 7 ops (with API); echo: 4 gates + 4 ops; the hooks' own health: 3
-        assert len(cloudwatch.describe_alarms()["MetricAlarms"]) == 12 + 8 + 3
+        for logical, res in root_scope.resources.items():
+            if res["Type"] == "AWS::CloudWatch::Alarm" and root_scope.active(logical):
+                cloudwatch.put_metric_alarm(**alarm_arguments(root_scope.resolve(res["Properties"]), mapping))
+        # hello_world: 5 gates + 6 ops (with API); echo: 4 gates + 3 ops; the hooks' own health: 3; the
+        # stack's one on the account's concurrency (the packs' per-function ones are off)
+        assert len(cloudwatch.describe_alarms()["MetricAlarms"]) == 11 + 7 + 3 + 1
 
 
 @pytest.mark.parametrize("env", ["default", "staging", "prod"])

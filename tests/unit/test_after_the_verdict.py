@@ -54,12 +54,13 @@ def test_no_budget_means_no_invocation_and_an_immediate_failed_report(monkeypatc
     import pre_traffic
 
     monkeypatch.setenv("ALLOWED_FUNCTIONS", "hello-fn")
+    monkeypatch.setenv("DEADLINE_MARGIN_S", "25")
     cd = CodeDeployStub()
     cd.report("Failed")  # no GetDeployment: nothing is started at all
     target = CountingTarget(0.0)
     hook_support.use_clients({"codedeploy": cd.client, "lambda-invoke": target})
     try:
-        # 25 s left = exactly the deadline margin: 0 ms of budget for checks
+        # 25 s left = exactly the reserve it was given: 0 ms of budget for checks
         out = pre_traffic.lambda_handler(load_event("pre_traffic.json"), FakeContext(remaining_ms=25_000))
     finally:
         hook_support.use_clients(None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -47,15 +48,17 @@ def test_the_configuration_is_read_once_and_refuses_wrong_values(monkeypatch: py
     assert breaker.current().config is None
 
 
-def test_the_evidence_is_the_mean_likelihood_ratio() -> None:
+def test_the_evidence_is_the_weighted_mean_likelihood_ratio() -> None:
     test = breaker.SequentialTest(baseline=0.01, alpha=0.001)
     outcomes = [True] * 3 + [False] * 40
     for error in outcomes:
         test.add(error)
     expected = sum(
-        (min(r * 0.01, breaker.MAX_RATE) / 0.01) ** 3 * ((1 - min(r * 0.01, breaker.MAX_RATE)) / 0.99) ** 40
-        for r in breaker.RATIOS
-    ) / len(breaker.RATIOS)
+        w
+        * (min(r * 0.01, breaker.MAX_RATE) / 0.01) ** 3
+        * ((1 - min(r * 0.01, breaker.MAX_RATE)) / 0.99) ** 40
+        for r, w in zip(breaker.RATIOS, breaker.WEIGHTS, strict=True)
+    ) / sum(breaker.WEIGHTS)
     assert math.isclose(test.log_evidence(), math.log(expected))
     assert (test.calls, test.errors) == (43, 3)
 
@@ -228,3 +231,119 @@ def test_the_tripping_call_waits_at_most_its_budget() -> None:
     ticks = iter([0.0, 0.5, 1.0, 2.5])  # the third CodeDeploy call would start past the 2-s budget
     with pytest.raises(TimeoutError, match="before get_deployment"):
         breaker.stop_own_deployment(cd.client, APP, FN, "2", clock=lambda: next(ticks))
+
+
+def test_each_codedeploy_call_is_tried_once_with_short_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    config = breaker._codedeploy().meta.config
+    # botocore's `max_attempts` counts retries: {"max_attempts": 1} would have meant two tries
+    assert config.retries == {"mode": "standard", "total_max_attempts": 1}
+    assert (config.connect_timeout, config.read_timeout) == (1, 1)
+
+
+class Hung:
+    """A CodeDeploy client whose first call never answers until released; records the thread that
+    built it."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.built_on: str | None = None
+        self.calls = 0
+
+    def factory(self) -> Hung:
+        self.built_on = threading.current_thread().name
+        return self
+
+    def list_deployment_groups(self, **params: Any) -> dict[str, Any]:
+        self.calls += 1
+        self.release.wait(30)
+        return {"deploymentGroups": []}
+
+
+def tripping_breaker(client: Any, **kw: Any) -> breaker.Breaker:
+    config = breaker.BreakerConfig(APP, 0.01, 0.05)
+    return breaker.Breaker(config, client, **kw)
+
+
+def test_the_tripping_call_does_not_wait_for_a_codedeploy_that_never_answers() -> None:
+    hung = Hung()
+    b = tripping_breaker(hung.factory, budget_s=0.05)
+    context = FakeContext(function_name=FN, function_version="2")
+    for _ in range(40):  # all errors: trips within a few calls
+        b.record(True, context)
+    stop = b.stops["2"]
+    # the call came back while the stop is still hanging on its worker, which built its own client
+    assert stop.worker is not None and stop.worker.is_alive() and hung.calls == 1
+    assert hung.built_on == "breaker-stop" and not stop.done
+    b.record(True, context)
+    assert hung.calls == 1  # one stop in flight at a time
+    hung.release.set()
+    stop.worker.join(5)
+    assert stop.done and stop.deployment is None
+
+
+def test_a_failed_stop_is_tried_again_later_with_a_growing_jittered_delay() -> None:
+    now = [100.0]
+    attempts: list[float] = []
+
+    def factory() -> Any:
+        class Client:
+            def list_deployment_groups(self, **params: Any) -> dict[str, Any]:
+                attempts.append(now[0])
+                if len(attempts) < 3:
+                    raise ConnectionError("no route to CodeDeploy")
+                return {"deploymentGroups": []}
+
+        return Client()
+
+    b = tripping_breaker(factory, clock=lambda: now[0], jitter=lambda: 0.5)
+    context = FakeContext(function_name=FN, function_version="2")
+    while "2" not in b.stops:
+        b.record(True, context)
+    assert attempts == [100.0] and b.stops["2"].due_at == 105.0  # 5 s x (0.5 + 0.5)
+    now[0] = 104.0
+    b.record(False, context)
+    assert attempts == [100.0]  # not due yet
+    now[0] = 105.0
+    b.record(False, context)
+    assert attempts == [100.0, 105.0] and b.stops["2"].due_at == 115.0  # then 10 s
+    now[0] = 115.0
+    b.record(False, context)
+    assert b.stops["2"].done and attempts == [100.0, 105.0, 115.0]
+    now[0] = 1000.0
+    b.record(True, context)
+    assert len(attempts) == 3  # stopped once: never again
+
+
+@pytest.mark.parametrize(
+    ("response", "error"),
+    [
+        ({"statusCode": "abc"}, False),
+        ({"statusCode": None}, False),
+        ({"statusCode": True}, False),
+        ({"statusCode": [500]}, False),
+        ({"statusCode": "503"}, True),
+        ({"statusCode": 500.0}, True),
+        ([1, 2], False),
+        ("plain text", False),
+        (None, False),
+    ],
+)
+def test_any_response_shape_is_data(monkeypatch: pytest.MonkeyPatch, response: Any, error: bool) -> None:
+    assert breaker.failed(response) is error
+    wrapped = breaker.in_band_breaker(lambda event, context: response)
+    context = FakeContext(function_name=FN, function_version="2")
+    assert wrapped({}, context) == response  # breaker off (no BREAKER_APPLICATION): untouched
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    breaker.reset()
+    assert wrapped({}, context) == response  # and on
+
+
+def test_a_breaker_bug_never_becomes_the_callers_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: Any) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(breaker.Breaker, "record", broken)
+    wrapped = breaker.in_band_breaker(lambda event, context: {"statusCode": 200})
+    assert wrapped({}, FakeContext(function_name=FN, function_version="2")) == {"statusCode": 200}

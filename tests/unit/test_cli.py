@@ -58,9 +58,10 @@ def test_check_json_on_the_project_template(capsys: pytest.CaptureFixture[str]) 
         for gate in ("ErrorRate", "Latency", "Timeout", "Throttle")
     }
     assert all(f["severity"] == "warning" for f in findings if f["rule"] == "SD311")
-    # today's keys, plus where: file, line, column
+    # today's keys, plus where: file, line, column, and what the message leaves out: details
     assert all(
-        set(f) == {"rule", "severity", "resource", "message", "file", "line", "column"} for f in findings
+        set(f) == {"rule", "severity", "resource", "message", "file", "line", "column", "details"}
+        for f in findings
     )
 
 
@@ -449,7 +450,9 @@ def test_narrow_terminals_cut_no_name(
     command: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # a terminal: check draws its table
     code, out, _ = run([command, str(ROOT / "template.yaml")], capsys)
+    out = re.sub(r"\x1b\[[0-9;]*m", "", out)
     assert code == 0 and "…" not in out
     assert max(len(line.rstrip()) for line in out.splitlines()) <= 80
     if command == "timing":

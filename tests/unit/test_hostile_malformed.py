@@ -119,12 +119,12 @@ def test_an_unreadable_template_is_sd002(
 def test_an_unforeseen_shape_is_still_a_finding(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import safedeploy.rules.checks as checks
+    import safedeploy.rules as rules
 
     def broken(*args: object, **kwargs: object) -> list[object]:
         raise ValueError("not enough values to unpack (expected 2, got 1)")
 
-    monkeypatch.setattr(checks, "check", broken)
+    monkeypatch.setattr(rules, "check", broken)
     monkeypatch.delenv("SAFEDEPLOY_DEBUG", raising=False)
     code, out, _ = _check(MALFORMED.parent / "network" / "sar_nested.yaml", "json", capsys)
     (finding,) = json.loads(out)

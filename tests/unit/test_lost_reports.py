@@ -146,3 +146,27 @@ def test_a_report_lost_on_every_try_is_recovered_from_the_dead_letter_queue(
     finally:
         hook_support.use_clients(None)
     cd.done()
+
+
+def test_one_bad_record_never_blocks_the_others(world: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a batch: a body nested too deep for the JSON parser, a valid lost report, and a record
+    # whose handling breaks unexpectedly
+    cd, sns = world
+    event = copy.deepcopy(load_event("lost_report.json"))
+    good = event["Records"][0]
+    deep = {**good, "messageId": "deep", "body": "[" * 100_000 + "]" * 100_000}
+    broken = {**good, "messageId": "broken", "body": json.dumps({"DeploymentId": "d-BROKEN", "x": 1})}
+    event["Records"] = [deep, good, broken]
+    real_recover = lost_reports.recover
+
+    def recover(codedeploy: Any, record: dict[str, Any]) -> Any:
+        if record["messageId"] == "broken":
+            raise RuntimeError("unexpected")
+        return real_recover(codedeploy, record)
+
+    monkeypatch.setattr(lost_reports, "recover", recover)
+    cd.report("Failed", execution_id=EXECUTION)
+    # THEN the valid one is reported Failed, the deep one dropped, and only the broken one comes back
+    assert run(event) == {"batchItemFailures": [{"itemIdentifier": "broken"}]}
+    cd.done()
+    assert len(sns.published) == 1

@@ -128,6 +128,44 @@ def test_hung_target_fails_before_the_hook_deadline(
         time.sleep(0.05)
 
 
+def test_a_ten_second_hook_invokes_the_version_and_reports_a_hung_one_within_its_timeout(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    # GIVEN a hook whose Lambda timeout is 10 s, with the reserve scaled to it, and a version that hangs
+    one_case = {"cases": [{"name": "hello", "request": {"path": "/hello"}, "expect": {"status": 200}}]}
+    (tmp_path / "hello_world.json").write_text(json.dumps(one_case))
+    monkeypatch.setenv("SMOKE_CASE_LOCATION", str(tmp_path))
+    deploy(aws, {"FAULT_MODE": "slow", "FAULT_SLOW_MS": "11000"})
+    aws["cd"].deployment(FN)
+    aws["cd"].report("Failed")
+    out = run(remaining_ms=10_000)
+    # THEN it invoked the version (a fixed 25-s reserve left it no time at all) and its report went
+    # out before the 10 s were up
+    aws["cd"].done()
+    assert out["status"] == "Failed" and "hook's deadline" in out["reason"]
+    assert [c["check"] for c in out["checks"]] == ["hello"] and out["elapsed_ms"] < 10_000
+    for _ in range(100):
+        if aws["runtime"].invocations:
+            break
+        time.sleep(0.05)
+    assert aws["runtime"].invocations
+
+
+def test_the_reserve_scales_with_the_budget_and_its_report_fits_in_it() -> None:
+    from safedeploy_core.deadline import MAX_RESERVE_S, MIN_RESERVE_S, Reserve
+
+    for budget in (3, 10, 30, 60, 120, 180, 900):
+        reserve = Reserve.for_budget(budget)
+        assert MIN_RESERVE_S <= reserve.total_s <= MAX_RESERVE_S
+        # grace, then every try at its full connect + read timeouts, with the standard backoff
+        backoff = 2 ** (reserve.tries - 1) - 1
+        report = reserve.tries * (reserve.connect_timeout_s + reserve.read_timeout_s) + backoff
+        assert reserve.grace_s + report <= reserve.total_s + 0.05 and reserve.tries >= 2
+    assert Reserve.for_budget(10).total_s == MIN_RESERVE_S  # 4 s of checks in a 10-s hook
+    assert Reserve.for_budget(120).total_s == 25.0 and Reserve.for_budget(120).tries == 3
+    assert Reserve.for_budget(10, fixed_s=3.0).total_s == 3.0
+
+
 def test_access_denied_on_codedeploy_still_reports_failed(aws: dict[str, Any]) -> None:
     aws["cd"].error("get_deployment", "AccessDeniedException")
     aws["cd"].report("Failed")

@@ -239,7 +239,18 @@ def test_a_gate_whose_worst_case_outlasts_the_shift_is_a_warning_with_its_parts(
     message = found[0].message
     assert "worst-case 310 s" in message and "after all traffic moved" in message
     assert "no post-traffic hook keeps the deployment open" in message
-    assert "60 s alignment + 120 s of breaching periods + 60 s visibility" in message
+    # one sentence; the breakdown goes to the JSON
+    assert "alignment" not in message
+    assert found[0].details == {
+        "worst_case_s": 310,
+        "parts_s": {
+            "alignment": 60,
+            "breaching_periods": 120,
+            "visibility": 60,
+            "evaluation": 60,
+            "codedeploy_poll_assumed": 10,
+        },
+    }
 
 
 def test_a_gate_that_cannot_fire_in_time_even_at_best_is_an_error_and_a_post_hook_can_save_it(
@@ -394,7 +405,11 @@ def test_serverless_resources_without_the_transform_are_said_to_be_untranslated(
     [
         ('!Sub "CodeDeployHook_${AWS::StackName}-pre"', set()),  # the prefix is known: fine
         ('!Join ["", [CodeDeployHook_, !Ref "AWS::StackName"]]', set()),
-        ('!Sub "${AWS::StackName}-pre"', {("SD251", "warning", "PreHook")}),  # not known: not proven
+        # a stack name matches [a-zA-Z][-a-zA-Z0-9]*: no `_`, so this can never start with CodeDeployHook_
+        ('!Sub "${AWS::StackName}-pre"', {("SD201", "error", "PreHook")}),
+        # a stack named CodeDeployHook followed by `_pre` would be: not proven
+        ('!Sub "${AWS::StackName}_pre"', {("SD251", "warning", "PreHook")}),
+        ('!Sub "${AWS::StackName}${Suffix}"', {("SD251", "warning", "PreHook")}),
         ('!Sub "Hook_${AWS::StackName}"', {("SD201", "error", "PreHook")}),  # known and wrong
     ],
 )
@@ -732,6 +747,11 @@ ERROR_TRIGGERS = {
     "SD307": _base().replace("MetricName: Errors", "MetricName: Error"),
     "SD308": _base(dimensions=_dims(FunctionName="!Ref Fn", Alias="live")),
     "SD309": _base(dimensions=_dims(FunctionName="!GetAtt Fn.Arn", Resource='!Sub "${Fn}:live"')),
+    "SD312": _base(alarms="[Gate]"),
+    "SD313": _base().replace(
+        "Namespace: AWS/Lambda\n              MetricName: Errors",
+        "Namespace: AWS/ApiGateway\n              MetricName: 5XXErrors",
+    ),
 }
 
 
@@ -894,3 +914,228 @@ def test_plan_does_not_say_never_when_the_post_hook_that_could_hold_the_deployme
         path.write_text(text)
         (plan,) = build_plan(build_scope(path))
         assert [g.fits for g in plan.alarms] == [fits]
+
+
+@pytest.mark.parametrize("alarm_name", [None, "checkout-errors"])
+def test_a_gate_listed_by_its_logical_id_as_a_string_is_an_error_not_an_unknown(
+    tmp_path: Path, alarm_name: str | None
+) -> None:
+    text = BASE.format(**{**DEFAULTS, "alarms": "[Gate]"})
+    if alarm_name:
+        text = text.replace(
+            "      ComparisonOperator:", f"      AlarmName: {alarm_name}\n      ComparisonOperator:"
+        )
+    found = [f for f in run(tmp_path, text) if f.rule in ("SD312", "SD306")]
+    assert [(f.rule, f.severity, f.resource) for f in found] == [("SD312", "error", "Fn")]
+    assert "!Ref Gate" in found[0].message
+    # the alarm's own name as a string is how CodeDeploy names it: no finding
+    if alarm_name:
+        named = text.replace("Alarms: [Gate]", f"Alarms: [{alarm_name}]")
+        assert not [f for f in run(tmp_path, named) if f.rule in ("SD312", "SD306")]
+
+
+def test_a_type_parameter_that_allows_a_misspelt_name_is_reported_with_the_nearest(tmp_path: Path) -> None:
+    text = BASE.format(**{**DEFAULTS, "type": "!Ref DeploymentType"}).replace(
+        "Globals:",
+        "Parameters:\n  DeploymentType:\n    Type: String\n    Default: Canary10Percent5Minutes\n"
+        "    AllowedValues: [Canary10Percent5Minutes, Linear10PercentEvery2Minute, AllAtOnce, MyOwnConfig]\n"
+        "Globals:",
+    )
+    found = [f for f in run(tmp_path, text) if f.rule == "SD108"]
+    assert [(f.severity, f.resource) for f in found] == [("warning", "DeploymentType")] * 2
+    typo, custom = sorted(found, key=lambda f: "MyOwnConfig" in f.message)
+    assert "did you mean 'Linear10PercentEvery2Minutes'?" in typo.message and "of Fn" in typo.message
+    assert "MyOwnConfig" in custom.message and "did you mean" not in custom.message
+    assert found[0].line == 4  # the parameter's own line
+    # a custom config this template defines under that name is fine
+    defined = text.replace(
+        "Resources:\n",
+        "Resources:\n  Own:\n    Type: AWS::CodeDeploy::DeploymentConfig\n    Properties:\n"
+        "      DeploymentConfigName: MyOwnConfig\n      ComputePlatform: Lambda\n"
+        "      TrafficRoutingConfig: {Type: AllAtOnce}\n",
+    )
+    assert [f.message for f in run(tmp_path, defined) if f.rule == "SD108"] == [typo.message]
+
+
+def _plain_gate(namespace: str, metric: str, dimensions: str) -> str:
+    """BASE with its gate replaced by a plain alarm on one series."""
+    text = BASE.format(**DEFAULTS)
+    start = text.index("  Gate:\n")
+    return (
+        text[:start] + "  Gate:\n    Type: AWS::CloudWatch::Alarm\n    Properties:\n"
+        f"      Namespace: {namespace}\n      MetricName: {metric}\n      Dimensions: {dimensions}\n"
+        "      Statistic: Sum\n      Period: 60\n      EvaluationPeriods: 1\n      Threshold: 1\n"
+        "      ComparisonOperator: GreaterThanThreshold\n      TreatMissingData: notBreaching\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("namespace", "metric", "dimensions", "expected", "says"),
+    [
+        ("AWS/ApiGateway", "5XXErrors", "[{Name: ApiName, Value: orders}]", "SD313", "did you mean '5XXError'?"),
+        ("AWS/ApiGateway", "4XXError", "[{Name: FunctionName, Value: !Ref Fn}]", "SD313", "FunctionName"),
+        ("AWS/ApiGateway", "5XXError", "[{Name: ApiName, Value: !Ref ServerlessRestApi}]", "SD313", "returns its id"),
+        ("AWS/States", "Errors", "[{Name: StateMachineArn, Value: arn}]", "SD363", "not a AWS/States metric"),
+        ("AWS/States", "ExecutionFailed", "[{Name: StateMachineArn, Value: arn}]", "SD313", "'ExecutionsFailed'"),
+        # Ref of the function as a Resource base is right; one built from the stack name is not its name
+        ("AWS/Lambda", "Errors", '[{Name: Resource, Value: !Sub "${AWS::StackName}-Fn:live"}]', "SD309", "<stack>-Fn-<random>"),
+    ],
+)  # fmt: skip
+def test_a_series_its_namespace_never_publishes_is_reported(
+    tmp_path: Path, namespace: str, metric: str, dimensions: str, expected: str, says: str
+) -> None:
+    text = _plain_gate(namespace, metric, dimensions)
+    if "ServerlessRestApi" in dimensions:  # SAM's implicit REST API, from an Api event
+        text = text.replace(
+            "      AutoPublishAlias: live\n",
+            "      AutoPublishAlias: live\n      Events:\n        Get: {Type: Api, Properties: {Path: /, Method: get}}\n",
+        )
+    found = [f for f in run(tmp_path, text) if f.rule in ("SD309", "SD313", "SD363")]
+    assert [f.rule for f in found] == [expected] and found[0].resource == "Gate"
+    assert says in found[0].message
+
+
+@pytest.mark.parametrize(
+    ("namespace", "metric", "dimensions"),
+    [
+        ("AWS/ApiGateway", "5XXError", "[{Name: ApiName, Value: orders}, {Name: Stage, Value: prod}]"),
+        ("AWS/ApiGateway", "5xx", "[{Name: ApiId, Value: !Ref ServerlessHttpApi}]"),
+        ("AWS/States", "ExecutionsFailed", "[{Name: StateMachineArn, Value: arn}]"),
+        ("AWS/SQS", "ApproximateAgeOfOldestMessage", "[{Name: QueueName, Value: q}]"),
+        ("AWS/Lambda", "Errors", '[{Name: FunctionName, Value: !Sub "${AWS::StackName}-downstream"}]'),
+    ],
+)
+def test_series_the_namespaces_publish_are_fine(
+    tmp_path: Path, namespace: str, metric: str, dimensions: str
+) -> None:
+    found = run(tmp_path, _plain_gate(namespace, metric, dimensions))
+    assert not [f for f in found if f.rule in ("SD309", "SD313", "SD363")]
+
+
+def test_the_metric_table_cites_a_source_for_every_namespace() -> None:
+    from safedeploy.rules.metrics import NAMESPACES
+
+    for namespace in NAMESPACES.values():
+        assert namespace.sources and all(
+            s.startswith("https://docs.aws.amazon.com/") for s in namespace.sources
+        )
+
+
+BYPASS = {
+    "mapping": "    Type: AWS::Lambda::EventSourceMapping\n    Properties:\n"
+    "      EventSourceArn: arn:aws:sqs:us-east-1:123456789012:q\n      FunctionName: {target}\n",
+    "url": "    Type: AWS::Lambda::Url\n    Properties:\n      AuthType: AWS_IAM\n      TargetFunctionArn: {target}\n",
+    "permission": "    Type: AWS::Lambda::Permission\n    Properties:\n      Action: lambda:InvokeFunction\n"
+    "      Principal: events.amazonaws.com\n      FunctionName: {target}\n",
+    "integration": "    Type: AWS::ApiGatewayV2::Integration\n    Properties:\n      ApiId: abc\n"
+    "      IntegrationType: AWS_PROXY\n      IntegrationUri: {target}\n",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BYPASS))
+@pytest.mark.parametrize(
+    ("target", "bypasses"),
+    [
+        ("!Ref Fn", True),
+        ("!GetAtt Fn.Arn", True),
+        ('!Sub "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations"', True),
+        ("!Ref Fn.Alias", False),
+        ('!Sub "${Fn.Arn}:live"', False),
+        ('!Join [":", [!GetAtt Fn.Arn, live]]', False),
+        ('!Join ["/", [!GetAtt Fn.Arn, invocations]]', True),
+        ('!Join ["", [!GetAtt Fn.Arn, ":live"]]', False),
+    ],
+)
+def test_traffic_bound_to_the_unqualified_function_bypasses_the_canary(
+    tmp_path: Path, kind: str, target: str, bypasses: bool
+) -> None:
+    text = BASE.format(**DEFAULTS) + "  Bypass:\n" + BYPASS[kind].format(target=target)
+    found = [(f.rule, f.severity, f.resource) for f in run(tmp_path, text) if f.rule == "SD110"]
+    assert found == ([("SD110", "warning", "Bypass")] if bypasses else [])
+
+
+def test_a_pre_traffic_hook_pointed_at_the_alias_tests_the_old_version(tmp_path: Path) -> None:
+    text = BASE.format(**DEFAULTS)
+    assert not [f for f in run(tmp_path, text) if f.rule == "SD207"]  # TARGET: !Ref Fn (a name)
+    alias = text.replace("TARGET: !Ref Fn\n", "TARGET: !Ref Fn.Alias\n")
+    found = [(f.rule, f.severity, f.resource) for f in run(tmp_path, alias) if f.rule == "SD207"]
+    assert found == [("SD207", "warning", "PreHook")]
+    both = text.replace("TARGET: !Ref Fn\n", "TARGET: !Ref Fn.Alias\n          VERSION: !Ref Fn.Version\n")
+    assert not [f for f in run(tmp_path, both) if f.rule == "SD207"]
+
+
+def test_messages_say_what_to_do_once(tmp_path: Path) -> None:
+    # SD107 without a post-traffic hook does not speak of one
+    no_alarm = BASE.format(**{**DEFAULTS, "alarms": "[]"})
+    (sd107,) = [f for f in run(tmp_path, no_alarm) if f.rule == "SD107"]
+    assert "post-traffic hook runs" not in sd107.message and "pre-traffic hook" in sd107.message
+    # a hook's FunctionName beside its Properties is ignored: the SD201 says so
+    beside = BASE.format(**DEFAULTS).replace(
+        "  PreHook:\n    Type: AWS::Serverless::Function\n    Properties:\n      FunctionName: CodeDeployHook_pre\n",
+        "  PreHook:\n    Type: AWS::Serverless::Function\n    FunctionName: CodeDeployHook_pre\n    Properties:\n",
+    )
+    (sd201,) = [f for f in run(tmp_path, beside) if f.rule == "SD201"]
+    assert "FunctionName sits beside Properties" in sd201.message
+    # SD106 names three variables, the JSON all of them
+    many = (
+        BASE.format(**DEFAULTS)
+        .replace(
+            "Globals:",
+            "Parameters:\n"
+            + "".join(f"  P{i}:\n    Type: String\n    Default: x\n" for i in range(5))
+            + "Globals:",
+        )
+        .replace(
+            "      AutoPublishAlias: live\n",
+            "      AutoPublishAlias: live\n      Environment:\n        Variables:\n"
+            + "".join(f"          V{i}: !Ref P{i}\n" for i in range(5)),
+            1,
+        )
+    )
+    (sd106,) = [f for f in run(tmp_path, many) if f.rule == "SD106"]
+    assert "and 2 more" in sd106.message and len(sd106.details["variables"]) == 5
+
+
+def test_all_at_once_from_one_parameter_is_said_once(tmp_path: Path) -> None:
+    text = BASE.format(**{**DEFAULTS, "type": "!Ref DeploymentType"}).replace(
+        "Globals:", "Parameters:\n  DeploymentType:\n    Type: String\n    Default: AllAtOnce\nGlobals:"
+    )
+    second = text[text.index("  Fn:\n") : text.index("  PreHook:\n")].replace("  Fn:\n", "  Other:\n")
+    text = text.replace("  PreHook:\n", second + "  PreHook:\n", 1)
+    (sd102,) = [f for f in run(tmp_path, text) if f.rule == "SD102"]
+    assert (
+        "the value of parameter DeploymentType" in sd102.message
+        and "on 2 functions: Fn, Other" in sd102.message
+    )
+    assert sd102.details["functions"] == ["Fn", "Other"]
+
+
+def test_a_permission_on_the_unqualified_function_beside_one_on_its_alias_sends_no_traffic(
+    tmp_path: Path,
+) -> None:
+    permission = BYPASS["permission"]
+    text = (
+        BASE.format(**DEFAULTS)
+        + "  Bypass:\n"
+        + permission.format(target="!GetAtt Fn.Arn")
+        + "  OnAlias:\n"
+        + permission.format(target="!Ref Fn.Alias")
+    )
+    assert not [f for f in run(tmp_path, text) if f.rule == "SD110"]
+
+
+def test_environment_from_one_parameter_on_several_functions_is_said_once(tmp_path: Path) -> None:
+    text = BASE.format(**DEFAULTS).replace(
+        "Globals:", "Parameters:\n  Stage:\n    Type: String\n    Default: prod\nGlobals:"
+    )
+    text = text.replace(
+        "      AutoPublishAlias: live\n",
+        "      AutoPublishAlias: live\n      Environment:\n        Variables:\n          STAGE: !Ref Stage\n",
+    )
+    second = text[text.index("  Fn:\n") : text.index("  PreHook:\n")].replace("  Fn:\n", "  Other:\n")
+    text = text.replace("  PreHook:\n", second + "  PreHook:\n", 1)
+    (sd106,) = [f for f in run(tmp_path, text) if f.rule == "SD106"]
+    assert sd106.message.startswith(
+        "environment variables of 2 functions: Fn, Other come from parameter(s) Stage"
+    )
+    assert sd106.details["functions"] == ["Fn", "Other"] and sd106.details["parameters"] == ["Stage"]

@@ -286,8 +286,9 @@ def test_one_broken_deployment_does_not_blind_the_judge_to_the_others() -> None:
         },
     )
     cd.deployment("hello-fn", deployment_id="d-2")
-    cd.stubber.add_client_error("stop_deployment", "ThrottlingException", "Rate exceeded")
     cd.deployment("hello-fn", deployment_id="d-3")
+    # (both are read in one GetMetricData, then each is judged and stopped in turn)
+    cd.stubber.add_client_error("stop_deployment", "ThrottlingException", "Rate exceeded")
     cd.stubber.add_response(
         "stop_deployment", {"status": "Pending"}, {"deploymentId": "d-3", "autoRollbackEnabled": True}
     )
@@ -313,3 +314,91 @@ def test_a_run_that_cannot_list_deployments_ends_with_an_error_not_an_exception(
     )
     assert (looks, [a.action for a in actions]) == (1, ["error"])
     assert "ThrottlingException" in actions[0].detail and clock.sleeps == []
+
+
+def test_one_look_reads_every_deployment_in_one_call() -> None:
+    # GIVEN two deployments in progress (GetMetricData is billed per metric, but each call counts
+    # against CloudWatch's request quota)
+    cd = CodeDeployStub()
+    in_progress(cd, ["d-1", "d-2"])
+    cd.deployment("hello-fn", deployment_id="d-1")
+    cd.deployment("hello-fn", deployment_id="d-2")
+    for deployment_id in ("d-1", "d-2"):
+        cd.stubber.add_response(
+            "stop_deployment",
+            {"status": "Pending"},
+            {"deploymentId": deployment_id, "autoRollbackEnabled": True},
+        )
+    cw = canary(0.2)
+    # WHEN the judge looks once
+    actions = run_step_gate(cd.client, cw, APP, ALLOWED, POLICY, now=NOW)
+    # THEN both are judged as one alone would be, from reads that each cover both deployments
+    assert [(a.deployment_id, a.action) for a in actions] == [("d-1", "stopped"), ("d-2", "stopped")]
+    reads = [c for c in cw.calls if c["StartTime"] >= DEPLOYMENT_START]  # not the hour-before threshold
+    assert reads and all(
+        {q["Id"].split("_", 1)[0] for q in c["MetricDataQueries"]} == {"d0", "d1"} for c in reads
+    )
+    alone = canary(0.2)
+    single = CodeDeployStub()
+    in_progress(single, ["d-1"])
+    single.deployment("hello-fn", deployment_id="d-1")
+    single.stubber.add_response(
+        "stop_deployment", {"status": "Pending"}, {"deploymentId": "d-1", "autoRollbackEnabled": True}
+    )
+    (one,) = run_step_gate(single.client, alone, APP, ALLOWED, POLICY, now=NOW)
+    assert one.verdict == actions[0].verdict == actions[1].verdict
+    assert len([c for c in alone.calls if c["StartTime"] >= DEPLOYMENT_START]) == len(reads)
+
+
+def test_every_page_of_deployment_groups_is_watched() -> None:
+    # GIVEN an application whose deployment groups come in two pages
+    cd = CodeDeployStub()
+    cd.stubber.add_response(
+        "list_deployment_groups",
+        {"applicationName": APP, "deploymentGroups": [GROUP], "nextToken": "t"},
+        {"applicationName": APP},
+    )
+    cd.stubber.add_response(
+        "list_deployment_groups",
+        {"applicationName": APP, "deploymentGroups": ["other-group"]},
+        {"applicationName": APP, "nextToken": "t"},
+    )
+    for group in (GROUP, "other-group"):
+        cd.stubber.add_response(
+            "list_deployments",
+            {"deployments": []},
+            {"applicationName": APP, "deploymentGroupName": group, "includeOnlyStatuses": ["InProgress"]},
+        )
+    # WHEN the judge looks, THEN it asked about both groups
+    assert run_step_gate(cd.client, StoreCloudWatch([]), APP, ALLOWED, POLICY, now=NOW) == []
+    cd.done()
+
+
+@pytest.mark.parametrize("with_emf", [False, True])
+def test_per_minute_series_are_read_again_only_once_another_minute_settled(with_emf: bool) -> None:
+    # GIVEN a healthy canary watched for a whole run (2-s looks over about 55 s)
+    cd = CodeDeployStub()
+    for _ in range(28):
+        in_progress(cd, ["d-1"])
+    cd.deployment("hello-fn", deployment_id="d-1")
+    emf = EmfSource("SafeDeploy", "hello") if with_emf else None
+    clock = Clock(StoreCloudWatch(canary_records(300, 5, 0.01), emf=with_emf), 150)
+    actions, looks = run_step_gate_loop(
+        cd.client, clock.cw, APP, ALLOWED, POLICY, clock.remaining, clock.now, clock.sleep, emf=emf
+    )
+    # THEN the per-minute series were asked for at the first look and when the next minute settled
+    minute_reads = [
+        q["Id"]
+        for c in clock.cw.calls
+        if c["StartTime"] >= DEPLOYMENT_START
+        for q in c["MetricDataQueries"]
+        if q["MetricStat"]["Period"] == 60
+    ]
+    per_look = 8 if not with_emf else 4  # Lambda's Invocations, Errors and latency, per version
+    assert looks > 20 and len(minute_reads) <= 2 * per_look + 2
+    # AND the last look's verdict is the one a fresh look, reading everything, gives
+    fresh = CodeDeployStub()
+    in_progress(fresh, ["d-1"])
+    fresh.deployment("hello-fn", deployment_id="d-1")
+    (again,) = run_step_gate(fresh.client, clock.cw, APP, ALLOWED, POLICY, now=clock.now(), emf=emf)
+    assert actions[0].verdict == again.verdict

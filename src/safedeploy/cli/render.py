@@ -4,7 +4,6 @@ results (dataclasses and plain data) to one `Output`; nothing else prints."""
 from __future__ import annotations
 
 import contextlib
-import json
 import textwrap
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -22,6 +21,8 @@ from safedeploy_core.timing import (
     VISIBILITY_S,
 )
 
+from safedeploy.cli import strict_json
+from safedeploy.cli.cost_text import print_cost
 from safedeploy.cli.inert import GuardedStream, one_line
 from safedeploy.cli.inert import value as v
 
@@ -33,6 +34,7 @@ if TYPE_CHECKING:  # the results' types only: rendering must not load what a com
     from safedeploy.live.versions import FunctionVersions
     from safedeploy.live.watch import Snapshot
     from safedeploy.offline.engine import TimelineEvent
+    from safedeploy.planning.cost import CostReport
     from safedeploy.planning.plan import FunctionPlan, GatePlan
     from safedeploy.planning.timing import TimingReport
     from safedeploy.rehearsal.options import RehearsalOptions
@@ -81,7 +83,13 @@ SVG_WIDTH = 150
 class Output(Protocol):
     def findings(self, items: list[Finding], template: str) -> None: ...
     def rules(self, rules: dict[str, Rule]) -> None: ...
-    def plan(self, plans: list[FunctionPlan], template: str, config_env: str | None) -> None: ...
+    def plan(
+        self,
+        plans: list[FunctionPlan],
+        template: str,
+        config_env: str | None,
+        cost: CostReport | None = None,
+    ) -> None: ...
     def timing(self, report: TimingReport, svg: str | None) -> None: ...
     def verdict(self, verdict: Verdict) -> None: ...
     def watching(
@@ -128,7 +136,7 @@ class JsonOutput:
     """One JSON document per result (watch: one object per poll, for CI logs)."""
 
     def _print(self, document: Any, indent: int | None = 2) -> None:
-        print(json.dumps(document, indent=indent, default=str))
+        print(strict_json.dumps(document, indent=indent))
 
     def findings(self, items: list[Finding], template: str) -> None:
         self._print([f.as_dict() for f in items])
@@ -148,10 +156,21 @@ class JsonOutput:
             ]
         )
 
-    def plan(self, plans: list[FunctionPlan], template: str, config_env: str | None) -> None:
-        self._print(
-            {"template": template, "config_env": config_env, "functions": [p.as_dict() for p in plans]}
-        )
+    def plan(
+        self,
+        plans: list[FunctionPlan],
+        template: str,
+        config_env: str | None,
+        cost: CostReport | None = None,
+    ) -> None:
+        document: dict[str, Any] = {
+            "template": template,
+            "config_env": config_env,
+            "functions": [p.as_dict() for p in plans],
+        }
+        if cost is not None:
+            document["cost"] = cost.as_dict()
+        self._print(document)
 
     def timing(self, report: TimingReport, svg: str | None) -> None:
         self._print(report.as_dict())
@@ -276,6 +295,12 @@ class TextOutput:
     # ------------------------------------------------------------ check
     def findings(self, items: list[Finding], template: str) -> None:
         console = self.console
+        if not console.is_terminal:  # a pipe or a file: one line per finding, for editors and grep
+            from safedeploy.cli.findings_text import finding_lines
+
+            for line in finding_lines(items, template):
+                console.out(line, highlight=False)
+            return
         if not items:
             console.print(f"[green]✓[/] {v(template)}: no safe-deployment findings")
             return
@@ -301,7 +326,13 @@ class TextOutput:
         self.console.print(f"details: {RULES_URL}")
 
     # ------------------------------------------------------------ plan
-    def plan(self, plans: list[FunctionPlan], template: str, config_env: str | None) -> None:
+    def plan(
+        self,
+        plans: list[FunctionPlan],
+        template: str,
+        config_env: str | None,
+        cost: CostReport | None = None,
+    ) -> None:
         """Laid out for 80 columns: short lines, and gate alarms named in full, grouped by the
         (nested) template that defines them, so that no name is cut."""
         console = self.console
@@ -342,6 +373,8 @@ class TextOutput:
                 f"  shift {_minutes(p.shift_s)}; at most {_minutes(p.total_max_s)} if a hook keeps failing"
             )
             console.print("  (3 tries by Lambda, then its dead-letter queue or CodeDeploy's hour)")
+        if cost is not None:
+            print_cost(console, cost)
 
     def _plan_gates(self, p: FunctionPlan) -> None:
         console = self.console

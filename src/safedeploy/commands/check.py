@@ -90,7 +90,7 @@ def _config_ignores(path: Path) -> list[str]:
 
 
 def run(args: argparse.Namespace, out: Output) -> ExitStatus:
-    from safedeploy.rules.checks import Finding, check
+    from safedeploy.rules import Finding, check
     from safedeploy.rules.registry import RULES
 
     if args.list_rules:

@@ -27,7 +27,7 @@ SOURCE_URL = "https://github.com/safe-deploy/safe-deploy#safedeploy-check"
 @lru_cache(maxsize=8)
 def _findings(filename: str, mtime_ns: int) -> tuple[Any, ...]:
     from safedeploy.errors import UserError
-    from safedeploy.rules.checks import check
+    from safedeploy.rules.runner import check
     from safedeploy.template.scope import build_scope
 
     try:
@@ -41,12 +41,18 @@ def _matches(rule_id: str, cfn: Any) -> list[RuleMatch]:
     if not filename or not Path(filename).is_file():
         return []
     resources = cfn.template.get("Resources", {})
+    parameters = cfn.template.get("Parameters", {})
     matches = []
     for f in _findings(str(filename), os.stat(filename).st_mtime_ns):
         if f.rule != rule_id:
             continue
         logical = f.resource.split("/")[0]
-        path = ["Resources", logical] if logical in resources else ["Resources"]
+        if logical in resources:
+            path = ["Resources", logical]
+        elif logical in parameters:  # a Type parameter's AllowedValues (SD108)
+            path = ["Parameters", logical]
+        else:
+            path = ["Resources"]
         matches.append(RuleMatch(path, f"{f.rule} {f.resource}: {f.message}"))
     return matches
 
