@@ -145,3 +145,12 @@ def test_judge_input_nested_without_end_is_one_line(
     deep.write_text("[" * 100_000 + "]" * 100_000)
     code, err = _in_time(["judge", "--input", str(deep)], capsys)
     assert code == 2 and "nested too deeply" in err and err.count("\n") == 1
+
+
+def test_plan_prices_file_is_a_bounded_regular_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    template = tmp_path / "template.yaml"
+    template.write_text("Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n")
+    code, err = _in_time(["plan", str(template), "--prices", str(_fifo(tmp_path, "prices.toml"))], capsys)
+    assert code == 2 and "not a regular file" in err and err.count("\n") == 1
