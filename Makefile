@@ -113,6 +113,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/hooks_bench.py
 	$(BIN)/python benchmarks/judge_bench.py
 	$(BIN)/python benchmarks/cli_bench.py
+	$(BIN)/python benchmarks/authorization_bench.py
 	$(BIN)/safedeploy timing --svg build/timing.svg
 
 ## Publishing the nested apps to SAR needs an S3 bucket and AWS credentials (see hooks/README.md).

@@ -298,3 +298,34 @@ def canary_records(
                 duration = 100 * factor * rng.lognormvariate(0, 0.5)
                 out.append((second + i / rps, version, rng.random() < rate, duration))
     return out
+
+
+def record_calls(clients: dict[str, Any]) -> set[str]:
+    """Every IAM action the clients call from now on (`lambda:DeleteFunction`), as a set to check
+    against a role."""
+    from safedeploy.live.aws import IAM_PREFIX
+
+    called: set[str] = set()
+    for client in clients.values():
+        signing = client.meta.service_model.signing_name
+        prefix = IAM_PREFIX.get(signing, signing)
+
+        def remember(model: Any, prefix: str = prefix, **kwargs: Any) -> None:
+            called.add(f"{prefix}:{model.name}")
+
+        client.meta.events.register("before-call", remember)
+    return called
+
+
+def deploy_role_actions() -> set[str]:
+    """The actions the pipeline's deploy role allows (pipeline/github-oidc-role.yaml)."""
+    from safedeploy.template.loader import load_template
+
+    role = load_template(ROOT / "pipeline" / "github-oidc-role.yaml")["Resources"]["DeployRole"]
+    allowed: set[str] = set()
+    for policy in role["Properties"]["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if statement.get("Effect") == "Allow":
+                actions = statement["Action"]
+                allowed.update([actions] if isinstance(actions, str) else actions)
+    return allowed

@@ -5,30 +5,41 @@ CanaryXPercentNMinutes shifts X % at once, the rest after N minutes; LinearXPerc
 X % every N minutes; AllAtOnce shifts everything at once. SAM maps `Type: T` to
 `CodeDeployDefault.LambdaT`.
 
-When a gate alarm can stop a deployment (`detection`): it needs `datapoints-to-alarm` (else
-evaluation periods) breaching periods, each visible VISIBILITY_S after it ends; at worst the first
-period is lost to alignment (the shift began late in it, and its share of bad calls stayed under the
-threshold or the invocation guard), CloudWatch evaluates the alarm only at its cadence, and CodeDeploy
-sees the state only at its next poll. Each part names its basis; the rehearsal uses the same model.
+When a gate alarm can stop a deployment (`detection`). CloudWatch user guide, "Evaluating an alarm":
+an alarm with a period of a minute or more "is evaluated every minute and the evaluation is based on
+the window of time defined by the Period and Evaluation Periods" (Period 5 min, 1 period: at the end
+of minute 5 the data of minutes 1-5, at the end of minute 6 minutes 2-6); "Alarm evaluation window":
+that sliding window is the default; an alarm with `EvaluationWindow: {WallClockWindow: ...}` reads
+whole periods aligned to the clock instead (`wall_clock`). A high-resolution alarm (10- or 30-second
+period) is evaluated every 10 seconds; its window is taken to slide by those 10 s.
+So at an evaluation at E the alarm reads the N periods that end at the newest data CloudWatch holds,
+E - visibility, on the evaluation grid. For a version bad from its first call at t0:
+- proven (no delay at all): the oldest of the M breaching periods holds t0's datapoint and the
+  newest ends at E, so E - t0 > (M - 1) periods (`floor_s`); "cannot fire, even at best" rests on it;
+- nominal best: (M - 1) periods + the metric's visibility, the fault starting just before a grid step;
+- nominal worst: the fault's first, partial step lost (its share of bad calls under the threshold or
+  the invocation guard) + M whole periods + visibility, up to the next evaluation, + CodeDeploy's poll.
+The two figures AWS does not guarantee (`Assumptions`: CodeDeploy's alarm poll, the metric's
+visibility) are settings; the rehearsal uses the same model (safedeploy.offline.alarm_eval).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 LAMBDA_METRIC_PERIOD_S = 60
-# Lambda user guide: "Lambda sends metric data to CloudWatch in 1-minute intervals" — a request is in
-# CloudWatch up to a minute after it ran. EMF and API Gateway metrics: assumed the same (undocumented).
-VISIBILITY_S = 60
-# CloudWatch user guide ("Using Amazon CloudWatch alarms"): an alarm with a 10- or 30-second period is
-# evaluated every 10 seconds; one of a minute or more is taken to be evaluated every minute (assumed).
+# CloudWatch user guide ("Evaluating an alarm"): an alarm with a 10- or 30-second period is evaluated
+# every 10 seconds, one of a minute or more every minute.
 HIGH_RESOLUTION_EVALUATION_S = 10
 STANDARD_EVALUATION_S = 60
-# Assumed: CodeDeploy documents no alarm poll interval; the rehearsal polls every 10 s too.
-CODEDEPLOY_POLL_S = 10
+# Bounds of the two settings (`Assumptions`): a figure past CodeDeploy's hour means nothing here.
+ASSUMPTION_MAX_S = 3600
 # The step judge's default look interval within a scheduled run (safedeploy_core.step_gate; the hooks
 # app's StepLookSeconds parameter sets it).
 STEP_LOOK_S = 2.0
@@ -41,7 +52,52 @@ LIFECYCLE_LIMIT_S = 3600
 # Assumed: from the last failed attempt to the dead-letter consumer's report (SQS delivery, one call).
 DEAD_LETTER_REPORT_S = 10
 PREFIX = "CodeDeployDefault.Lambda"
+# CodeDeploy's API reference types TimeBasedLinear's and TimeBasedCanary's percentage as an Integer,
+# so a shift it runs has at most 100 steps: `plan` lists that many, a rehearsal runs no more.
+LISTED_STEPS_MAX = 100
+# The longest shift a rehearsal simulates (a custom interval can make it years long).
+REHEARSED_SHIFT_MAX_S = 48 * 3600
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    """The figures detection times rest on that AWS does not guarantee, so every time built on them
+    is *nominal*; `safedeploy check/plan/timing/rehearse --alarm-poll/--metric-delay` set them.
+
+    poll_s: how often CodeDeploy reads its alarms' states (undocumented).
+    visibility_s: from a request to its datapoint in CloudWatch. Lambda user guide: "Lambda sends
+    metric data to CloudWatch in 1-minute intervals" — a sending interval, not a delivery guarantee;
+    EMF and API Gateway metrics are taken to be the same (undocumented)."""
+
+    poll_s: int = 10
+    visibility_s: int = 60
+
+    def __post_init__(self) -> None:
+        for name, value in (("alarm poll", self.poll_s), ("metric delay", self.visibility_s)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= ASSUMPTION_MAX_S:
+                raise ValueError(f"{name} must be a whole number of seconds from 0 to {ASSUMPTION_MAX_S}")
+
+
+NOMINAL = Assumptions()
+_CURRENT: ContextVar[Assumptions] = ContextVar("safedeploy_timing_assumptions", default=NOMINAL)
+
+
+def assumptions() -> Assumptions:
+    """The figures in force: NOMINAL unless a command set others (`assumed`)."""
+    return _CURRENT.get()
+
+
+@contextmanager
+def assumed(figures: Assumptions) -> Iterator[None]:
+    token = _CURRENT.set(figures)
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)
+
+
 Fit = Literal["first-step", "whole-shift", "after-shift", "never"]
+Kind = Literal["canary", "linear", "all-at-once"]
 
 
 @dataclass(frozen=True)
@@ -50,21 +106,64 @@ class TrafficStep:
     percent: float
 
 
+class Steps(Sequence[TrafficStep]):
+    """A shift's traffic steps worked out from its parameters when asked: O(1) memory and time per
+    step whatever the parameters (a custom TimeBasedLinear of 0.000000001 % has 10^11 steps)."""
+
+    def __init__(self, kind: Kind, percent: float, interval_s: int, size: int) -> None:
+        self.kind, self.percent, self.interval_s, self.size = kind, percent, interval_s, size
+
+    def __len__(self) -> int:
+        return self.size
+
+    @overload
+    def __getitem__(self, index: int) -> TrafficStep: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[TrafficStep]: ...
+
+    def __getitem__(self, index: int | slice) -> TrafficStep | Sequence[TrafficStep]:
+        if isinstance(index, slice):
+            return [self[k] for k in range(*index.indices(self.size))]
+        k = index + self.size if index < 0 else index
+        if not 0 <= k < self.size:
+            raise IndexError(index)
+        if k == self.size - 1:
+            return TrafficStep(k * self.interval_s, 100.0)
+        return TrafficStep(k * self.interval_s, float(min(100.0, (k + 1) * self.percent)))
+
+
 @dataclass(frozen=True)
 class DeploymentConfig:
+    """A traffic shift by its parameters: `percent` first (canary) or each interval (linear),
+    `interval_s` the canary's bake or the time between linear increments."""
+
     name: str
-    kind: Literal["canary", "linear", "all-at-once"]
-    steps: tuple[TrafficStep, ...]
+    kind: Kind
+    percent: float = 100.0
+    interval_s: int = 0
+
+    @property
+    def step_count(self) -> int:
+        if self.kind == "all-at-once":
+            return 1
+        if self.kind == "canary":
+            return 2
+        return max(math.ceil(100 / self.percent), 1)
+
+    @property
+    def steps(self) -> Steps:
+        return Steps(self.kind, self.percent, self.interval_s, self.step_count)
 
     @property
     def first_window_s(self) -> int:
         """Time the first traffic step bakes before more traffic moves (0 for AllAtOnce)."""
-        return self.steps[1].at_s if len(self.steps) > 1 else 0
+        return self.interval_s if self.step_count > 1 else 0
 
     @property
     def shift_s(self) -> int:
         """Time from the first traffic on the new version until it has 100 %."""
-        return self.steps[-1].at_s
+        return (self.step_count - 1) * self.interval_s
 
     @property
     def codedeploy_name(self) -> str:
@@ -73,17 +172,17 @@ class DeploymentConfig:
     @property
     def shift_max_s(self) -> int:
         """The later reading of when a linear shift completes (LINEAR_SCHEDULE); else `shift_s`."""
-        if self.kind != "linear" or len(self.steps) < 2:
+        if self.kind != "linear" or self.step_count < 2:
             return self.shift_s
-        return self.shift_s + self.steps[1].at_s - self.steps[0].at_s
+        return self.shift_s + self.interval_s
 
     @property
     def schedule_note(self) -> str | None:
         if self.kind != "linear" or self.shift_max_s == self.shift_s:
             return None
         return LINEAR_SCHEDULE.format(
-            step=self.steps[0].percent,
-            count=len(self.steps),
+            step=self.percent,
+            count=self.step_count,
             at=self.shift_s // 60,
             later=self.shift_max_s // 60,
         )
@@ -125,7 +224,7 @@ def deployment_config(name: str) -> DeploymentConfig | None:
     if short not in PREDEFINED:
         return None
     if short == "AllAtOnce":
-        return DeploymentConfig(short, "all-at-once", (TrafficStep(0, 100.0),))
+        return DeploymentConfig(short, "all-at-once")
     canary = _CANARY.match(short)
     if canary:
         return traffic_config(short, "canary", int(canary.group(1)), int(canary.group(2)))
@@ -134,33 +233,64 @@ def deployment_config(name: str) -> DeploymentConfig | None:
     return traffic_config(short, "linear", int(linear.group(1)), int(linear.group(2)))
 
 
-def traffic_config(
-    name: str, kind: Literal["canary", "linear", "all-at-once"], percent: float, interval_min: float
-) -> DeploymentConfig | None:
+def traffic_config(name: str, kind: Kind, percent: float, interval_min: float) -> DeploymentConfig | None:
     """A canary (X % then the rest after N minutes) or linear (X % more every N minutes) shift, as a
-    custom AWS::CodeDeploy::DeploymentConfig's TimeBasedCanary/TimeBasedLinear describes it too."""
-    if not 0 < percent <= 100 or interval_min < 0:
-        return None
-    interval_s = int(interval_min * 60)
-    if kind == "canary":
-        return DeploymentConfig(
-            name, "canary", (TrafficStep(0, float(percent)), TrafficStep(interval_s, 100.0))
-        )
-    if kind == "linear":
-        count = math.ceil(100 / percent)
-        steps = tuple(TrafficStep(k * interval_s, float(min(100, (k + 1) * percent))) for k in range(count))
-        return DeploymentConfig(name, "linear", steps)
+    custom AWS::CodeDeploy::DeploymentConfig's TimeBasedCanary/TimeBasedLinear describes it too. Its
+    steps are worked out when asked (`Steps`), so any parameters cost the same; None for parameters
+    that describe no shift (a share outside (0, 100], a negative or non-finite interval)."""
     if kind == "all-at-once":
-        return DeploymentConfig(name, "all-at-once", (TrafficStep(0, 100.0),))
+        return DeploymentConfig(name, "all-at-once")
+    if not (0 < percent <= 100 and math.isfinite(100 / percent)):
+        return None
+    interval_s = interval_min * 60
+    if not (math.isfinite(interval_s) and interval_s >= 0):
+        return None
+    if kind in ("canary", "linear"):
+        return DeploymentConfig(name, kind, float(percent), int(interval_s))
     return None
+
+
+def too_long_to_rehearse(config: DeploymentConfig) -> str | None:
+    """Why a rehearsal will not simulate this shift, or None (LISTED_STEPS_MAX, REHEARSED_SHIFT_MAX_S)."""
+    if config.step_count > LISTED_STEPS_MAX:
+        return (
+            f"{config.name} shifts traffic in {config.step_count:,} steps; a rehearsal runs at most "
+            f"{LISTED_STEPS_MAX} (CodeDeploy takes whole percentages)"
+        )
+    if config.shift_max_s > REHEARSED_SHIFT_MAX_S:
+        return (
+            f"{config.name} shifts traffic over {config.shift_max_s:,} s; a rehearsal simulates at most "
+            f"{REHEARSED_SHIFT_MAX_S // 3600} hours"
+        )
+    return None
+
+
+def evaluation_step_s(period_s: int) -> int:
+    """How often CloudWatch evaluates an alarm of this period, and the step its window slides by."""
+    return HIGH_RESOLUTION_EVALUATION_S if period_s < 60 else STANDARD_EVALUATION_S
+
+
+def wall_clock(alarm_props: Mapping[str, Any]) -> bool:
+    """Whether an alarm's window is aligned to the clock (CloudFormation's AWS::CloudWatch::Alarm
+    EvaluationWindow: WallClockWindow) rather than the default sliding window."""
+    window = alarm_props.get("EvaluationWindow")
+    return isinstance(window, Mapping) and "WallClockWindow" in window
+
+
+def _ceil_to(step: int, seconds: int) -> int:
+    return -(-seconds // step) * step
 
 
 @dataclass(frozen=True)
 class Detection:
-    """From the first bad call to CodeDeploy seeing the gate in ALARM, for a version bad throughout."""
+    """From the first bad call to CodeDeploy seeing the gate in ALARM, for a version bad throughout
+    (see the module's docstring for the model and its sources)."""
 
     period_s: int
     datapoints: int
+    visibility_s: int
+    poll_s: int
+    wall_clock: bool = False
 
     @property
     def datapoints_s(self) -> int:
@@ -168,42 +298,77 @@ class Detection:
 
     @property
     def evaluation_s(self) -> int:
-        return HIGH_RESOLUTION_EVALUATION_S if self.period_s < 60 else STANDARD_EVALUATION_S
+        return evaluation_step_s(self.period_s)
+
+    @property
+    def alignment_s(self) -> int:
+        """At worst lost of the fault's beginning: the first, partial step of the window's grid (a
+        whole period for a wall-clock window)."""
+        return max(self.period_s, self.evaluation_s) if self.wall_clock else self.evaluation_s
+
+    @property
+    def floor_s(self) -> int:
+        """Proven, whatever the delays: the alarm cannot be in ALARM this soon or sooner."""
+        return (self.datapoints - 1) * self.period_s
 
     @property
     def best_s(self) -> int:
-        """Periods that start with the fault, evaluated and polled the moment the last is visible."""
-        return self.datapoints_s + VISIBILITY_S
+        """Nominal best: the fault begins just before a grid step, evaluated and polled at once."""
+        return _ceil_to(self.evaluation_s, self.floor_s + self.visibility_s)
 
     @property
     def worst_s(self) -> int:
-        return self.period_s + self.datapoints_s + VISIBILITY_S + self.evaluation_s + CODEDEPLOY_POLL_S
+        """Nominal worst: the fault's first, partial step lost, then M whole periods, visible, up to
+        the next evaluation, then CodeDeploy's poll."""
+        return _ceil_to(self.evaluation_s, self.alignment_s + self.datapoints_s + self.visibility_s) + (
+            self.poll_s
+        )
+
+    @property
+    def wait_s(self) -> int:
+        """Of the worst case, the wait for the next evaluation once the data is visible."""
+        return self.worst_s - self.poll_s - self.alignment_s - self.datapoints_s - self.visibility_s
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "nominal": True,
+            "floor_s": self.floor_s,
             "best_s": self.best_s,
             "worst_s": self.worst_s,
-            "alignment_s": self.period_s,
+            "alignment_s": self.alignment_s,
             "datapoints_s": self.datapoints_s,
-            "visibility_s": VISIBILITY_S,
-            "evaluation_s": self.evaluation_s,
-            "poll_s": CODEDEPLOY_POLL_S,
+            "visibility_s": self.visibility_s,
+            "evaluation_s": self.wait_s,
+            "poll_s": self.poll_s,
             "assumptions": [
-                "visibility: Lambda sends metric data in 1-minute intervals (Lambda guide); EMF and "
-                "API Gateway metrics assumed the same",
-                "alignment: at worst the first period is lost (the shift began late in it)",
-                "evaluation: every 10 s below a 60-s period (CloudWatch guide), every minute above (assumed)",
-                f"poll: CodeDeploy's alarm poll, undocumented, assumed {CODEDEPLOY_POLL_S} s",
+                "window: CloudWatch evaluates a sliding window of Period x Evaluation Periods every "
+                "minute from 60-s periods, every 10 s below (CloudWatch guide, 'Evaluating an alarm')",
+                f"visibility: {self.visibility_s} s from a request to CloudWatch, assumed (Lambda sends "
+                "metric data in 1-minute intervals, a sending interval, not a guarantee; --metric-delay)",
+                f"alignment: at worst the fault's first {self.alignment_s} s step is lost (few bad calls)"
+                + (" (a wall-clock window)" if self.wall_clock else ""),
+                f"poll: CodeDeploy's alarm poll, undocumented, assumed {self.poll_s} s (--alarm-poll)",
+                f"floor: {self.floor_s} s, (M - 1) periods, holds whatever the delays",
             ],
         }
 
 
-def detection(period_s: int, evaluation_periods: int, datapoints_to_alarm: int | None = None) -> Detection:
-    return Detection(period_s, datapoints_to_alarm or evaluation_periods)
+def detection(
+    period_s: int,
+    evaluation_periods: int,
+    datapoints_to_alarm: int | None = None,
+    figures: Assumptions | None = None,
+    *,
+    wall_clock: bool = False,
+) -> Detection:
+    figures = figures or assumptions()
+    return Detection(
+        period_s, datapoints_to_alarm or evaluation_periods, figures.visibility_s, figures.poll_s, wall_clock
+    )
 
 
 def detection_seconds(period_s: int, evaluation_periods: int, datapoints_to_alarm: int | None = None) -> int:
-    """The worst case (`Detection.worst_s`)."""
+    """The nominal worst case (`Detection.worst_s`)."""
     return detection(period_s, evaluation_periods, datapoints_to_alarm).worst_s
 
 

@@ -57,6 +57,12 @@ def test_each_environment_deploys_its_own_samconfig_stack_in_order() -> None:
         order.append(call["needs"])
     assert order == ["build", "dev", "staging"]  # prod only after staging
     assert jobs["prod"]["with"]["environment"] == "prod"  # whose required reviewers approve
+    # only prod prunes, after its deployment succeeded
+    assert [jobs[j]["with"].get("prune-keep", 0) for j in ("dev", "staging", "prod")] == [0, 0, 10]
+    prune = next(
+        s for s in _workflow("deploy.yml")["jobs"]["deploy"]["steps"] if s.get("name", "").startswith("Prune")
+    )
+    assert prune["if"] == "success() && inputs.prune-keep > 0" and "--yes" in prune["run"]
 
 
 def test_deployments_use_short_lived_credentials_and_are_followed() -> None:
@@ -106,7 +112,7 @@ def test_the_aws_set_up_template_is_valid_and_least_privilege() -> None:
     # only actions that take no resource ARN (GetMetricData: the CloudWatch permissions reference
     # gives "*" as its resource)
     wildcard = [s["Sid"] for s in statements if s["Resource"] == "*"]
-    assert wildcard == ["TemplateSummary", "ReadVersionMetrics"]
+    assert wildcard == ["TemplateSummary", "ReadVersionMetrics", "PruneAccountReads"]
     assert (
         next(s for s in statements if s["Sid"] == "ReadVersionMetrics")["Action"]
         == "cloudwatch:GetMetricData"

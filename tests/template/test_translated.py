@@ -94,6 +94,8 @@ def test_throttle_gate_is_on_the_alias(alarms_cfn: dict[str, Any]) -> None:
         {"Name": "FunctionName", "Value": {"Ref": "FunctionName"}},
         {"Name": "Resource", "Value": {"Fn::Sub": "${FunctionName}:${AliasName}"}},
     ]
+    # the one gate that is not the new version's says so where people read it
+    assert "whole alias" in props["AlarmDescription"]["Fn::Sub"]
 
 
 def test_emf_gate_is_high_resolution_m_of_n(alarms_cfn: dict[str, Any]) -> None:

@@ -259,3 +259,86 @@ def test_the_decision_agrees_with_localstack_on_every_pattern_or_says_why() -> N
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert "0 unexplained disagreements" in proc.stdout
+
+
+# ---------------------------------------------------------------- the sliding window
+def _lambda_errors_alarm(period: int, n: int, m: int | None = None) -> AlarmModel:
+    props: dict[str, Any] = {
+        "Namespace": "AWS/Lambda",
+        "MetricName": "Errors",
+        "Dimensions": [{"Name": "FunctionName", "Value": "fn"}],
+        "Statistic": "Sum",
+        "Period": period,
+        "EvaluationPeriods": n,
+        "Threshold": 0,
+        "ComparisonOperator": "GreaterThanThreshold",
+        "TreatMissingData": "notBreaching",
+    }
+    if m:
+        props["DatapointsToAlarm"] = m
+    return AlarmModel("gate", props)
+
+
+def _bad_from(t0: float, until: float) -> Any:
+    from safedeploy.offline.metric_store import MetricStore, Record
+
+    store = MetricStore("live")
+    t = t0
+    while t < until:
+        store.records.append(Record(t, "fn", "2", True, 5.0))
+        t += 1.0
+    return store
+
+
+def test_a_five_minute_alarm_slides_by_the_minute() -> None:
+    # CloudWatch guide, "Evaluating an alarm": Period 5 min, 1 period: at the end of minute 6 the
+    # alarm reads minutes 2-6. An error in minute 6 (t = [300, 360)) is seen at t = 360, not only
+    # once the clock-aligned 5-minute period [300, 600) has ended.
+    from safedeploy.offline.metric_store import MetricStore, Record
+
+    store = MetricStore("live")
+    store.records.append(Record(330.0, "fn", "2", True, 5.0))
+    store.records.append(Record(400.0, "fn", "2", False, 5.0))
+    gate = _lambda_errors_alarm(300, 1)
+    assert gate.evaluate(store.fetch, 300) == "OK"
+    assert gate.evaluate(store.fetch, 360) == "ALARM"
+    # ... and leaves the window five minutes later (a good call of minute 7 is the newest datapoint)
+    assert gate.evaluate(store.fetch, 660) == "OK"
+
+
+@pytest.mark.parametrize(
+    ("period", "n", "m"), [(60, 1, None), (60, 3, 2), (300, 1, None), (300, 2, None), (3600, 1, None)]
+)
+@pytest.mark.parametrize("t0", [0.0, 1.0, 30.0, 59.0])
+def test_the_rehearsed_alarm_fires_within_the_plans_bounds(
+    period: int, n: int, m: int | None, t0: float
+) -> None:
+    # The rehearsal's evaluator and `plan`'s model agree: a version bad from t0, evaluated every clock
+    # minute with the nominal visibility, first reaches ALARM after the proven floor, within the
+    # nominal best and worst case (the worst without CodeDeploy's poll, which the engine adds).
+    from safedeploy_core.timing import NOMINAL, detection
+
+    timing = detection(period, n, m)
+    store = _bad_from(t0, t0 + timing.worst_s + 120)
+    gate = _lambda_errors_alarm(period, n, m)
+    fired = next(
+        e
+        for e in range(60, int(t0) + timing.worst_s + 120, 60)
+        if gate.evaluate(store.fetch, e, delay_s=NOMINAL.visibility_s) == "ALARM"
+    )
+    assert timing.floor_s < fired - t0
+    assert timing.best_s <= fired - t0 + 1 <= timing.worst_s - timing.poll_s + 1
+
+
+def test_a_wall_clock_window_reads_whole_clock_aligned_periods() -> None:
+    # CloudFormation's EvaluationWindow: WallClockWindow aligns the window to the period's clock
+    # boundaries: the error of minute 6 counts only once the period [300, 600) has ended
+    from safedeploy.offline.metric_store import MetricStore, Record
+
+    store = MetricStore("live")
+    store.records.append(Record(330.0, "fn", "2", True, 5.0))
+    gate = _lambda_errors_alarm(300, 1)
+    gate.props["EvaluationWindow"] = {"WallClockWindow": {}}
+    assert gate.evaluate(store.fetch, 360) == "OK"
+    assert gate.evaluate(store.fetch, 540) == "OK"
+    assert gate.evaluate(store.fetch, 600) == "ALARM"

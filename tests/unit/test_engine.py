@@ -347,3 +347,17 @@ def test_what_happens_while_a_hook_waits_is_told(capsys: pytest.CaptureFixture[s
     assert outcome.caught_by == "alarm gate"
     assert "EVENT alarm: gate: OK -> ALARM" in out and "EVENT rollback: rollback deployment done" in out
     assert "hook log line" not in out
+
+
+def test_the_metric_delay_setting_moves_the_rehearsed_alarm() -> None:
+    from safedeploy_core.timing import Assumptions, assumed
+
+    def fired(figures: Assumptions) -> float:
+        cloud = FakeCloud({"1": healthy, "2": broken})
+        with assumed(figures):
+            e = engine(cloud, alarms=[error_gate()], rps=5)
+        e.run(lambda: "d-1")
+        return next(t for t, state in e.alarm_states["gate"] if state == "ALARM")
+
+    # the engine reads the figure once, when it is built: two more minutes of delay, two minutes later
+    assert fired(Assumptions(visibility_s=180)) - fired(Assumptions()) == 120

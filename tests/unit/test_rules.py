@@ -82,7 +82,7 @@ DEFAULTS = {
     "type": "Canary10Percent5Minutes",
     "alarms": "[!Ref Gate]",
     "hook_name": "CodeDeployHook_pre",
-    "evaluations": 1,  # 1 of 1 minute: 250 s at worst, within the 300-s first step
+    "evaluations": 1,  # 1 of 1 minute: 190 s at worst (nominal), within the 300-s first step
     "missing": "notBreaching",
     "dimensions": GOOD_DIMS,
     "period": 60,
@@ -233,21 +233,23 @@ def test_gate_too_slow(tmp_path: Path) -> None:
 
 
 def test_a_gate_whose_worst_case_outlasts_the_shift_is_a_warning_with_its_parts(tmp_path: Path) -> None:
-    # 2 x 60-s periods: at best 180 s, at worst 60 + 120 + 60 + 60 + 10 = 310 s, past the 300-s shift
-    found = [f for f in run(tmp_path, evaluations=2) if f.rule in ("SD303", "SD311")]
+    # 4 x 60-s periods of a sliding window: at best 180 + 60 = 240 s, at worst (nominal)
+    # 60 + 240 + 60 + 10 = 370 s, past the 300-s shift
+    found = [f for f in run(tmp_path, evaluations=4) if f.rule in ("SD303", "SD311")]
     assert [(f.rule, f.severity, f.resource) for f in found] == [("SD311", "warning", "Gate")]
     message = found[0].message
-    assert "worst-case 310 s" in message and "after all traffic moved" in message
+    assert "nominal worst case 370 s" in message and "after all traffic moved" in message
     assert "no post-traffic hook keeps the deployment open" in message
+    assert "--alarm-poll" in message and "--metric-delay" in message
     # one sentence; the breakdown goes to the JSON
-    assert "alignment" not in message
+    assert "first step lost" not in message
     assert found[0].details == {
-        "worst_case_s": 310,
+        "worst_case_s": 370,
         "parts_s": {
-            "alignment": 60,
-            "breaching_periods": 120,
-            "visibility": 60,
-            "evaluation": 60,
+            "first_step_lost": 60,
+            "breaching_periods": 240,
+            "metric_delay_assumed": 60,
+            "to_next_evaluation": 0,
             "codedeploy_poll_assumed": 10,
         },
     }
@@ -256,12 +258,13 @@ def test_a_gate_whose_worst_case_outlasts_the_shift_is_a_warning_with_its_parts(
 def test_a_gate_that_cannot_fire_in_time_even_at_best_is_an_error_and_a_post_hook_can_save_it(
     tmp_path: Path,
 ) -> None:
-    # 5 x 60-s periods: at best 360 s to ALARM, after the 300-s shift of a 5-minute canary
-    slow = run(tmp_path, evaluations=5)
+    # 6 x 60-s periods: the sliding window's six breaching minutes span more than 300 s from the
+    # first bad call whatever the delays: never within the 300-s shift of a 5-minute canary
+    slow = run(tmp_path, evaluations=6)
     assert ("SD303", "error", "Gate") in rules(slow)
     # a post-traffic hook that may run 120 s keeps the deployment open long enough: only a warning
     with_post = (
-        BASE.format(**{**DEFAULTS, "type": "Canary10Percent5Minutes", "evaluations": 5})
+        BASE.format(**{**DEFAULTS, "type": "Canary10Percent5Minutes", "evaluations": 6})
         .replace(
             "          PreTraffic: !Ref PreHook\n",
             "          PreTraffic: !Ref PreHook\n          PostTraffic: !Ref PreHook\n",
@@ -273,6 +276,52 @@ def test_a_gate_that_cannot_fire_in_time_even_at_best_is_an_error_and_a_post_hoo
     )
     found = rules(run(tmp_path, with_post))
     assert ("SD311", "warning", "Gate") in found and ("SD303", "error", "Gate") not in found
+
+
+def _count_gate(period: int, evaluations: int = 1) -> str:
+    text = BASE.format(**{**DEFAULTS, "type": "Canary10Percent10Minutes"})
+    return (
+        text[: text.index("  Gate:\n")]
+        + f"""  Gate:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      Namespace: AWS/Lambda
+      MetricName: Errors
+      Dimensions: {GOOD_DIMS}
+      Statistic: Sum
+      Period: {period}
+      EvaluationPeriods: {evaluations}
+      Threshold: 0
+      ComparisonOperator: GreaterThanThreshold
+      TreatMissingData: notBreaching
+"""
+    )
+
+
+def test_a_one_period_gate_of_five_minutes_fits_a_ten_minute_canary(tmp_path: Path) -> None:
+    # CloudWatch evaluates a 5-minute, 1-period alarm every minute over the last 5 minutes: about a
+    # minute after the first bad call at best, 430 s at worst (nominal), within the 600-s canary.
+    found = run(tmp_path, _count_gate(300))
+    assert not [f for f in found if f.rule in ("SD303", "SD311")]
+
+
+def test_a_one_hour_gate_is_slow_but_not_proven_unable_to_fire(tmp_path: Path) -> None:
+    # 1 x 3600 s: the window slides by the minute, so it can fire within minutes: no SD303
+    found = [f for f in run(tmp_path, _count_gate(3600)) if f.rule in ("SD303", "SD311")]
+    assert [(f.rule, f.severity) for f in found] == [("SD311", "warning")]
+    assert "nominal worst case 3730 s" in found[0].message
+
+
+def test_the_assumed_figures_move_the_warnings_but_never_make_an_error(tmp_path: Path) -> None:
+    from safedeploy_core.timing import Assumptions, assumed
+
+    # 3 x 120 s on a 5-minute canary: proven floor 240 s < 300 s; nominal best 240 + 60 = 300 s
+    assert not [f for f in run(tmp_path, period=120, evaluations=3) if f.rule == "SD303"]
+    with assumed(Assumptions(poll_s=10, visibility_s=180)):
+        found = run(tmp_path, period=120, evaluations=3)
+    timing = [(f.rule, f.severity) for f in found if f.rule in ("SD303", "SD311")]
+    assert timing == [("SD311", "warning")]
+    assert "nominal best case 420 s" in next(f.message for f in found if f.rule == "SD311")
 
 
 def test_missing_data_treatment(tmp_path: Path) -> None:

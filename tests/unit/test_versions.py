@@ -1,4 +1,6 @@
-"""`safedeploy versions` against moto: versions, weights, configuration and the diff, values masked."""
+"""`safedeploy versions` against moto: versions, weights, configuration and the diff, values masked;
+code sizes and the account's code storage (moto lacks GetAccountSettings: the project's service
+overlay answers it)."""
 
 from __future__ import annotations
 
@@ -10,15 +12,30 @@ import pytest
 from moto import mock_aws
 
 from safedeploy import cli
+from safedeploy.offline.service_overlay import ServiceError, overlay
 from tests.helpers import lambda_role, publish_versions
 
 FN = "safe-deploy-dev-HelloWorldFunction-AbC123"
+GB = 1 << 30
+SETTINGS = {
+    "AccountLimit": {"TotalCodeSize": 75 * GB},
+    "AccountUsage": {"TotalCodeSize": 3 * GB, "FunctionCount": 4},
+}
+REFUSED: list[ServiceError] = []  # what GetAccountSettings raises instead of answering
+
+
+def account_settings(params: dict[str, Any]) -> dict[str, Any]:
+    if REFUSED:
+        raise REFUSED[0]
+    return SETTINGS
 
 
 @pytest.fixture
 def account(monkeypatch: pytest.MonkeyPatch) -> Any:
     with mock_aws():
-        lam = boto3.client("lambda", region_name="us-east-1")
+        lam = overlay(
+            boto3.client("lambda", region_name="us-east-1"), {"GetAccountSettings": account_settings}
+        )
         cfn = boto3.client("cloudformation", region_name="us-east-1")
         role = lambda_role(boto3.client("iam", region_name="us-east-1"))
         publish_versions(
@@ -56,7 +73,8 @@ def account(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 def versions(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict[str, Any]]:
     assert cli.main(["versions", "--stack", "safe-deploy-dev", "--format", "json", *args]) == 0
-    return json.loads(capsys.readouterr().out)  # type: ignore[no-any-return]
+    document = json.loads(capsys.readouterr().out)
+    return document["functions"]  # type: ignore[no-any-return]
 
 
 def test_an_alias_with_two_weighted_versions(account: Any, capsys: pytest.CaptureFixture[str]) -> None:
@@ -91,3 +109,29 @@ def test_text_output_names_every_version(account: Any, capsys: pytest.CaptureFix
 def test_a_stack_without_the_alias_is_a_clear_error(account: Any, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["versions", "--stack", "safe-deploy-dev", "--alias", "nope"]) == 2
     assert "no function of stack 'safe-deploy-dev' has an alias 'nope'" in capsys.readouterr().err
+
+
+def test_code_sizes_and_the_account_code_storage(account: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN three published versions of one package, as Lambda reports their CodeSize
+    size = account.get_function_configuration(FunctionName=FN, Qualifier="1")["CodeSize"]
+    assert size > 0
+    # WHEN versions runs
+    assert cli.main(["versions", "--stack", "safe-deploy-dev", "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    # THEN each shown version has its size, every published one is listed, and the storage is there
+    (fn,) = document["functions"]
+    assert {v["version"]: v["code_size"] for v in fn["versions"]} == {"1": size, "3": size}
+    assert fn["published"] == {"1": size, "2": size, "3": size}
+    assert document["code_storage"] == {"used": 3 * GB, "limit": 75 * GB}
+    assert cli.main(["versions", "--stack", "safe-deploy-dev"]) == 0
+    out = capsys.readouterr().out
+    assert "3 published version(s)" in out and "account code storage: 3.0 GB of 75.0 GB (4.0 %)" in out
+
+
+def test_storage_refused_is_reported_not_fatal(
+    account: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(f"{__name__}.REFUSED", [ServiceError("AccessDeniedException", "not authorized", 403)])
+    assert cli.main(["versions", "--stack", "safe-deploy-dev", "--format", "json"]) == 0
+    storage = json.loads(capsys.readouterr().out)["code_storage"]
+    assert "AccessDeniedException" in storage["unavailable"]

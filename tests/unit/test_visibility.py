@@ -116,3 +116,12 @@ def test_alarm_periods_start_on_clock_boundaries() -> None:
     alarm.evaluate(fetch, 200, delay_s=60, clock_offset_s=30.0)
     # visible up to t = 140 (clock 170): the last clock minute that has ended is t = [30, 90)
     assert seen[-1] == 30.0 and all((start + 30.0) % 60 == 0 for start in seen)
+
+
+def test_the_delay_is_the_metric_delay_setting_read_when_asked() -> None:
+    from safedeploy_core.timing import Assumptions, assumed
+
+    assert visibility.LAMBDA.delay_s == 60
+    with assumed(Assumptions(visibility_s=150)):
+        assert visibility.delay_s(["AWS/Lambda", "SafeDeploySample"]) == 150
+        assert visibility.of_namespace("AWS/ApiGateway").delay_s == 150

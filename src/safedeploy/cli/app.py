@@ -1,4 +1,5 @@
-"""The `safedeploy` command line: check, plan, timing, judge, watch, route, rehearse, drill."""
+"""The `safedeploy` command line: check, plan, timing, judge, watch, route, versions, prune, rollback,
+rehearse, drill."""
 
 from __future__ import annotations
 

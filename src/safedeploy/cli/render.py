@@ -14,12 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
-from safedeploy_core.timing import (
-    CODEDEPLOY_POLL_S,
-    HIGH_RESOLUTION_EVALUATION_S,
-    STANDARD_EVALUATION_S,
-    VISIBILITY_S,
-)
+from safedeploy_core.timing import assumptions
 
 from safedeploy.cli import strict_json
 from safedeploy.cli.cost_text import print_cost
@@ -30,8 +25,10 @@ if TYPE_CHECKING:  # the results' types only: rendering must not load what a com
     from safedeploy_core.judge import Verdict
 
     from safedeploy.live.drill import DrillResult
+    from safedeploy.live.prune import PruneReport
+    from safedeploy.live.rollback import RollbackResult
     from safedeploy.live.route import RouteResult
-    from safedeploy.live.versions import FunctionVersions
+    from safedeploy.live.versions import StackVersions
     from safedeploy.live.watch import Snapshot
     from safedeploy.offline.engine import TimelineEvent
     from safedeploy.planning.cost import CostReport
@@ -53,10 +50,11 @@ RESULT_STYLE = {
 
 
 def _fastest(seconds: int) -> str:
+    figures = assumptions()
     return (
-        f"fastest possible gate on 1-minute Lambda metrics: {seconds} s (a period of alignment + one "
-        f"datapoint + {VISIBILITY_S} s visibility + {STANDARD_EVALUATION_S} s evaluation + "
-        f"{CODEDEPLOY_POLL_S} s poll)"
+        f"fastest possible gate on 1-minute Lambda metrics: {seconds} s at worst, nominal (the fault's "
+        f"first minute + one datapoint + {figures.visibility_s} s metric delay + "
+        f"{figures.poll_s} s CodeDeploy poll, both assumed)"
     )
 
 
@@ -98,9 +96,13 @@ class Output(Protocol):
     def watched(self, final: Snapshot) -> None: ...
     def no_deployment(self, stack: str, since: datetime) -> None: ...
     def route(self, result: RouteResult) -> None: ...
-    def versions(self, functions: list[FunctionVersions]) -> None: ...
+    def versions(self, result: StackVersions) -> None: ...
     def drill_update(self, snapshot: Snapshot) -> None: ...
     def drill(self, result: DrillResult) -> None: ...
+    def prune_plan(self, report: PruneReport) -> None: ...
+    def prune(self, report: PruneReport) -> None: ...
+    def rollback_update(self, snapshot: Snapshot) -> None: ...
+    def rollback(self, result: RollbackResult) -> None: ...
     def rehearsal_start(self, options: RehearsalOptions) -> None: ...
     def rehearsal_event(self, event: TimelineEvent) -> None: ...
     def rehearsal(self, report: dict[str, Any]) -> None: ...
@@ -193,14 +195,26 @@ class JsonOutput:
     def route(self, result: RouteResult) -> None:
         self._print(dict(result), indent=None)
 
-    def versions(self, functions: list[FunctionVersions]) -> None:
-        self._print([f.as_dict() for f in functions])
+    def versions(self, result: StackVersions) -> None:
+        self._print(result.as_dict())
 
     def drill_update(self, snapshot: Snapshot) -> None:
         return None
 
     def drill(self, result: DrillResult) -> None:
         self._print(result.as_dict(), indent=None)
+
+    def prune_plan(self, report: PruneReport) -> None:
+        pass  # one document at the end
+
+    def prune(self, report: PruneReport) -> None:
+        self._print(report.as_dict())
+
+    def rollback_update(self, snapshot: Snapshot) -> None:
+        pass
+
+    def rollback(self, result: RollbackResult) -> None:
+        self._print(result.as_dict())
 
     def rehearsal_start(self, options: RehearsalOptions) -> None:
         return None
@@ -343,7 +357,9 @@ class TextOutput:
             timeout = f" (timeout {_minutes(pre.timeout_s)})" if pre and pre.timeout_s else ""
             console.print(f"  ① BeforeAllowTraffic: {v(pre.name) if pre else '[yellow]none[/]'}{timeout}")
             console.print("       smoke cases on the new version, 0 % traffic")
-            for step in p.steps:
+            for index, step in enumerate(p.steps):
+                if index == len(p.steps) - 1 and p.step_count and p.step_count > len(p.steps):
+                    console.print(f"  … {p.step_count - len(p.steps):,} more steps, not listed")
                 filled = round(step.percent / 100 * PLAN_BAR)
                 bar = "█" * filled + "░" * (PLAN_BAR - filled)
                 until = f"for {_minutes(step.until_s - step.at_s)}" if step.until_s is not None else "final"
@@ -384,7 +400,7 @@ class TextOutput:
                 for name, a in gates:
                     detail = (
                         f"{a.period_s} s, {a.datapoints_to_alarm or a.evaluation_periods}/"
-                        f"{a.evaluation_periods}, worst case {_minutes(a.detection_s)}, {a.fits}"
+                        f"{a.evaluation_periods}, nominal worst {_minutes(a.detection_s)}, {a.fits}"
                         if a.timed
                         else "not in template"
                     )
@@ -392,7 +408,7 @@ class TextOutput:
                 continue
             table = Table(box=None, padding=(0, 1), show_edge=False, pad_edge=False)
             table.add_column(Text(f"  gate alarms {one_line(where)}"), no_wrap=True)
-            for col in ("period", "points", "worst case", "fits"):
+            for col in ("period", "points", "nominal worst", "fits"):
                 table.add_column(col, no_wrap=True)
             for name, a in gates:
                 if a.timed:
@@ -404,13 +420,16 @@ class TextOutput:
                     table.add_row(f"    {v(name)}", "?", "?", "?", "[yellow]not in template[/]")
             console.print(table)
             if any(a.timed for _, a in gates):
-                console.print("    [dim]worst case: a period of alignment + the breaching periods[/]")
+                figures = assumptions()
                 console.print(
-                    f"    [dim]+ {VISIBILITY_S} s visibility + evaluation ({HIGH_RESOLUTION_EVALUATION_S} s,"
-                    f" or {STANDARD_EVALUATION_S} s from 60-s periods)[/]"
+                    "    [dim]nominal worst: the fault's first step lost + the breaching periods[/]"
                 )
                 console.print(
-                    f"    [dim]+ {CODEDEPLOY_POLL_S} s CodeDeploy poll (assumed); JSON: `detection` parts[/]"
+                    f"    [dim]+ {figures.visibility_s} s metric delay + wait for the evaluation + "
+                    f"{figures.poll_s} s CodeDeploy poll[/]"
+                )
+                console.print(
+                    "    [dim](both assumed: --metric-delay, --alarm-poll); JSON: best case, floor[/]"
                 )
         guarded = [a for a in p.alarms if a.min_total_rps is not None]
         if guarded and p.steps:
@@ -434,7 +453,7 @@ class TextOutput:
         for alarm, detect in report.detection_s.items():
             columns.setdefault(f"{v(alarm.split('/')[-1])}\n{detect} s", []).append(alarm)
         table = Table(
-            title="worst-case gate detection vs. bake windows"
+            title="nominal worst-case gate detection vs. bake windows"
             " (first-step / whole-shift / after-shift / never)"
         )
         table.add_column("deployment type", no_wrap=True)
@@ -455,14 +474,14 @@ class TextOutput:
         """The same table for a narrow terminal: one block per worst-case time (gates with the same
         worst case fit the same windows), every gate and type named in full."""
         console = self.console
-        console.print("[bold]worst-case gate detection vs. bake windows[/]")
+        console.print("[bold]nominal worst-case gate detection vs. bake windows[/]")
         by_time: dict[int, list[str]] = {}
         for alarm, detect in report.detection_s.items():
             name = alarm.split("/")[-1]
             if name not in by_time.setdefault(detect, []):
                 by_time[detect].append(name)
         for detect, names in sorted(by_time.items()):
-            console.print(f"  {detect} s worst case: {v(', '.join(names))}", overflow="fold")
+            console.print(f"  {detect} s nominal worst case: {v(', '.join(names))}", overflow="fold")
             alarm = next(a for a, d in report.detection_s.items() if d == detect)
             for row in report.types:
                 where = row.alarms[alarm]
@@ -554,9 +573,9 @@ class TextOutput:
             self.console.print(f"  version {v(version):>4}  {'█' * round(w / 5):<20} {w:6.2f} %")
 
     # ------------------------------------------------------------ versions
-    def versions(self, functions: list[FunctionVersions]) -> None:
+    def versions(self, result: StackVersions) -> None:
         console = self.console
-        for f in functions:
+        for f in result.functions:
             self._header(one_line(f"{f.function} ({f.name}) · alias {f.alias}"))
             for ver in f.versions:
                 share = f.weights.get(ver.version)
@@ -567,6 +586,7 @@ class TextOutput:
                     v(
                         f"      {ver.runtime} · {ver.memory_mb} MB · {ver.timeout_s} s · "
                         f"{'/'.join(ver.architectures)} · code {str(ver.code_sha256)[:12]}"
+                        + (f" · {_size(ver.code_size)}" if ver.code_size is not None else "")
                     )
                 )
                 console.print(f"      role {v(ver.role)}", overflow="fold")
@@ -583,6 +603,22 @@ class TextOutput:
                     console.print(v(f"      {c.field}: {c.live} → {c.newest}"), overflow="fold")
             elif f.newest and f.newest in f.weights:
                 console.print(v(f"  the newest version, v{f.newest}, is on {f.alias}"))
+            if f.published:
+                console.print(
+                    v(
+                        f"  {len(f.published)} published version(s), {_size(f.published_bytes)}: "
+                        + ", ".join(f"v{n} {_size(size)}" for n, size in f.published.items())
+                    ),
+                    overflow="fold",
+                )
+        storage = result.code_storage
+        if "unavailable" in storage:
+            console.print(f"account code storage: unavailable ({v(storage['unavailable'])})", overflow="fold")
+        else:
+            used, limit = storage["used"], storage["limit"]
+            console.print(
+                f"account code storage: {_size(used)} of {_size(limit)} ({100 * used / max(limit, 1):.1f} %)"
+            )
 
     # ------------------------------------------------------------ drill
     def drill_update(self, snapshot: Snapshot) -> None:
@@ -610,6 +646,65 @@ class TextOutput:
             self.console.print(f"  clean-up: {v(', '.join(result.undone))}")
         for item in result.left:
             self.console.print(f"  [bold red]left:[/] {v(item)}")
+
+    # ------------------------------------------------------------ prune
+    def prune_plan(self, report: PruneReport) -> None:
+        console = self.console
+        for d in report.decisions:
+            self._header(one_line(f"{d.function}: keep {len(d.keep)}, delete {len(d.delete)}"))
+            for version, reasons in d.keep.items():
+                console.print(f"  keep   v{v(version):<5} {v('; '.join(reasons))}", overflow="fold")
+            for gone in d.delete:
+                console.print(f"  [red]delete[/] v{v(gone.version):<5} {_size(gone.code_size)}")
+        used, limit, freed = report.storage.used, report.storage.limit, report.bytes_to_free
+        console.print(
+            f"code storage: {_size(used)} of {_size(limit)} used; deleting frees {_size(freed)}"
+            f" ({_size(used - freed)} after)"
+            + ("  [dim](dry run: nothing changed)[/]" if report.dry_run else "")
+        )
+
+    def prune(self, report: PruneReport) -> None:
+        console = self.console
+        for o in report.outcomes:
+            line = f"{o.function}: deleted {len(o.deleted)} ({_size(o.bytes_freed)})"
+            if o.already_gone:
+                line += f", already gone {', '.join(o.already_gone)}"
+            if o.kept_meanwhile:
+                line += f", kept (an alias moved onto them) {', '.join(o.kept_meanwhile)}"
+            console.print(v(line))
+            if o.stopped:
+                console.print(
+                    "  [bold red]stopped:[/] "
+                    + v(
+                        f"{o.stopped}; not started: {', '.join(o.not_started) or 'none'}"
+                        + (f"; done: {', '.join(o.deleted)}" if o.deleted else "")
+                    )
+                )
+
+    # ------------------------------------------------------------ rollback
+    def rollback_update(self, snapshot: Snapshot) -> None:
+        self.drill_update(snapshot)
+
+    def rollback(self, result: RollbackResult) -> None:
+        console = self.console
+        if result.status == "Succeeded":
+            console.print(
+                "[green]rolled back[/]: "
+                + v(
+                    f"{result.alias} of {result.function} now on v{result.target_version} "
+                    f"(was v{result.from_version}), deployment {result.deployment_id}"
+                )
+            )
+        else:
+            console.print(
+                f"[bold red]rollback {v(result.status.lower())}[/]: "
+                + v(
+                    f"deployment {result.deployment_id} ({result.reason or 'no reason given'}); "
+                    f"{result.alias} is on v{result.alias_version}"
+                )
+            )
+        for line in result.notes:
+            console.print(f"  {v(line)}", overflow="fold")
 
     # ------------------------------------------------------------ rehearse
     def rehearsal_start(self, options: RehearsalOptions) -> None:
@@ -640,6 +735,13 @@ class TextOutput:
         console.print(
             f"  {req['total']} requests in {report['simulated_s']:.0f} simulated s, {report['wall_s']} s wall"
         )
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if abs(n) >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} B"
 
 
 def _counts(s: Snapshot) -> str:

@@ -8,7 +8,19 @@ from typing import Protocol
 
 from safedeploy.cli.render import Output
 from safedeploy.cli.status import ExitStatus
-from safedeploy.commands import check, drill, judge, plan, rehearse, route, timing, versions, watch
+from safedeploy.commands import (
+    check,
+    drill,
+    judge,
+    plan,
+    prune,
+    rehearse,
+    rollback,
+    route,
+    timing,
+    versions,
+    watch,
+)
 
 
 class Command(Protocol):
@@ -19,4 +31,16 @@ class Command(Protocol):
     def run(self, args: argparse.Namespace, out: Output) -> ExitStatus: ...
 
 
-COMMANDS: tuple[Command, ...] = (check, plan, timing, judge, watch, route, versions, rehearse, drill)
+COMMANDS: tuple[Command, ...] = (
+    check,
+    plan,
+    timing,
+    judge,
+    watch,
+    route,
+    versions,
+    prune,
+    rollback,
+    rehearse,
+    drill,
+)

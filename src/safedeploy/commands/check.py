@@ -9,7 +9,13 @@ from pathlib import Path
 
 from safedeploy.cli.render import Output
 from safedeploy.cli.status import ExitStatus
-from safedeploy.commands.common import Subparsers, scope_of, template_arguments
+from safedeploy.commands.common import (
+    Subparsers,
+    assumption_arguments,
+    assumptions_of,
+    scope_of,
+    template_arguments,
+)
 from safedeploy.errors import TemplateError, UserError
 from safedeploy.inputs import read_text
 from safedeploy.template.loader import resource_position
@@ -26,6 +32,7 @@ NEVER_IGNORED = frozenset({"SD001", "SD002", "SD003"})
 def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="lint a SAM template for unsafe deployment settings")
     template_arguments(p)
+    assumption_arguments(p)
     p.add_argument(
         "--ignore",
         action="append",
@@ -96,9 +103,12 @@ def run(args: argparse.Namespace, out: Output) -> ExitStatus:
     if args.list_rules:
         out.rules(RULES)
         return ExitStatus.OK
+    from safedeploy_core.timing import assumed
+
     ignore = ignored(args)
     try:
-        found = check(scope_of(args), ignore, template_ignores=not args.strict)
+        with assumed(assumptions_of(args)):
+            found = check(scope_of(args), ignore, template_ignores=not args.strict)
     except TemplateError as exc:  # the template itself is the finding, in every output format
         line, column = exc.at or resource_position(args.template, exc.resource) or (1, 1)
         found = [Finding(exc.rule, exc.resource, str(exc), str(args.template), line, column)]

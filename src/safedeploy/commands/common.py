@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from safedeploy_core.timing import Assumptions
+
     from safedeploy.template.scope import Scope
 
 Subparsers = argparse._SubParsersAction  # the type argparse gives `add_subparsers()`
@@ -64,3 +66,46 @@ def clients(region: str | None, *services: str) -> list[Any]:
     from safedeploy.live import aws
 
     return [aws.client(service, region) for service in services]
+
+
+def _seconds(text: str) -> int:
+    """A whole number of seconds within the bound the timing model accepts (argparse's one-line error)."""
+    from safedeploy_core.timing import ASSUMPTION_MAX_S
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds") from None
+    if not 0 <= value <= ASSUMPTION_MAX_S:
+        raise argparse.ArgumentTypeError(f"{value} is not within 0..{ASSUMPTION_MAX_S} seconds")
+    return value
+
+
+def assumption_arguments(p: argparse.ArgumentParser, *, poll: bool = True) -> None:
+    """The two figures detection times rest on that AWS does not guarantee (safedeploy_core.timing).
+    `poll=False`: a command that does not use the poll (the rehearsal reads the alarms at each
+    evaluation) does not offer it."""
+    from safedeploy_core.timing import NOMINAL
+
+    if poll:
+        p.add_argument(
+            "--alarm-poll",
+            type=_seconds,
+            default=NOMINAL.poll_s,
+            metavar="SECONDS",
+            help=f"how often CodeDeploy reads its alarms, undocumented (default {NOMINAL.poll_s}, assumed)",
+        )
+    p.add_argument(
+        "--metric-delay",
+        type=_seconds,
+        default=NOMINAL.visibility_s,
+        metavar="SECONDS",
+        help="from a request to its datapoint in CloudWatch; Lambda sends metrics in 1-minute intervals, "
+        f"a sending interval, not a guarantee (default {NOMINAL.visibility_s}, assumed)",
+    )
+
+
+def assumptions_of(args: argparse.Namespace) -> Assumptions:
+    from safedeploy_core.timing import NOMINAL, Assumptions
+
+    return Assumptions(poll_s=getattr(args, "alarm_poll", NOMINAL.poll_s), visibility_s=args.metric_delay)

@@ -7,12 +7,20 @@ from pathlib import Path
 
 from safedeploy.cli.render import Output
 from safedeploy.cli.status import ExitStatus
-from safedeploy.commands.common import Subparsers, number, scope_of, template_arguments
+from safedeploy.commands.common import (
+    Subparsers,
+    assumption_arguments,
+    assumptions_of,
+    number,
+    scope_of,
+    template_arguments,
+)
 
 
 def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     p = sub.add_parser("plan", help="print what a deployment will do, step by step")
     template_arguments(p)
+    assumption_arguments(p)
     p.add_argument(
         "--rps",
         type=number(0, 1e6, above=True),
@@ -30,6 +38,8 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace, out: Output) -> ExitStatus:
+    from safedeploy_core.timing import assumed
+
     from safedeploy.planning.cost import build_cost
     from safedeploy.planning.plan import build_plan
     from safedeploy.planning.prices import price_book
@@ -37,7 +47,8 @@ def run(args: argparse.Namespace, out: Output) -> ExitStatus:
     book = price_book(args.region or _region(args), args.prices)
     scope = scope_of(args)
     cost = build_cost(scope, book)
-    out.plan(build_plan(scope, args.rps), str(args.template), args.config_env, cost=cost)
+    with assumed(assumptions_of(args)):
+        out.plan(build_plan(scope, args.rps), str(args.template), args.config_env, cost=cost)
     return ExitStatus.OK
 
 

@@ -9,7 +9,7 @@ from safedeploy_core.timing import PREDEFINED
 
 from safedeploy.cli.render import Output
 from safedeploy.cli.status import ExitStatus
-from safedeploy.commands.common import Subparsers, template_arguments
+from safedeploy.commands.common import Subparsers, assumption_arguments, assumptions_of, template_arguments
 from safedeploy.errors import UserError
 from safedeploy.rehearsal.options import FAULTS, RehearsalOptions
 
@@ -17,6 +17,7 @@ from safedeploy.rehearsal.options import FAULTS, RehearsalOptions
 def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     p = sub.add_parser("rehearse", help="run a whole gradual deployment offline (moto + in-process Lambda)")
     template_arguments(p, parameters=False)
+    assumption_arguments(p, poll=False)  # CodeDeploy's poll is taken to coincide with each evaluation
     p.add_argument("--fault", choices=FAULTS, default="none")
     p.add_argument("--fault-rate", type=float, default=100.0, help="percent of requests that get the fault")
     p.add_argument("--type", choices=PREDEFINED, help="deployment type (default: the template's)")
@@ -36,6 +37,8 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace, out: Output) -> ExitStatus:
+    from safedeploy_core.timing import assumed
+
     from safedeploy.rehearsal.run import rehearse
 
     picture = Path(args.svg) if args.svg else None
@@ -53,7 +56,8 @@ def run(args: argparse.Namespace, out: Output) -> ExitStatus:
         step_judge=not args.without_step_judge,
     )
     out.rehearsal_start(options)
-    report = rehearse(options, out.rehearsal_event)
+    with assumed(assumptions_of(args)):
+        report = rehearse(options, out.rehearsal_event)
     outcome = "Succeeded" if report["status"] == "Succeeded" else "rolled back"
     report["outcome"], report["expected"] = outcome, options.expected_outcome
     report["as_expected"] = outcome == report["expected"]

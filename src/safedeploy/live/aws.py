@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,25 +22,29 @@ CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 10.0
 TRIES = 3  # `total_max_attempts` counts tries, first one included (botocore's retries config)
 CALL_DEADLINE_S = 20.0  # no new try once one call has lasted this long
+ADAPTIVE_DEADLINE_S = 120.0  # many write calls in a row (prune): throttling backs off up to 20 s a try
 
 
 class NoAnswer(UserError):
     """An AWS endpoint did not answer within the call's deadline."""
 
 
-def client(service: str, region: str | None) -> Any:
+def client(service: str, region: str | None, retry_mode: str = "standard") -> Any:
+    """`retry_mode="adaptive"` adds botocore's client-side rate limiting after a throttle (for
+    commands that make many write calls in a row, such as prune's deletions)."""
     import boto3
+
+    factory: Any = boto3.client  # a plain name, not one of boto3-stubs' per-service overloads
+    made = factory(service, region_name=region, config=retry_config(retry_mode))
+    with_deadline(made, CALL_DEADLINE_S if retry_mode == "standard" else ADAPTIVE_DEADLINE_S)
+    return made
+
+
+def retry_config(mode: str) -> Any:
     from botocore.config import Config
 
-    config = Config(
-        connect_timeout=CONNECT_TIMEOUT_S,
-        read_timeout=READ_TIMEOUT_S,
-        retries={"mode": "standard", "total_max_attempts": TRIES},
-    )
-    factory: Any = boto3.client  # a plain name, not one of boto3-stubs' per-service overloads
-    made = factory(service, region_name=region, config=config)
-    with_deadline(made, CALL_DEADLINE_S)
-    return made
+    retries: Any = {"mode": mode, "total_max_attempts": 10 if mode == "adaptive" else TRIES}
+    return Config(connect_timeout=CONNECT_TIMEOUT_S, read_timeout=READ_TIMEOUT_S, retries=retries)
 
 
 def with_deadline(aws_client: Any, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
@@ -59,6 +64,37 @@ def with_deadline(aws_client: Any, seconds: float, clock: Callable[[], float] = 
 
     aws_client.meta.events.register("before-call", begin)
     aws_client.meta.events.register("before-send", before_try)
+
+
+# CloudWatch signs its requests as `monitoring`; its IAM actions are cloudwatch:*
+IAM_PREFIX = {"monitoring": "cloudwatch"}
+THROTTLED = {"Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"}
+
+
+def denied(code: str) -> bool:
+    return "AccessDenied" in code or code == "UnauthorizedOperation"
+
+
+@contextlib.contextmanager
+def aws_errors(any_client: Any) -> Iterator[None]:
+    """A refused call as one line naming the IAM action (`lambda:DeleteFunction`), or throttling that
+    outlasted the client's retries."""
+    try:
+        yield
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        signing = any_client.meta.service_model.signing_name
+        prefix = IAM_PREFIX.get(signing, signing)
+        action = f"{prefix}:{exc.operation_name}"
+        if denied(code):
+            raise UserError(
+                f"no permission for {action}: {exc.response['Error'].get('Message', '')}"
+            ) from exc
+        if code in THROTTLED:
+            raise UserError(
+                f"{action} still throttled after retries ({code}): nothing changed; try again later"
+            ) from exc
+        raise
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,19 @@
 """`safedeploy versions`: what actually runs — per function of a stack, the alias's versions and
-weights, each version's configuration, and what changed between the version on the alias and the
-newest one."""
+weights, each version's configuration and code size, what changed between the version on the alias
+and the newest one, every published version's code size, and the account's code storage (Lambda's
+regional quota, 75 GB by default, that published versions fill until deployments fail)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from safedeploy.errors import UserError
+from botocore.exceptions import ClientError
+
+from safedeploy.errors import UserError, describe_aws_error
 from safedeploy.live.aws import stack_functions
-from safedeploy.live.route import published_versions, weights
+from safedeploy.live.prune import published
+from safedeploy.live.route import weights
 
 MASK = "****"
 COMPARED = ("runtime", "memory_mb", "timeout_s", "code_sha256", "role", "layers", "architectures", "handler")
@@ -28,6 +32,7 @@ class VersionConfig:
     architectures: list[str]
     environment: dict[str, str]  # values masked unless asked for
     description: str = ""
+    code_size: int | None = None  # bytes of the deployment package (CodeSize)
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,11 @@ class FunctionVersions:
     newest: str | None
     versions: list[VersionConfig]
     changes: list[Change] = field(default_factory=list)  # live primary -> newest
+    published: dict[str, int] = field(default_factory=dict)  # every published version -> CodeSize
+
+    @property
+    def published_bytes(self) -> int:
+        return sum(self.published.values())
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -67,6 +77,7 @@ def version_config(lambda_client: Any, name: str, version: str) -> VersionConfig
         architectures=list(conf.get("Architectures") or []),
         environment={k: str(v) for k, v in sorted(env.items())},
         description=str(conf.get("Description") or ""),
+        code_size=conf.get("CodeSize"),
     )
 
 
@@ -91,8 +102,10 @@ def function_versions(
     except lambda_client.exceptions.ResourceNotFoundException as exc:
         raise UserError(f"{name} has no alias {alias!r}") from exc
     split = weights(current)
-    published = published_versions(lambda_client, name)
-    newest = published[-1] if published else None
+    sizes = {
+        v.version: v.code_size for v in sorted(published(lambda_client, name), key=lambda v: int(v.version))
+    }
+    newest = list(sizes)[-1] if sizes else None
     wanted = sorted({*split, *([newest] if newest else [])}, key=int)
     # Read unmasked once, mask for the output: a changed secret shows as changed, not as its value.
     raw = {v: version_config(lambda_client, name, v) for v in wanted}
@@ -106,7 +119,7 @@ def function_versions(
         shown = [_masked(config) for config in raw.values()]
     else:
         shown = list(raw.values())
-    return FunctionVersions(logical_id, name, alias, split, primary, newest, shown, diff)
+    return FunctionVersions(logical_id, name, alias, split, primary, newest, shown, diff, sizes)
 
 
 def _mask(value: Any) -> Any:
@@ -117,9 +130,31 @@ def _masked(config: VersionConfig) -> VersionConfig:
     return VersionConfig(**{**asdict(config), "environment": {k: MASK for k in config.environment}})
 
 
+@dataclass(frozen=True)
+class StackVersions:
+    functions: list[FunctionVersions]
+    # the account's code storage in this region: {"used", "limit"} bytes, or {"unavailable": why}
+    code_storage: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"functions": [f.as_dict() for f in self.functions], "code_storage": self.code_storage}
+
+
+def account_storage(lambda_client: Any) -> dict[str, Any]:
+    """GetAccountSettings' code storage; a diagnostic, so a refusal is reported, not fatal."""
+    try:
+        settings = lambda_client.get_account_settings()
+    except ClientError as exc:
+        return {"unavailable": describe_aws_error(exc)}
+    return {
+        "used": int(settings["AccountUsage"]["TotalCodeSize"]),
+        "limit": int(settings["AccountLimit"]["TotalCodeSize"]),
+    }
+
+
 def stack_versions(
     cloudformation: Any, lambda_client: Any, stack: str, alias: str = "live", show_values: bool = False
-) -> list[FunctionVersions]:
+) -> StackVersions:
     """Every function of the stack that has `alias` (the others are not deployed through it)."""
     found = []
     for logical_id, name in stack_functions(cloudformation, stack).items():
@@ -128,4 +163,4 @@ def stack_versions(
             found.append(function_versions(lambda_client, logical_id, name, alias, show_values))
     if not found:
         raise UserError(f"no function of stack {stack!r} has an alias {alias!r}")
-    return found
+    return StackVersions(found, account_storage(lambda_client))

@@ -10,7 +10,7 @@ from typing import Any
 
 from safedeploy_core.alarm_checks import alarm_states
 from safedeploy_core.metrics import collect_pair
-from safedeploy_core.timing import LAMBDA_METRIC_PERIOD_S, VISIBILITY_S, deployment_config
+from safedeploy_core.timing import LAMBDA_METRIC_PERIOD_S, assumptions, deployment_config
 
 from safedeploy.errors import UserError
 from safedeploy.live.aws import StackDeployment, active_deployments
@@ -33,7 +33,7 @@ class Snapshot:
     left_s: float | None = None
     reason: str | None = None
     rolled_back: bool = False
-    # Per version, what CloudWatch has: whole minutes of the shift that ended VISIBILITY_S ago or more
+    # Per version, what CloudWatch has: whole minutes of the shift that ended the metric delay ago or more
     # (the same visibility the rehearsal and the hooks assume); {"until": ISO, "old"/"new": {calls,
     # errors}}, or {"unavailable": why}.
     metrics: dict[str, Any] = field(default_factory=dict)
@@ -160,14 +160,15 @@ def version_metrics(
     cloudwatch: Any, snap: Snapshot, alias: str | None, created: datetime, end: datetime
 ) -> dict[str, Any]:
     """Calls and errors of the old and the new version since the deployment began, as CloudWatch has
-    them: a minute counts once it ended VISIBILITY_S ago (Lambda sends its metrics in 1-minute
+    them: a minute counts once it ended the metric delay ago (Lambda sends its metrics in 1-minute
     intervals), so the figures trail the traffic by one to two minutes."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    until = _minute(end - timedelta(seconds=VISIBILITY_S))
+    delay_s = assumptions().visibility_s
+    until = _minute(end - timedelta(seconds=delay_s))
     start = _minute(created)
     if until <= start or alias is None or snap.function is None:
-        return {"until": None, "note": f"no whole minute visible yet ({VISIBILITY_S} s visibility)"}
+        return {"until": None, "note": f"no whole minute visible yet ({delay_s} s metric delay)"}
     try:
         old, new = collect_pair(
             cloudwatch,

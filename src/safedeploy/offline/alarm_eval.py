@@ -23,7 +23,12 @@ Assumed (the guide says only that the range "depends on the length of the alarm 
 it is based on a metric with standard resolution or high resolution"): the range is
 N + max(N // 3, 2) periods, the figure LocalStack also uses. `decide` is cross-checked against
 LocalStack's evaluator over every pattern (tools/crosscheck_alarms.py; disagreements explained there).
-Not emulated: anomaly detection, and CloudWatch's exact scheduling (we evaluate whenever asked).
+The window slides ("Evaluating an alarm": a 5-minute, 1-period alarm reads minutes 1-5 at the end of
+minute 5, minutes 2-6 at the end of minute 6): its newest period ends on the evaluation grid (every
+minute from 60-s periods, every 10 s below; safedeploy_core.timing), not on the period's clock
+boundary; an alarm with `EvaluationWindow: WallClockWindow` reads whole clock-aligned periods (its
+time zone is not modelled). Not emulated: anomaly detection, and CloudWatch's exact scheduling (we
+evaluate whenever asked).
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from safedeploy_core.timing import evaluation_step_s, wall_clock
 
 State = Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
 Fetch = Callable[[dict[str, Any], float, int], float | None]  # (metric stat, start_s, period_s) -> value
@@ -271,13 +278,15 @@ class AlarmModel:
         return [ms["Metric"].get("Namespace") for ms in stats]
 
     def evaluate(self, fetch: Fetch, now_s: int, delay_s: int = 0, clock_offset_s: float = 0.0) -> State:
-        """Evaluate the periods that have fully ended `delay_s` before `now_s` (metrics arrive late).
-        Periods start on clock boundaries: t = 0 lies `clock_offset_s` past one."""
+        """Evaluate the sliding window whose newest period ends `delay_s` before `now_s` (metrics
+        arrive late), on the evaluation grid (clock minutes, or 10 s below a 60-s period; the period's
+        clock boundary for a WallClockWindow): t = 0 lies `clock_offset_s` past a clock minute."""
         period = self.period
         n = int(self.props.get("EvaluationPeriods", 1))
         m = int(self.props.get("DatapointsToAlarm") or n)
         visible = now_s - delay_s
-        last_end = visible - (visible + clock_offset_s) % period
+        step = period if wall_clock(self.props) else evaluation_step_s(period)
+        last_end = visible - (visible + clock_offset_s) % step
         starts = [last_end - period * (k + 1) for k in reversed(range(evaluation_range(n)))]
         values = [self.datapoint(fetch, s) if s + period > 0 else None for s in starts]
         threshold = float(self.props["Threshold"])

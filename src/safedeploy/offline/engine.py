@@ -13,10 +13,11 @@ What it does, and where each rule comes from (AWS CodeDeploy user guide):
 - Rollback ("Redeploy and roll back a deployment with CodeDeploy"; SAM sets DEPLOYMENT_FAILURE,
   DEPLOYMENT_STOP_ON_ALARM, DEPLOYMENT_STOP_ON_REQUEST): a failed hook, an alarm of the deployment
   group in ALARM, or StopDeployment(autoRollbackEnabled) puts the alias back on the original version.
-Alarms are evaluated as CloudWatch does (every 10 s below a 60-s period; from 60 s, each clock minute,
-assumed); CodeDeploy's alarm poll, undocumented, is taken to coincide (`plan` counts 10 s at worst).
+Alarms are evaluated as CloudWatch does (every 10 s below a 60-s period, every clock minute from 60 s,
+over a sliding window: alarm_eval); CodeDeploy's alarm poll, undocumented, is taken to coincide
+(`plan` counts the `--alarm-poll` figure at worst).
 Hooks run in real time and their wall time is added to the simulated clock. When a metric becomes
-visible is one model for every reader, alarms and GetMetricData alike (visibility.py).
+visible is one figure for every reader, alarms and GetMetricData alike (visibility.py names its basis).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from safedeploy_core.timing import (
     DeploymentConfig,
 )
 
+from safedeploy.iam.enforce import SERVICE_ROLE, AccessDenied
 from safedeploy.offline import visibility
 from safedeploy.offline.alarm_eval import AlarmModel
 from safedeploy.offline.inprocess_lambda import LambdaContext, environment
@@ -128,6 +130,17 @@ class Cloud(Protocol):
     def set_alarm_state(self, name: str, state: str) -> None: ...
 
 
+class Authorizer(Protocol):
+    """IAM for the calls CodeDeploy makes with the deployment group's service role, and for the
+    functions' own (safedeploy.iam.enforce.Account)."""
+
+    def require(self, principal: str, service: str, operation: str, params: dict[str, Any]) -> None:
+        """Raises AccessDenied when `principal` may not make the call."""
+        ...
+
+    def acting_as(self, principal: str) -> contextlib.AbstractContextManager[None]: ...
+
+
 @dataclass
 class Engine:
     cloud: Cloud
@@ -150,8 +163,14 @@ class Engine:
     # Assumed: a deployment starts at any second of a clock minute; the rehearsal takes the middle.
     # CloudWatch's periods start on clock boundaries, so this is where the first period begins.
     start_in_minute_s: float = 30.0
+    # Who may call what (the rehearsal's IAM); None leaves every call unauthorized-checked, as in the
+    # engine's own tests of timing and traffic.
+    authorizer: Authorizer | None = None
 
     def __post_init__(self) -> None:
+        # the metric delay in force when the rehearsal starts (--metric-delay), read once here for
+        # every reader: hooks may call GetMetricData from threads that do not share the setting
+        self.visibility_s = visibility.delay_s(n for a in self.alarms for n in a.namespaces())
         self.store = MetricStore(self.alias, clock_offset_s=self.start_in_minute_s, records_until_s=0.0)
         self.t_s = 0.0
         self.events: list[TimelineEvent] = []
@@ -215,8 +234,22 @@ class Engine:
             self.stopped_by = caller
             return {"status": "Pending", "statusMessage": "Stop requested"}
 
+        def get_deployment_group(params: dict[str, Any]) -> dict[str, Any]:
+            # moto leaves alarmConfiguration empty; the hooks read the gates from here
+            return {
+                "deploymentGroupInfo": {
+                    "applicationName": params["applicationName"],
+                    "deploymentGroupName": params["deploymentGroupName"],
+                    "alarmConfiguration": {
+                        "enabled": True,
+                        "alarms": [{"name": a.name} for a in self.alarms],
+                    },
+                }
+            }
+
         return {
             "GetApplicationRevision": get_application_revision,
+            "GetDeploymentGroup": get_deployment_group,
             "PutLifecycleEventHookExecutionStatus": put_status,
             "StopDeployment": stop,
         }
@@ -228,7 +261,7 @@ class Engine:
                 self.store,
                 params,
                 self.epoch,
-                lambda namespace: self.t_s - visibility.of_namespace(namespace).delay_s,
+                lambda namespace: self.t_s - self.visibility_s,
             )
 
         return {"GetMetricData": get_metric_data}
@@ -275,9 +308,25 @@ class Engine:
         self.outcome = Outcome("Stopped", caught_by, reason, None)
         self.emit("stop", f"{caught_by}: {reason} -> the traffic split stays as it was")
 
+    def _as_codedeploy(self, service: str, operation: str, params: dict[str, Any]) -> None:
+        """A call CodeDeploy makes with the deployment group's service role (AccessDenied if refused)."""
+        if self.authorizer is not None:
+            self.authorizer.require(SERVICE_ROLE, service, operation, params)
+
+    def _acting(self, principal: str) -> contextlib.AbstractContextManager[None]:
+        return self.authorizer.acting_as(principal) if self.authorizer else contextlib.nullcontext()
+
+    def _denied(self, message: str) -> Outcome:
+        """CodeDeploy fails a deployment whose service role is refused a call (an IAM permissions
+        error); the automatic rollback follows (DEPLOYMENT_FAILURE)."""
+        self.emit("deploy", f"CodeDeploy's service role: AccessDeniedException: {message}")
+        self._rollback("IAM", f"AccessDeniedException: {message}", "Failed")
+        return self.outcome
+
     def _run_hook(self, phase: str, hook: HookRun) -> str:
         """CodeDeploy invokes the hook asynchronously: an attempt that raises is retried by Lambda; one
         that ends without reporting leaves the lifecycle event open until the hour is up."""
+        self._as_codedeploy("lambda", "Invoke", {"FunctionName": hook.name})
         execution = str(uuid.uuid4())
         self.lifecycle[execution] = None
         opened_s = self.t_s
@@ -323,7 +372,8 @@ class Engine:
         raised, reason = False, ""
         with environment(hook.env), contextlib.redirect_stdout(io.StringIO()):
             try:
-                result = hook.handler(event, context)
+                with self._acting(hook.name):
+                    result = hook.handler(event, context)
                 reason = str(result.get("reason", "")) if isinstance(result, dict) else ""
             except Exception as exc:  # Lambda records a function error and retries the event
                 raised, reason = True, f"hook raised {type(exc).__name__}: {exc}"
@@ -470,9 +520,9 @@ class Engine:
                     self.store.emf.append(EmfPoint(t, directive["Namespace"], dims, metric["Name"], total))
 
     def _check_alarms(self) -> None:
-        """CloudWatch evaluates an alarm with a period under a minute every 10 s (CloudWatch guide,
-        "Using Amazon CloudWatch alarms"), one of a minute or more every minute — assumed at the
-        clock minute; CodeDeploy's poll is taken to coincide (the plan counts it at worst)."""
+        """CloudWatch evaluates an alarm with a period under a minute every 10 s, one of a minute or
+        more every minute (CloudWatch guide, "Evaluating an alarm"), here at the clock minute;
+        CodeDeploy's poll is taken to coincide (the plan counts it at worst)."""
         fetch = self.store.fetch
         grid = math.floor(self.t_s / TICK_S + 1e-9) * TICK_S
         on_minute = abs((grid + self.store.clock_offset_s) % 60) < 1e-6
@@ -480,9 +530,7 @@ class Engine:
             if alarm.period >= 60 and not on_minute:
                 continue
             before = alarm.state
-            state = alarm.evaluate(
-                fetch, int(self.t_s), visibility.delay_s(alarm.namespaces()), self.store.clock_offset_s
-            )
+            state = alarm.evaluate(fetch, int(self.t_s), self.visibility_s, self.store.clock_offset_s)
             if state != before:
                 self.alarm_states[alarm.name].append((round(self.t_s, 1), state))
                 self.cloud.set_alarm_state(alarm.name, state)
@@ -517,7 +565,11 @@ class Engine:
             look + reserve - 0.001,
             clock=lambda: self.t_s,
         )
-        with environment(self.step_judge.env), contextlib.redirect_stdout(io.StringIO()):
+        with (
+            environment(self.step_judge.env),
+            contextlib.redirect_stdout(io.StringIO()),
+            self._acting(self.step_judge.name),
+        ):
             result = self.step_judge.handler(
                 {"source": "aws.events", "detail-type": "Scheduled Event"}, context
             )
@@ -540,6 +592,18 @@ class Engine:
             f"deployment {self.deployment_id[:8]}: v{self.old_version} -> v{self.new_version} "
             f"({self.config.name})",
         )
+        try:
+            # CodeDeploy reads the alias and the group's alarms before it starts
+            self._as_codedeploy("lambda", "GetAlias", {"FunctionName": self.function, "Name": self.alias})
+            if self.alarms:
+                self._as_codedeploy(
+                    "cloudwatch", "DescribeAlarms", {"AlarmNames": [a.name for a in self.alarms]}
+                )
+            return self._deploy()
+        except AccessDenied as exc:
+            return self._denied(str(exc))
+
+    def _deploy(self) -> Outcome:
         alarming = [a.name for a in self.alarms if a.state == "ALARM"]
         if alarming:  # CodeDeploy stops on its first alarm check, a fix included (SAM issue 716)
             self._rollback(f"alarm {alarming[0]}", "already in ALARM when the deployment started")
@@ -554,6 +618,7 @@ class Engine:
             self._serve(max(shift_started + step.at_s - self.t_s, 0.0))
             if self.outcome.status != "InProgress":
                 return self.outcome
+            self._as_codedeploy("lambda", "UpdateAlias", {"FunctionName": self.function, "Name": self.alias})
             self._weights(step.percent)
             self.emit("shift", f"{step.percent:.0f} % of traffic on v{self.new_version}")
             if index == len(self.config.steps) - 1:

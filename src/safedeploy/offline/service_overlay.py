@@ -2,7 +2,8 @@
 
 Registered on `before-call`, like botocore's Stubber: parameters are validated against the service
 model first, and the answer is parsed as botocore would parse a real one. Used for the CodeDeploy
-operations moto lacks (GetApplicationRevision, PutLifecycleEventHookExecutionStatus, StopDeployment)
+operations moto lacks (GetApplicationRevision, PutLifecycleEventHookExecutionStatus, StopDeployment;
+GetDeploymentGroup, whose alarm configuration moto leaves empty)
 and for GetMetricData, which moto cannot compute for percentiles.
 """
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from safedeploy_core.timing import detection, fastest_gate_s, first_window_possible, fit, hook_max_s
+from safedeploy_core.timing import (
+    LISTED_STEPS_MAX,
+    DeploymentConfig,
+    detection,
+    fastest_gate_s,
+    first_window_possible,
+    fit,
+    hook_max_s,
+    wall_clock,
+)
 
 from safedeploy.template.deployments import FunctionDeployment, HookRef, deployments
 from safedeploy.template.scope import Scope
@@ -75,7 +84,8 @@ class FunctionPlan:
     deployment_type: str | None
     codedeploy_config: str | None
     pre_traffic_hook: HookPlan | None
-    steps: list[StepPlan]
+    steps: list[StepPlan]  # at most LISTED_STEPS_MAX: the first ones and the last
+    step_count: int | None  # every step of the shift, listed or not
     post_traffic_hook: HookPlan | None
     alarms: list[GatePlan]
     shift_s: int | None
@@ -102,7 +112,12 @@ def _hook(ref: HookRef | None) -> HookPlan | None:
 def _gate(dep: FunctionDeployment, alarm: Any, rps: float | None) -> GatePlan:
     if not (alarm.period_s and alarm.evaluation_periods):
         return GatePlan(alarm.name, alarm.display, alarm.known)
-    timing = detection(alarm.period_s, alarm.evaluation_periods, alarm.datapoints_to_alarm)
+    timing = detection(
+        alarm.period_s,
+        alarm.evaluation_periods,
+        alarm.datapoints_to_alarm,
+        wall_clock=wall_clock(alarm.props),
+    )
     detect = timing.worst_s
     post_s = dep.post_hook.timeout_s if dep.post_hook else 0
     fits: str | None = fit(detect, dep.config, post_s or 0) if dep.config else None
@@ -128,21 +143,30 @@ def _gate(dep: FunctionDeployment, alarm: Any, rps: float | None) -> GatePlan:
     )
 
 
+def _listed_steps(config: DeploymentConfig, gates: list[GatePlan]) -> list[StepPlan]:
+    """The shift's steps, each with the gates that can still stop it there: all of them up to
+    LISTED_STEPS_MAX, else the first LISTED_STEPS_MAX - 1 and the last (a custom config's tiny
+    percentage can make billions; each is worked out from the parameters, never all of them)."""
+    steps = config.steps
+    count = len(steps)
+    shown = range(count) if count <= LISTED_STEPS_MAX else [*range(LISTED_STEPS_MAX - 1), count - 1]
+    out = []
+    for index in shown:
+        step = steps[index]
+        end = steps[index + 1].at_s if index + 1 < count else None
+        watched = [
+            g.resource
+            for g in gates
+            if end is not None and g.detection_s is not None and step.at_s + g.detection_s <= config.shift_s
+        ]
+        out.append(StepPlan(step.at_s, step.percent, end, watched))
+    return out
+
+
 def function_plan(dep: FunctionDeployment, rps: float | None = None) -> FunctionPlan:
     config = dep.config
     gates = [_gate(dep, alarm, rps) for alarm in dep.alarms]
-    steps = []
-    if config:
-        for index, step in enumerate(config.steps):
-            end = config.steps[index + 1].at_s if index + 1 < len(config.steps) else None
-            watched = [
-                g.resource
-                for g in gates
-                if end is not None
-                and g.detection_s is not None
-                and step.at_s + g.detection_s <= config.shift_s
-            ]
-            steps.append(StepPlan(step.at_s, step.percent, end, watched))
+    steps = _listed_steps(config, gates) if config else []
     pre, post = _hook(dep.pre_hook), _hook(dep.post_hook)
     hooks_max = sum(h.max_s or h.timeout_s or 0 for h in (pre, post) if h)
     return FunctionPlan(
@@ -152,6 +176,7 @@ def function_plan(dep: FunctionDeployment, rps: float | None = None) -> Function
         codedeploy_config=config.codedeploy_name if config else dep.type_name,
         pre_traffic_hook=pre,
         steps=steps,
+        step_count=config.step_count if config else None,
         post_traffic_hook=post,
         alarms=gates,
         shift_s=config.shift_s if config else None,

@@ -1,11 +1,19 @@
-"""Each gate alarm's worst-case detection time against every predefined deployment type."""
+"""Each gate alarm's nominal worst-case detection time against every predefined deployment type."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from safedeploy_core.timing import PREDEFINED, deployment_config, detection_seconds, fastest_gate_s, fit
+from safedeploy_core.timing import (
+    PREDEFINED,
+    assumptions,
+    deployment_config,
+    detection,
+    fastest_gate_s,
+    fit,
+    wall_clock,
+)
 
 from safedeploy.template.deployments import deployments
 from safedeploy.template.scope import Scope
@@ -26,6 +34,8 @@ class TimingReport:
     detection_s: dict[str, int]
     fastest_1min_gate_s: int
     types: list[TypeTiming]
+    # every time here is nominal: it rests on these figures (--alarm-poll, --metric-delay)
+    nominal: dict[str, int]
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -38,9 +48,12 @@ def timing_report(scope: Scope) -> TimingReport:
         post_s = (dep.post_hook.timeout_s or 0) if dep.post_hook else 0
         for alarm in dep.alarms:
             if alarm.period_s and alarm.evaluation_periods:
-                alarms[alarm.display] = detection_seconds(
-                    alarm.period_s, alarm.evaluation_periods, alarm.datapoints_to_alarm
-                )
+                alarms[alarm.display] = detection(
+                    alarm.period_s,
+                    alarm.evaluation_periods,
+                    alarm.datapoints_to_alarm,
+                    wall_clock=wall_clock(alarm.props),
+                ).worst_s
                 after[alarm.display] = post_s
     rows = []
     for name in PREDEFINED:
@@ -55,4 +68,6 @@ def timing_report(scope: Scope) -> TimingReport:
                 alarms={alarm: fit(detect, config, after[alarm]) for alarm, detect in alarms.items()},
             )
         )
-    return TimingReport(str(scope.path), alarms, fastest_gate_s(), rows)
+    figures = assumptions()
+    nominal = {"alarm_poll_s": figures.poll_s, "metric_delay_s": figures.visibility_s}
+    return TimingReport(str(scope.path), alarms, fastest_gate_s(), rows, nominal)

@@ -15,9 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from safedeploy_core.timing import DeploymentConfig, deployment_config
+from safedeploy_core.timing import DeploymentConfig, deployment_config, too_long_to_rehearse
 
 from safedeploy.errors import UserError
+from safedeploy.iam.enforce import Account, rehearsal_principals
 from safedeploy.offline.alarm_eval import AlarmModel
 from safedeploy.offline.api_gateway import serve_api
 from safedeploy.offline.engine import Engine, HookRun, TimelineEvent
@@ -65,6 +66,9 @@ def _deployment(options: RehearsalOptions) -> tuple[FunctionDeployment, Deployme
     config = deployment_config(options.type_name) if options.type_name else dep.config
     if config is None:
         raise UserError(f"deployment type {dep.type_name!r} is not a predefined CodeDeploy config")
+    too_long = too_long_to_rehearse(config)
+    if too_long:
+        raise UserError(too_long)
     return dep, config
 
 
@@ -163,7 +167,8 @@ def rehearse(
     scope = dep.scope
     functions = [k for k, r in scope.sam_resources.items() if r.get("Type") == "AWS::Serverless::Function"]
     physical = {k: f"{STACK}-{k}" for k in functions}
-    app, group = f"{STACK}-app", f"{STACK}-{options.function}-group"
+    # CloudFormation's name for the group, <stack>-<logical id>-<suffix>: roles are scoped by it
+    app, group = f"{STACK}-app", f"{STACK}-{options.function}DeploymentGroup-REHEARSAL"
     mapping = {
         **physical,
         "stack": STACK,
@@ -205,6 +210,7 @@ def rehearse(
         judge_run = judge_run if options.step_judge else None
         quiet_loggers()
         _deployment_group(cd, app, group, role, config.codedeploy_name, [a.name for a in alarms])
+        account = _account(env_world, scope, dep, mapping)  # the function's template is the root
         engine = Engine(
             cloud=MotoCloud(env_world),
             function=name,
@@ -222,8 +228,9 @@ def rehearse(
             rng=random.Random(options.seed),
             on_event=on_event,
             traffic=traffic_cases(dep, code),
+            authorizer=account,
         )
-        report = _run(env_world, engine, dep, post, app, group, routes)
+        report = _run(env_world, engine, dep, post, app, group, routes, account)
     return {
         **engine.summary(),
         "fault": options.fault,
@@ -232,7 +239,28 @@ def rehearse(
         "rps": options.rps,
         **report,
         "events": [e.__dict__ for e in engine.events],
+        # every (principal, action, resource) the deployment called for, as IAM decided it
+        "authorization": [
+            {
+                "principal": d.principal,
+                "action": d.action,
+                "resource": d.resource,
+                "decision": d.decision.value,
+            }
+            for d in account.log
+        ],
     }
+
+
+def _account(env_world: World, root: Any, dep: FunctionDeployment, mapping: dict[str, str]) -> Account:
+    """The rehearsal's IAM: each function's role and the deployment group's service role, as the
+    translated templates define them (safedeploy.iam.enforce)."""
+
+    def group_of(deployment_id: str) -> tuple[str, str] | None:
+        found = env_world.backend("codedeploy").deployments.get(deployment_id)
+        return (found.application_name, found.deployment_group_name) if found else None
+
+    return Account(rehearsal_principals(root, dep, mapping, lambda logical: f"{STACK}-{logical}"), group_of)
 
 
 def _function_breaker(module: Any) -> Any:
@@ -252,22 +280,28 @@ def _run(
     app: str,
     group: str,
     routes: dict[str, str],
+    account: Account,
+    create_deployment: Callable[[], str] | None = None,
 ) -> dict[str, Any]:
     """The hooks' real clients pointed at the world (with the CodeDeploy and CloudWatch calls moto
-    lacks answered by the engine), the API served on loopback, then the deployment itself."""
+    lacks answered by the engine), the API served on loopback, then the deployment itself (created
+    by `create_deployment` when given: a command under test that creates its own)."""
     assert dep.pre_hook is not None
     support = hook_support(dep.pre_hook)
     cd, lam, ssm = env_world.client("codedeploy"), env_world.client("lambda"), env_world.client("ssm")
-    cd_hooks = overlay(env_world.client("codedeploy"), engine.codedeploy_operations())
-    cw_hooks = overlay(env_world.client("cloudwatch"), engine.cloudwatch_operations())
+    # the hooks' clients, each call authorized for the hook (or step judge) that makes it
+    guard = account.guard
+    cd_hooks = guard(overlay(env_world.client("codedeploy"), engine.codedeploy_operations()))
+    cw_hooks = guard(overlay(env_world.client("cloudwatch"), engine.cloudwatch_operations()))
+    lam_hooks = guard(env_world.client("lambda"))
     support.use_clients(
         {
             "codedeploy": cd_hooks,
-            "lambda": lam,
-            "lambda-invoke": lam,
+            "lambda": lam_hooks,
+            "lambda-invoke": lam_hooks,
             "cloudwatch": cw_hooks,
-            "ssm": ssm,
-            "sns": env_world.client("sns"),
+            "ssm": guard(env_world.client("ssm")),
+            "sns": guard(env_world.client("sns")),
         }
     )
     support.use_sleep(engine.pause)
@@ -277,7 +311,10 @@ def _run(
     breaker = _function_breaker(engine.function_module)
     if breaker is not None:
         breaker.reset(
-            lambda: overlay(env_world.client("codedeploy"), engine.codedeploy_operations("in-band breaker"))
+            lambda: account.guard(
+                overlay(env_world.client("codedeploy"), engine.codedeploy_operations("in-band breaker")),
+                engine.function,
+            )
         )
     api_param = (post.env if post else {}).get("API_URL_PARAMETER")
 
@@ -295,7 +332,7 @@ def _run(
             if api_param:
                 ssm.put_parameter(Name=api_param, Value=api_url, Type="String")
             started = time.monotonic()
-            engine.run(create)
+            engine.run(create_deployment or create)
             wall = time.monotonic() - started
     finally:
         support.use_clients(None)

@@ -6,8 +6,6 @@ import difflib
 from collections.abc import Iterator
 from typing import Any
 
-from safedeploy_core.timing import fit
-
 from safedeploy.rules.base import Finding, Rule
 from safedeploy.rules.metrics import LAMBDA_DIMENSIONS, LAMBDA_METRICS, NAMESPACES
 from safedeploy.template.deployments import AlarmSpec, FunctionDeployment, function_properties
@@ -275,65 +273,22 @@ def _dimension_findings(dep: FunctionDeployment, alarm: AlarmSpec, rid: str) -> 
 
 
 def _timing_findings(dep: FunctionDeployment, alarm: AlarmSpec, rid: str) -> Iterator[Finding]:
-    config = dep.config
-    if (
-        config is None
-        or config.kind == "all-at-once"
-        or alarm.period_s is None
-        or alarm.evaluation_periods is None
-    ):
-        return
-    from safedeploy_core.timing import VISIBILITY_S, detection
+    from safedeploy_core.timing import wall_clock
 
-    timing = detection(alarm.period_s, alarm.evaluation_periods, alarm.datapoints_to_alarm)
-    post = dep.post_hook
-    post_s = post.timeout_s if post is not None else 0
-    best, worst = timing.best_s, timing.worst_s
-    if post_s is not None and fit(best, config, post_s) == "never":
-        after = f" and the {post_s} s of its post-traffic hook" if post_s else ""
-        yield SD303.finding(
-            rid,
-            f"even at best {best} s to ALARM ({timing.datapoints} x {alarm.period_s} s periods + "
-            f"{VISIBILITY_S} s until CloudWatch has them) outlasts the whole {config.shift_s} s shift of "
-            f"{config.name}{after}: it can never roll back during the deployment; use fewer or "
-            "shorter periods, or a longer deployment type",
-        )
-    elif worst > config.shift_s:
-        if post is None:
-            tail = "and no post-traffic hook keeps the deployment open for it"
-        elif post_s is None:
-            tail = "while the post-traffic hook runs (its timeout is not known here)"
-        else:
-            tail = f"while the post-traffic hook runs (at most {post_s} s)"
-        yield SD311.finding(
-            rid,
-            f"worst-case {worst} s to ALARM is longer than the whole {config.shift_s} s shift of "
-            f"{config.name}: at worst it fires after all traffic moved, {tail}",
-            _parts(timing),
-        )
-    elif worst > config.first_window_s:
-        yield SD311.finding(
-            rid,
-            f"worst-case {worst} s to ALARM is slower than the first {config.first_window_s} s step of "
-            f"{config.name}: more traffic moves before it can fire",
-            _parts(timing),
-        )
+    from safedeploy.planning.gate_timing import gate_timing
 
-
-def _parts(timing: Any) -> dict[str, Any]:
-    """The worst case's parts, in seconds, for the JSON output."""
-    from safedeploy_core.timing import CODEDEPLOY_POLL_S, VISIBILITY_S
-
-    return {
-        "worst_case_s": timing.worst_s,
-        "parts_s": {
-            "alignment": timing.period_s,
-            "breaching_periods": timing.datapoints_s,
-            "visibility": VISIBILITY_S,
-            "evaluation": timing.evaluation_s,
-            "codedeploy_poll_assumed": CODEDEPLOY_POLL_S,
-        },
-    }
+    verdict = gate_timing(
+        dep.config,
+        alarm.period_s,
+        alarm.evaluation_periods,
+        alarm.datapoints_to_alarm,
+        post_hook=dep.post_hook is not None,
+        post_s=dep.post_hook.timeout_s if dep.post_hook is not None else 0,
+        missing_breaches=alarm.props.get("TreatMissingData") == "breaching",
+        wall_clock=wall_clock(alarm.props),
+    )
+    if verdict is not None:
+        yield {"SD303": SD303, "SD311": SD311}[verdict.rule].finding(rid, verdict.message, verdict.details)
 
 
 def rule_alarms(dep: FunctionDeployment) -> Iterator[Finding]:

@@ -32,6 +32,15 @@ SD204 = Rule("SD204", "error", "hook", "pre-traffic hook may not invoke the targ
 SD205 = Rule(
     "SD205", "error", "hook", "LambdaInvokePolicy given a version/alias (builds a wrong ARN)", twinned=True
 )
+SD208 = Rule(
+    "SD208",
+    "error",
+    "function",
+    "DeploymentPreference.Role that CodeDeploy may not assume, or that may not make its calls for the "
+    "deployment (GetAlias/UpdateAlias on the function, provisioned concurrency, the gate alarms, "
+    "trigger topics), as IAM evaluates it",
+    twinned=True,
+)
 
 
 def statements_of_role(scope: Scope, role_id: str) -> tuple[list[dict[str, Any]], list[str]]:
@@ -220,3 +229,11 @@ def _lambda_invoke_policy(scope: Scope, hook_id: str, hook: str) -> Iterator[Fin
                     "LambdaInvokePolicy builds arn:...:function:${FunctionName}, so a version or alias "
                     "there yields a wrong ARN: write a statement on arn:...:function:NAME:* instead",
                 )
+
+
+def rule_service_role(dep: FunctionDeployment) -> Iterator[Finding]:
+    """safedeploy.iam: the deployment group's role against CodeDeploy's calls (hook invocation: SD201)."""
+    from safedeploy.iam.rule import service_role_problems
+
+    for problem in service_role_problems(dep.scope, dep, skip=frozenset({"lambda:InvokeFunction"})):
+        yield SD208.proven_if(problem.proven, dep.logical_id, problem.message)

@@ -21,6 +21,7 @@ from safedeploy.rules.function import (
 )
 from safedeploy.rules.general import rule_not_translated, rule_samconfig_capabilities
 from safedeploy.rules.hook import rule_cycles, rule_hooks, rule_smoke_cases
+from safedeploy.rules.iam import rule_service_role
 from safedeploy.rules.registry import canonical, unverified
 from safedeploy.rules.traffic import rule_bypass, rule_pre_traffic_alias
 from safedeploy.template.deployments import FunctionDeployment, deployments
@@ -34,6 +35,7 @@ FUNCTION_RULES: tuple[Callable[[FunctionDeployment], Iterator[Finding]], ...] = 
     rule_alarms,
     rule_pre_traffic_alias,
     rule_smoke_cases,
+    rule_service_role,
 )
 
 

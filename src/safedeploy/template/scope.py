@@ -98,7 +98,10 @@ def evaluate_condition(scope: Scope, expr: Any) -> bool | None:
         ((fn, args),) = expr.items()
         if fn == "Fn::Equals":
             a, b = (scope.resolve(x) for x in args)
-            return str(a) == str(b) if known(a) and known(b) else None
+            if known(a) and known(b):
+                return str(a) == str(b)
+            # a name or ARN CloudFormation makes (<Topic>, "/<stack>/url") is never empty
+            return False if "" in (a, b) and any(_never_empty(v) for v in (a, b)) else None
         if fn == "Fn::Not":
             inner = evaluate_condition(scope, args[0])
             return None if inner is None else not inner
@@ -116,6 +119,12 @@ _PLACEHOLDER = re.compile(r"<[A-Za-z0-9_.:]+>")
 UNKNOWN = "<unknown>"  # a value that depends on something not decided here (an open condition)
 # The chain of conditions being evaluated, per template (a cycle is a template error).
 _EVALUATING: list[tuple[int, str]] = []
+
+
+def _never_empty(value: Any) -> bool:
+    """A string with a literal character or a value CloudFormation makes (<Topic>, <stack>: never
+    empty); only an <unknown> part may be anything."""
+    return isinstance(value, str) and value.replace(UNKNOWN, "") != ""
 
 
 def known(value: Any) -> bool:
