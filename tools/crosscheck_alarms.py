@@ -20,9 +20,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT / "hooks")]  # the package and the core it shares with the hooks
 
-from safedeploy.offline.alarm_eval import State, decide, evaluation_range
+from safedeploy.offline.alarm_eval import State, decide, evaluation_range  # noqa: E402
 
 TREATMENTS = ("missing", "ignore", "breaching", "notBreaching")
 STATES: tuple[State, ...] = ("OK", "ALARM", "INSUFFICIENT_DATA")

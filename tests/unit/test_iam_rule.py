@@ -207,6 +207,10 @@ def test_a_statement_an_open_condition_chooses_is_not_a_proof(tmp_path: Path) ->
     [
         ("Service: codedeploy.amazonaws.com", "", []),
         ("Service: [lambda.amazonaws.com]", "", ["SD208"]),  # CodeDeploy cannot assume it at all
+        # CodeDeploy's guide shows regional principals for a role limited to some Regions: it works in
+        # eu-west-2 only, and the stack's Region is not known here
+        ("Service: [codedeploy.eu-west-2.amazonaws.com]", "", ["SD258"]),
+        ("Service: [codedeploy.eu-west-2.amazonaws.com, codedeploy.amazonaws.com]", "", []),
         (
             "Service: codedeploy.amazonaws.com",
             "Condition: {StringEquals: {aws:SourceAccount: !Ref AWS::AccountId}}",

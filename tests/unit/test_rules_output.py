@@ -4,6 +4,7 @@ finding, every finding with a real line."""
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -27,9 +28,16 @@ Resources:
 
 
 def test_a_pipe_gets_one_parseable_line_per_finding(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.chdir(ROOT)
+    # GIVEN this project with one gate of its nested alarm pack left on the default TreatMissingData
+    for name in ("template.yaml", "samconfig.toml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    for folder in ("alarms", "hooks", "hello_world", "echo"):
+        shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    pack = tmp_path / "alarms" / "template.yaml"
+    pack.write_text(pack.read_text().replace("      TreatMissingData: notBreaching\n", "", 1))
+    monkeypatch.chdir(tmp_path)
     code = cli.main(["check", "template.yaml"])
     out = capsys.readouterr().out
     lines = out.splitlines()
@@ -37,9 +45,9 @@ def test_a_pipe_gets_one_parseable_line_per_finding(
     for line in lines:
         match = LINE.match(line)
         assert match, line
-        assert int(match["line"]) >= 1 and (ROOT / match["path"]).is_file()
+        assert int(match["line"]) >= 1 and (tmp_path / match["path"]).is_file()
     # a nested application's finding points into its own template, relative to where check runs
-    assert any(line.startswith("alarms/template.yaml:") for line in lines)
+    assert any(line.startswith("alarms/template.yaml:") and " SD304 " in line for line in lines)
 
 
 def test_the_no_transform_finding_has_the_resource_s_line(

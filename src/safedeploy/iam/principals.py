@@ -220,8 +220,10 @@ def replace_present(st: Statement) -> Statement:
     return dataclasses.replace(st, present=None)
 
 
-def _names_service(principal: Any, service: str) -> bool | None:
-    """Whether a trust statement's Principal includes the AWS service `service`."""
+def _names_service(principal: Any, service: str, region: str | None = None) -> bool | None:
+    """Whether a trust statement's Principal includes the AWS service `service`. A regional service
+    principal (`codedeploy.eu-west-2.amazonaws.com`: the CodeDeploy user guide shows them for a role
+    limited to some Regions) names it in that Region only: unknown while the stack's Region is."""
     if principal == "*":
         return True
     if not isinstance(principal, dict):
@@ -232,7 +234,15 @@ def _names_service(principal: Any, service: str) -> bool | None:
     services = services if isinstance(services, list) else [services]
     if any(not isinstance(x, str) or UNKNOWN in x for x in services):
         return None
-    return service in services
+    if service in services:
+        return True
+    name, _, domain = service.partition(".")
+    regional = [x for x in services if x.startswith(f"{name}.") and x.endswith(f".{domain}")]
+    if not regional:
+        return False
+    if region is None:
+        return None
+    return f"{name}.{region}.{domain}" in regional
 
 
 def trust_statements(scope: Scope, role_id: str, service: str, rename: Mapping[str, str]) -> list[Statement]:
@@ -255,7 +265,9 @@ def trust_statements(scope: Scope, role_id: str, service: str, rename: Mapping[s
             continue
         values = _statement_values(scope, st, rename)
         principal = scope.resolve(st.get("Principal"))
-        named = None if "NotPrincipal" in st else _names_service(principal, service)
+        named = (
+            None if "NotPrincipal" in st else _names_service(principal, service, None)
+        )  # AWS::Region: a placeholder here
         if named is False:
             continue
         body = {k: v for k, v in values.items() if k not in ("Principal", "NotPrincipal")}
