@@ -110,6 +110,8 @@ def test_an_endpoint_that_never_answers_is_a_one_line_error_in_seconds(
         ["route", "--stack", "s", "--function", "F", "--weight", "100.5"],
         ["plan", "template.yaml", "--rps", "nan"],
         ["plan", "template.yaml", "--rps", "-3"],
+        ["rollback", "--stack", "s", "--function", "F", "--to", "2", "--interval", "0"],
+        ["rollback", "--stack", "s", "--function", "F", "--to", "2", "--timeout", "nan"],
     ],
     ids=lambda a: "_".join(a[0::2][:1] + a[-2:]),
 )
