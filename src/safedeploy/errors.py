@@ -25,6 +25,10 @@ class TemplateError(UserError):
     """The template itself is the problem (unreadable, not a template, not translatable): `check`
     reports it as a finding (`rule`), every other command as a one-line error."""
 
-    def __init__(self, message: str, rule: str) -> None:
+    def __init__(
+        self, message: str, rule: str, resource: str = "template", at: tuple[int, int] | None = None
+    ) -> None:
         super().__init__(message)
         self.rule = rule  # its severity is the rule's (SD053: it rests on values not known here)
+        self.resource = resource  # the logical ID the problem is in, when it is in one
+        self.at = at  # 1-based (line, column) in the template, when known

@@ -128,4 +128,4 @@ def test_the_pre_commit_hook_manifest_is_valid() -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
-    assert hook["entry"] == "safedeploy check" and hook["language"] == "python"
+    assert hook["entry"] == "safedeploy check --strict" and hook["language"] == "python"

@@ -360,11 +360,11 @@ def test_unforeseen_malformed_input_is_still_one_line(
         raise IndexError("list index out of range")
 
     monkeypatch.setattr("safedeploy.template.scope.build_scope", boom)
-    code, _, err = run(["check", str(ROOT / "template.yaml")], capsys)
+    code, _, err = run(["plan", str(ROOT / "template.yaml")], capsys)
     assert code == 2 and err.count("\n") == 1 and "IndexError: list index out of range" in err
     monkeypatch.setenv("SAFEDEPLOY_DEBUG", "1")
     with pytest.raises(IndexError):
-        cli.main(["check", str(ROOT / "template.yaml")])
+        cli.main(["plan", str(ROOT / "template.yaml")])
 
 
 def test_a_numeric_deployment_type_is_unknown(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -615,5 +615,7 @@ def test_plan_names_the_traffic_each_guarded_gate_needs(capsys: pytest.CaptureFi
 
 
 def test_plan_refuses_a_traffic_that_is_not_positive(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(["plan", str(ROOT / "template.yaml"), "--rps", "0"], capsys)
-    assert code == 2 and "--rps must be a positive number" in err
+    with pytest.raises(SystemExit) as info:
+        cli.main(["plan", str(ROOT / "template.yaml"), "--rps", "0"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "--rps: '0': must be more than 0" in err and err.count("\n") == 1

@@ -181,7 +181,7 @@ def test_watch_follows_a_successful_deployment(aws: AWS, capsys: pytest.CaptureF
         1.0,
         {"BeforeAllowTraffic": "Succeeded", "AllowTraffic": "Succeeded", "AfterAllowTraffic": "Succeeded"},
     )
-    assert cli.main(["watch", "--stack", STACK, "--format", "json", "--interval", "0"]) == 0
+    assert cli.main(["watch", "--stack", STACK, "--format", "json", "--interval", "1"]) == 0
     aws.done()
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert [(x["status"], x["traffic_pct"]) for x in lines] == [("InProgress", 10.0), ("Succeeded", 100.0)]
@@ -262,7 +262,7 @@ def test_watch_since_waits_for_the_deployment_the_stack_update_starts(
         extra={"rollbackInfo": {"rollbackMessage": "rolled back"}},
     )
     # WHEN the pipeline watches it, THEN the job fails on the rollback
-    assert cli.main(["watch", "--stack", STACK, "--since", SINCE, "--interval", "0", "--format", "json"]) == 1
+    assert cli.main(["watch", "--stack", STACK, "--since", SINCE, "--interval", "1", "--format", "json"]) == 1
     aws.done()
     assert json.loads(capsys.readouterr().out.splitlines()[-1])["rolled_back"] is True
 
@@ -273,7 +273,7 @@ def test_watch_since_ends_quietly_when_the_update_started_no_deployment(
     aws.stack()
     since_query(aws, [])
     stack_status(aws, "UPDATE_COMPLETE")  # no new version: CloudFormation shifted nothing
-    assert cli.main(["watch", "--stack", STACK, "--since", SINCE, "--interval", "0"]) == 0
+    assert cli.main(["watch", "--stack", STACK, "--since", SINCE, "--interval", "1"]) == 0
     aws.done()
     assert "no deployment started since 2026-11-26T11:59:00+00:00" in capsys.readouterr().out
 
@@ -291,7 +291,7 @@ def test_watch_reports_an_alarm_stop_and_the_rollback(aws: AWS, capsys: pytest.C
             "rollbackInfo": {"rollbackDeploymentId": "d-2", "rollbackMessage": "Rolled back by d-2"},
         },
     )
-    assert cli.main(["watch", "--stack", STACK, "--interval", "0"]) == 1
+    assert cli.main(["watch", "--stack", STACK, "--interval", "1"]) == 1
     aws.done()
     out = " ".join(capsys.readouterr().out.split())
     assert "deployment d-1 stopped: ALARM_ACTIVE" in out and "gate-error-rate" in out
@@ -307,7 +307,7 @@ def test_watch_reports_a_failed_hook(aws: AWS, capsys: pytest.CaptureFixture[str
         extra={"errorInformation": {"code": "HEALTH_CONSTRAINTS", "message": "lifecycle event failed"}},
     )
     assert (
-        cli.main(["watch", "--stack", STACK, "--deployment-id", "d-1", "--format", "json", "--interval", "0"])
+        cli.main(["watch", "--stack", STACK, "--deployment-id", "d-1", "--format", "json", "--interval", "1"])
         == 1
     )
     final = json.loads(capsys.readouterr().out.splitlines()[-1])

@@ -175,7 +175,7 @@ def test_the_user_is_told_what_the_template_still_describes(
 
     monkeypatch.setattr("safedeploy.live.rollback.time.sleep", codedeploy_succeeds)
     called = record_calls(account)
-    argv = ["rollback", "--stack", STACK, "--function", "HelloWorldFunction", "--to", "2", "--interval", "0"]
+    argv = ["rollback", "--stack", STACK, "--function", "HelloWorldFunction", "--to", "2", "--interval", "1"]
     assert cli.main([*argv, "--format", "json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["succeeded"] and result["alias_version"] == "2" and result["from_version"] == "3"

@@ -6,17 +6,26 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 from safedeploy import version
+from safedeploy.cli.inert import one_line
 from safedeploy.cli.status import ExitStatus
 from safedeploy.errors import UserError, describe_aws_error
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors on one line (`safedeploy watch: error: argument --interval: …`),
+    like every other error; `--help` still shows the usage."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(int(ExitStatus.USAGE), f"{self.prog}: error: {one_line(message)}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     from safedeploy.commands import COMMANDS
 
-    parser = argparse.ArgumentParser(prog="safedeploy", description=__doc__)
+    parser: argparse.ArgumentParser = _Parser(prog="safedeploy", description=__doc__)
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     for command in COMMANDS:
@@ -27,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _fail(message: str, status: ExitStatus = ExitStatus.USAGE) -> int:
-    print(f"safedeploy: error: {message}", file=sys.stderr)
+    """One line on stderr, whatever the message carries (a value with a newline could otherwise start
+    a line of its own, and a CI runner reads a line that starts with `::` as a command)."""
+    print(f"safedeploy: error: {one_line(message)}", file=sys.stderr)
     return int(status)
 
 

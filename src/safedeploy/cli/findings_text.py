@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from safedeploy.cli.inert import one_line
+
 if TYPE_CHECKING:
     from safedeploy.rules import Finding
 
@@ -25,10 +27,10 @@ def display_path(path: str) -> str:
 
 def finding_line(finding: Finding, template: str) -> str:
     """One finding on one line (a message's own line breaks become spaces)."""
-    message = " ".join(finding.message.split())
+    message = one_line(" ".join(finding.message.split()))  # other controls (ESC) shown as escapes
     return (
-        f"{display_path(finding.file or template)}:{max(finding.line, 1)}:{max(finding.column, 1)}: "
-        f"{finding.severity} {finding.rule} {finding.resource}: {message}"
+        f"{one_line(display_path(finding.file or template))}:{max(finding.line, 1)}:"
+        f"{max(finding.column, 1)}: {finding.severity} {finding.rule} {one_line(finding.resource)}: {message}"
     )
 
 

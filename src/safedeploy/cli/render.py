@@ -13,10 +13,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
+from rich.text import Text
 from safedeploy_core.timing import assumptions
 
 from safedeploy.cli import strict_json
 from safedeploy.cli.cost_text import print_cost
+from safedeploy.cli.inert import GuardedStream, one_line
+from safedeploy.cli.inert import value as v
 
 if TYPE_CHECKING:  # the results' types only: rendering must not load what a command does not use
     from safedeploy_core.judge import Verdict
@@ -293,14 +296,15 @@ class SarifOutput(JsonOutput):
 
 class TextOutput:
     def __init__(self, console: Console | None = None) -> None:
-        self.console = console or Console(highlight=False)
+        # Every line through the guard: no line of the output can start a CI workflow command
+        self.console = console or Console(highlight=False, file=GuardedStream())  # type: ignore[arg-type]
 
     def _header(self, text: str) -> None:
         """A section header; a rule only where it cannot cut the text short."""
         if len(text) + 6 <= self.console.width:
-            self.console.rule(text, align="left")
+            self.console.rule(Text(text), align="left")
         else:
-            self.console.print(f"[bold]{text}[/]")
+            self.console.print(Text(text, style="bold"))
 
     # ------------------------------------------------------------ check
     def findings(self, items: list[Finding], template: str) -> None:
@@ -312,14 +316,14 @@ class TextOutput:
                 console.out(line, highlight=False)
             return
         if not items:
-            console.print(f"[green]✓[/] {template}: no safe-deployment findings")
+            console.print(f"[green]✓[/] {v(template)}: no safe-deployment findings")
             return
-        table = Table(title=f"safedeploy check {template}", show_lines=False)
+        table = Table(title=Text(f"safedeploy check {one_line(template)}"), show_lines=False)
         for col in ("rule", "severity", "resource", "message"):
             table.add_column(col, overflow="fold")
         for f in items:
-            where = f"{f.resource}\n[dim]{_relative(f.file)}:{f.line}[/]" if f.file else f.resource
-            table.add_row(f.rule, f"[{SEVERITY_STYLE[f.severity]}]{f.severity}[/]", where, f.message)
+            where = f"{v(f.resource)}\n[dim]{v(_relative(f.file))}:{f.line}[/]" if f.file else v(f.resource)
+            table.add_row(v(f.rule), f"[{SEVERITY_STYLE[f.severity]}]{f.severity}[/]", where, v(f.message))
         console.print(table)
         counts = {level: sum(f.severity == level for f in items) for level in ("error", "warning", "info")}
         console.print(f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} note(s)")
@@ -346,12 +350,12 @@ class TextOutput:
         """Laid out for 80 columns: short lines, and gate alarms named in full, grouped by the
         (nested) template that defines them, so that no name is cut."""
         console = self.console
-        console.print(f"[bold]plan for {template}" + (f" ({config_env})" if config_env else "") + "[/]")
+        console.print(f"[bold]plan for {v(template)}" + (f" ({v(config_env)})" if config_env else "") + "[/]")
         for p in plans:
-            self._header(f"{p.function} → alias {p.alias} · {p.deployment_type}")
+            self._header(one_line(f"{p.function} → alias {p.alias} · {p.deployment_type}"))
             pre = p.pre_traffic_hook
             timeout = f" (timeout {_minutes(pre.timeout_s)})" if pre and pre.timeout_s else ""
-            console.print(f"  ① BeforeAllowTraffic: {pre.name if pre else '[yellow]none[/]'}{timeout}")
+            console.print(f"  ① BeforeAllowTraffic: {v(pre.name) if pre else '[yellow]none[/]'}{timeout}")
             console.print("       smoke cases on the new version, 0 % traffic")
             for index, step in enumerate(p.steps):
                 if index == len(p.steps) - 1 and p.step_count and p.step_count > len(p.steps):
@@ -370,7 +374,7 @@ class TextOutput:
                     f"  t+{_minutes(step.at_s):>8}  {bar} {step.percent:5.1f} %  {until:<12} {stops}"
                 )
             post = p.post_traffic_hook
-            console.print(f"  ② AfterAllowTraffic: {post.name if post else '[yellow]none[/]'}")
+            console.print(f"  ② AfterAllowTraffic: {v(post.name) if post else '[yellow]none[/]'}")
             console.print("       API end to end, gate alarms, canary judge")
             self._plan_gates(p)
             if p.first_window_possible is False:
@@ -379,8 +383,8 @@ class TextOutput:
                     f"step (fastest {_minutes(p.fastest_possible_gate_s)})[/]"
                 )
             if p.schedule_note:
-                for line in textwrap.wrap(p.schedule_note, max(console.width - 4, 40)):
-                    console.print(f"  [dim]{line}[/]", highlight=False)
+                for line in textwrap.wrap(one_line(p.schedule_note), max(console.width - 4, 40)):
+                    console.print(f"  [dim]{v(line)}[/]", highlight=False)
             console.print(
                 f"  shift {_minutes(p.shift_s)}; at most {_minutes(p.total_max_s)} if a hook keeps failing"
             )
@@ -392,7 +396,7 @@ class TextOutput:
         console = self.console
         for where, gates in _grouped(p.alarms).items():
             if console.width < PLAN_WIDTH:  # one gate per line, nothing to squeeze
-                console.print(f"  gate alarms {where}:")
+                console.print(f"  gate alarms {v(where)}:")
                 for name, a in gates:
                     detail = (
                         f"{a.period_s} s, {a.datapoints_to_alarm or a.evaluation_periods}/"
@@ -400,20 +404,20 @@ class TextOutput:
                         if a.timed
                         else "not in template"
                     )
-                    console.print(f"    {name}: {detail}")
+                    console.print(f"    {v(name)}: {v(detail)}")
                 continue
             table = Table(box=None, padding=(0, 1), show_edge=False, pad_edge=False)
-            table.add_column(f"  gate alarms {where}", no_wrap=True)
+            table.add_column(Text(f"  gate alarms {one_line(where)}"), no_wrap=True)
             for col in ("period", "points", "nominal worst", "fits"):
                 table.add_column(col, no_wrap=True)
             for name, a in gates:
                 if a.timed:
                     points = f"{a.datapoints_to_alarm or a.evaluation_periods}/{a.evaluation_periods}"
                     style = FIT_STYLE.get(a.fits or "", "")
-                    fits = f"[{style}]{a.fits}[/]" if style else str(a.fits)
-                    table.add_row(f"    {name}", f"{a.period_s} s", points, _minutes(a.detection_s), fits)
+                    fits = f"[{style}]{v(a.fits)}[/]" if style else v(a.fits)
+                    table.add_row(f"    {v(name)}", f"{a.period_s} s", points, _minutes(a.detection_s), fits)
                 else:
-                    table.add_row(f"    {name}", "?", "?", "?", "[yellow]not in template[/]")
+                    table.add_row(f"    {v(name)}", "?", "?", "?", "[yellow]not in template[/]")
             console.print(table)
             if any(a.timed for _, a in gates):
                 figures = assumptions()
@@ -433,7 +437,7 @@ class TextOutput:
             console.print(f"  traffic each gate needs to fire at {share:g} % (its invocation guard):")
             for a in guarded:
                 name = a.resource.split("/")[-1]
-                line = f"    {name}: {a.min_total_rps:g} requests/s ({a.guard} per {a.period_s} s)"
+                line = f"    {v(name)}: {a.min_total_rps:g} requests/s ({v(a.guard)} per {a.period_s} s)"
                 if a.fires_at_rps is False:
                     line += " [yellow]— not met at --rps[/]"
                 console.print(line)
@@ -447,7 +451,7 @@ class TextOutput:
         # One column per kind of gate: the same gate in several alarm packs has the same timing.
         columns: dict[str, list[str]] = {}
         for alarm, detect in report.detection_s.items():
-            columns.setdefault(f"{alarm.split('/')[-1]}\n{detect} s", []).append(alarm)
+            columns.setdefault(f"{v(alarm.split('/')[-1])}\n{detect} s", []).append(alarm)
         table = Table(
             title="nominal worst-case gate detection vs. bake windows"
             " (first-step / whole-shift / after-shift / never)"
@@ -459,7 +463,7 @@ class TextOutput:
             table.add_column(header, no_wrap=True)
         for row in report.types:
             cells = [f"[{FIT_STYLE[row.alarms[a[0]]]}]{row.alarms[a[0]]}[/]" for a in columns.values()]
-            table.add_row(row.deployment_type, f"{row.first_window_s} s", f"{row.shift_s} s", *cells)
+            table.add_row(v(row.deployment_type), f"{row.first_window_s} s", f"{row.shift_s} s", *cells)
         console.print(table)
         console.print(f"{_fastest(report.fastest_1min_gate_s)}: no such alarm fits a 1-minute linear step.")
         if svg:
@@ -477,12 +481,12 @@ class TextOutput:
             if name not in by_time.setdefault(detect, []):
                 by_time[detect].append(name)
         for detect, names in sorted(by_time.items()):
-            console.print(f"  {detect} s nominal worst case: {', '.join(names)}", overflow="fold")
+            console.print(f"  {detect} s nominal worst case: {v(', '.join(names))}", overflow="fold")
             alarm = next(a for a, d in report.detection_s.items() if d == detect)
             for row in report.types:
                 where = row.alarms[alarm]
                 console.print(
-                    f"    {row.deployment_type:<30} first step {row.first_window_s:>5} s  "
+                    f"    {v(row.deployment_type):<30} first step {row.first_window_s:>5} s  "
                     f"[{FIT_STYLE[where]}]{where}[/]"
                 )
         console.print(f"{_fastest(report.fastest_1min_gate_s)}: none fits a 1-minute linear step.")
@@ -491,7 +495,7 @@ class TextOutput:
     def verdict(self, verdict: Verdict) -> None:
         console = self.console
         console.print(
-            f"Canary verdict: [{RESULT_STYLE[verdict.verdict]}]{verdict.verdict}[/] — {verdict.reason}"
+            f"Canary verdict: [{RESULT_STYLE[verdict.verdict]}]{verdict.verdict}[/] — {v(verdict.reason)}"
         )
         if not verdict.metrics:
             return
@@ -504,13 +508,13 @@ class TextOutput:
 
         for m in verdict.metrics:
             table.add_row(
-                m.name,
+                v(m.name),
                 fmt(m.baseline),
                 fmt(m.canary),
                 fmt(m.effect),
                 fmt(m.p_value, 4),
                 f"[{RESULT_STYLE[m.result]}]{m.result}[/]",
-                m.reason,
+                v(m.reason),
             )
         console.print(table)
 
@@ -524,7 +528,7 @@ class TextOutput:
             TextColumn("{task.fields[detail]}"),
             console=self.console,
         ) as progress:
-            task = progress.add_task(f"{deployment_id}", total=100, detail="")
+            task = progress.add_task(v(deployment_id), total=100, detail="")
 
             def show(s: Snapshot) -> None:
                 hooks = " ".join(f"{k}:{v}" for k, v in s.hooks.items() if k != "AllowTraffic")
@@ -534,75 +538,82 @@ class TextOutput:
                 progress.update(
                     task,
                     completed=s.traffic_pct,
-                    description=f"{s.function or deployment_id} {versions} {s.status}",
-                    detail=f"{hooks} alarms in ALARM: {alarms}/{len(s.alarms)} {left}{_counts(s)}",
+                    description=v(f"{s.function or deployment_id} {versions} {s.status}"),
+                    detail=v(f"{hooks} alarms in ALARM: {alarms}/{len(s.alarms)} {left}{_counts(s)}"),
                 )
 
             yield show
 
     def watched(self, final: Snapshot) -> None:
         if final.metrics.get("until"):
-            self.console.print(f"CloudWatch, whole minutes to {final.metrics['until']}{_counts(final)}")
+            self.console.print(v(f"CloudWatch, whole minutes to {final.metrics['until']}{_counts(final)}"))
         verdict = (
-            "[green]succeeded[/]" if final.status == "Succeeded" else f"[bold red]{final.status.lower()}[/]"
+            "[green]succeeded[/]"
+            if final.status == "Succeeded"
+            else f"[bold red]{v(final.status.lower())}[/]"
         )
         self.console.print(
-            f"deployment {final.deployment_id} {verdict}"
-            + (f": {final.reason}" if final.reason else "")
+            f"deployment {v(final.deployment_id)} {verdict}"
+            + (f": {v(final.reason)}" if final.reason else "")
             + (" — traffic rolled back to the previous version" if final.rolled_back else "")
         )
 
     def no_deployment(self, stack: str, since: datetime) -> None:
         self.console.print(
-            f"stack {stack}: no deployment started since {since.isoformat()} (no new version was published)"
+            f"stack {v(stack)}: no deployment started since {since.isoformat()} "
+            "(no new version was published)"
         )
 
     # ------------------------------------------------------------ route
     def route(self, result: RouteResult) -> None:
         self.console.print(
-            f"{result['function']}:{result['alias']}" + (" updated" if result["changed"] else "")
+            v(f"{result['function']}:{result['alias']}") + (" updated" if result["changed"] else "")
         )
-        for v, w in sorted(result["weights"].items(), key=lambda kv: -kv[1]):
-            self.console.print(f"  version {v:>4}  {'█' * round(w / 5):<20} {w:6.2f} %")
+        for version, w in sorted(result["weights"].items(), key=lambda kv: -kv[1]):
+            self.console.print(f"  version {v(version):>4}  {'█' * round(w / 5):<20} {w:6.2f} %")
 
     # ------------------------------------------------------------ versions
     def versions(self, result: StackVersions) -> None:
         console = self.console
         for f in result.functions:
-            self._header(f"{f.function} ({f.name}) · alias {f.alias}")
-            for v in f.versions:
-                share = f.weights.get(v.version)
+            self._header(one_line(f"{f.function} ({f.name}) · alias {f.alias}"))
+            for ver in f.versions:
+                share = f.weights.get(ver.version)
                 where = f"{share:6.2f} % on {f.alias}" if share is not None else "not on the alias"
-                newest = "  (newest)" if v.version == f.newest else ""
-                console.print(f"  [bold]v{v.version}[/]  {where}{newest}")
+                newest = "  (newest)" if ver.version == f.newest else ""
+                console.print(f"  [bold]v{v(ver.version)}[/]  {v(where)}{newest}")
                 console.print(
-                    f"      {v.runtime} · {v.memory_mb} MB · {v.timeout_s} s · {'/'.join(v.architectures)}"
-                    f" · code {str(v.code_sha256)[:12]}"
-                    + (f" · {_size(v.code_size)}" if v.code_size is not None else "")
+                    v(
+                        f"      {ver.runtime} · {ver.memory_mb} MB · {ver.timeout_s} s · "
+                        f"{'/'.join(ver.architectures)} · code {str(ver.code_sha256)[:12]}"
+                        + (f" · {_size(ver.code_size)}" if ver.code_size is not None else "")
+                    )
                 )
-                console.print(f"      role {v.role}", overflow="fold")
-                if v.layers:
-                    console.print(f"      layers {', '.join(v.layers)}", overflow="fold")
-                if v.environment:
+                console.print(f"      role {v(ver.role)}", overflow="fold")
+                if ver.layers:
+                    console.print(f"      layers {v(', '.join(ver.layers))}", overflow="fold")
+                if ver.environment:
                     console.print(
-                        f"      env {', '.join(f'{k}={val}' for k, val in v.environment.items())}",
+                        f"      env {v(', '.join(f'{k}={val}' for k, val in ver.environment.items()))}",
                         overflow="fold",
                     )
             if f.changes:
-                console.print(f"  changed from v{f.primary} (primary on {f.alias}) to v{f.newest}:")
+                console.print(v(f"  changed from v{f.primary} (primary on {f.alias}) to v{f.newest}:"))
                 for c in f.changes:
-                    console.print(f"      {c.field}: {c.live} → {c.newest}", overflow="fold")
+                    console.print(v(f"      {c.field}: {c.live} → {c.newest}"), overflow="fold")
             elif f.newest and f.newest in f.weights:
-                console.print(f"  the newest version, v{f.newest}, is on {f.alias}")
+                console.print(v(f"  the newest version, v{f.newest}, is on {f.alias}"))
             if f.published:
                 console.print(
-                    f"  {len(f.published)} published version(s), {_size(f.published_bytes)}: "
-                    + ", ".join(f"v{v} {_size(n)}" for v, n in f.published.items()),
+                    v(
+                        f"  {len(f.published)} published version(s), {_size(f.published_bytes)}: "
+                        + ", ".join(f"v{n} {_size(size)}" for n, size in f.published.items())
+                    ),
                     overflow="fold",
                 )
         storage = result.code_storage
         if "unavailable" in storage:
-            console.print(f"account code storage: unavailable ({storage['unavailable']})", overflow="fold")
+            console.print(f"account code storage: unavailable ({v(storage['unavailable'])})", overflow="fold")
         else:
             used, limit = storage["used"], storage["limit"]
             console.print(
@@ -612,35 +623,39 @@ class TextOutput:
     # ------------------------------------------------------------ drill
     def drill_update(self, snapshot: Snapshot) -> None:
         self.console.print(
-            f"  {snapshot.status:<10} traffic on v{snapshot.target_version}: {snapshot.traffic_pct:5.1f} %  "
-            f"{' '.join(f'{k}:{v}' for k, v in snapshot.hooks.items())}"
+            v(
+                f"  {snapshot.status:<10} traffic on v{snapshot.target_version}: "
+                f"{snapshot.traffic_pct:5.1f} %  {' '.join(f'{k}:{s}' for k, s in snapshot.hooks.items())}"
+            )
         )
 
     def drill(self, result: DrillResult) -> None:
         if result.rolled_back:
             self.console.print(
-                f"[green]rollback proven[/]: {result.deployment_id} {result.status.lower()} after "
-                f"{result.detection_s:.0f} s ({result.reason}); alias back on v{result.restored_version}"
+                f"[green]rollback proven[/]: {v(result.deployment_id)} {v(result.status.lower())} after "
+                f"{result.detection_s:.0f} s ({v(result.reason)}); "
+                f"alias back on v{v(result.restored_version)}"
             )
         else:
             self.console.print(
-                f"[bold red]NO ROLLBACK[/]: deployment {result.deployment_id} {result.status}; the faulty "
-                f"v{result.faulty_version} was live; alias restored to v{result.restored_version}"
+                f"[bold red]NO ROLLBACK[/]: deployment {v(result.deployment_id)} {v(result.status)}; "
+                "the faulty "
+                f"v{v(result.faulty_version)} was live; alias restored to v{v(result.restored_version)}"
             )
         if result.undone:
-            self.console.print(f"  clean-up: {', '.join(result.undone)}")
+            self.console.print(f"  clean-up: {v(', '.join(result.undone))}")
         for item in result.left:
-            self.console.print(f"  [bold red]left:[/] {item}")
+            self.console.print(f"  [bold red]left:[/] {v(item)}")
 
     # ------------------------------------------------------------ prune
     def prune_plan(self, report: PruneReport) -> None:
         console = self.console
         for d in report.decisions:
-            self._header(f"{d.function}: keep {len(d.keep)}, delete {len(d.delete)}")
+            self._header(one_line(f"{d.function}: keep {len(d.keep)}, delete {len(d.delete)}"))
             for version, reasons in d.keep.items():
-                console.print(f"  keep   v{version:<5} {'; '.join(reasons)}", overflow="fold")
-            for v in d.delete:
-                console.print(f"  [red]delete[/] v{v.version:<5} {_size(v.code_size)}")
+                console.print(f"  keep   v{v(version):<5} {v('; '.join(reasons))}", overflow="fold")
+            for gone in d.delete:
+                console.print(f"  [red]delete[/] v{v(gone.version):<5} {_size(gone.code_size)}")
         used, limit, freed = report.storage.used, report.storage.limit, report.bytes_to_free
         console.print(
             f"code storage: {_size(used)} of {_size(limit)} used; deleting frees {_size(freed)}"
@@ -656,11 +671,14 @@ class TextOutput:
                 line += f", already gone {', '.join(o.already_gone)}"
             if o.kept_meanwhile:
                 line += f", kept (an alias moved onto them) {', '.join(o.kept_meanwhile)}"
-            console.print(line)
+            console.print(v(line))
             if o.stopped:
                 console.print(
-                    f"  [bold red]stopped:[/] {o.stopped}; not started: {', '.join(o.not_started) or 'none'}"
-                    + (f"; done: {', '.join(o.deleted)}" if o.deleted else "")
+                    "  [bold red]stopped:[/] "
+                    + v(
+                        f"{o.stopped}; not started: {', '.join(o.not_started) or 'none'}"
+                        + (f"; done: {', '.join(o.deleted)}" if o.deleted else "")
+                    )
                 )
 
     # ------------------------------------------------------------ rollback
@@ -671,34 +689,40 @@ class TextOutput:
         console = self.console
         if result.status == "Succeeded":
             console.print(
-                f"[green]rolled back[/]: {result.alias} of {result.function} now on v{result.target_version} "
-                f"(was v{result.from_version}), deployment {result.deployment_id}"
+                "[green]rolled back[/]: "
+                + v(
+                    f"{result.alias} of {result.function} now on v{result.target_version} "
+                    f"(was v{result.from_version}), deployment {result.deployment_id}"
+                )
             )
         else:
             console.print(
-                f"[bold red]rollback {result.status.lower()}[/]: deployment {result.deployment_id}"
-                f" ({result.reason or 'no reason given'}); {result.alias} is on v{result.alias_version}"
+                f"[bold red]rollback {v(result.status.lower())}[/]: "
+                + v(
+                    f"deployment {result.deployment_id} ({result.reason or 'no reason given'}); "
+                    f"{result.alias} is on v{result.alias_version}"
+                )
             )
         for line in result.notes:
-            console.print(f"  {line}", overflow="fold")
+            console.print(f"  {v(line)}", overflow="fold")
 
     # ------------------------------------------------------------ rehearse
     def rehearsal_start(self, options: RehearsalOptions) -> None:
         self.console.print(
-            f"[bold]rehearsal[/] of {options.function} in {options.template}: fault={options.fault} "
+            f"[bold]rehearsal[/] of {v(options.function)} in {v(options.template)}: fault={options.fault} "
             f"rate={options.fault_rate:g} % speed={options.speed:g}x"
         )
 
     def rehearsal_event(self, event: TimelineEvent) -> None:
         minutes, seconds = divmod(int(event.t_s), 60)
         style = TIMELINE_STYLE.get(event.kind, "")
-        self.console.print(f"  [dim]t+{minutes:02d}:{seconds:02d}[/] [{style}]{event.message}[/]")
+        self.console.print(f"  [dim]t+{minutes:02d}:{seconds:02d}[/] [{style}]{v(event.message)}[/]")
 
     def rehearsal(self, report: dict[str, Any]) -> None:
         console, req = self.console, report["requests"]
         console.print(
-            f"[bold]outcome:[/] {report['outcome']} (expected: {report['expected']})"
-            + (f"; caught by {report['caught_by']}" if report["caught_by"] else "")
+            f"[bold]outcome:[/] {v(report['outcome'])} (expected: {v(report['expected'])})"
+            + (f"; caught by {v(report['caught_by'])}" if report["caught_by"] else "")
         )
         if report["caught_by"] == "pre-traffic hook":
             console.print("  caught before any user traffic: 0 requests reached the bad version")

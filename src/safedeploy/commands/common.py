@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +14,28 @@ if TYPE_CHECKING:
     from safedeploy.template.scope import Scope
 
 Subparsers = argparse._SubParsersAction  # the type argparse gives `add_subparsers()`
+
+
+def number(low: float, high: float, *, above: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite number from `low` (excluded when `above`) to `high`. `nan`, `inf`
+    and out-of-range values are a usage error, not a poll every 0 s or a wait without end."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from exc
+        too_low = value <= low if above else value < low
+        if not math.isfinite(value) or too_low or value > high:
+            bound = f"more than {low:g}" if above else f"at least {low:g}"
+            raise argparse.ArgumentTypeError(f"{text!r}: must be {bound} and at most {high:g}")
+        return value
+
+    parse.__name__ = "number"  # argparse names the type in its messages
+    return parse
+
+
+PERCENT = number(0, 100)
 
 
 def template_arguments(p: argparse.ArgumentParser, *, parameters: bool = True) -> None:

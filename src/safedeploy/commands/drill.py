@@ -6,7 +6,10 @@ import argparse
 
 from safedeploy.cli.render import Output
 from safedeploy.cli.status import ExitStatus
-from safedeploy.commands.common import Subparsers, clients
+from safedeploy.commands.common import Subparsers, clients, number
+from safedeploy.commands.watch import TIMEOUT
+
+FAULT_RATE = number(0, 100, above=True)  # a drill without a fault proves nothing
 
 SERVICES = ("cloudformation", "lambda", "codedeploy", "cloudwatch")
 
@@ -16,10 +19,12 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParse
     p.add_argument("--stack", required=True)
     p.add_argument("--function", default="HelloWorldFunction")
     p.add_argument("--fault", choices=("error", "slow", "bad-response"), default="error")
-    p.add_argument("--fault-rate", type=float, default=100.0)
+    p.add_argument(
+        "--fault-rate", type=FAULT_RATE, default=100.0, help="percent of requests (more than 0, to 100)"
+    )
     p.add_argument("--region")
     p.add_argument("--i-know", action="store_true", help="allow a stack whose environment is prod")
-    p.add_argument("--timeout", type=float, default=3600.0)
+    p.add_argument("--timeout", type=TIMEOUT, default=3600.0, help="seconds (at most a day)")
     return p
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from pathlib import Path
 
 from safedeploy.cli.render import Output
 from safedeploy.cli.status import ExitStatus
 from safedeploy.commands.common import Subparsers
 from safedeploy.errors import UserError
+from safedeploy.inputs import read_stdin, read_text
+
+# Two samples of counts and a policy: a few kilobytes. A file (or stream) beyond this is not judge input.
+MAX_INPUT_BYTES = 1024 * 1024
 
 EXIT_VERDICT = {
     "PASS": ExitStatus.OK,
@@ -30,13 +32,19 @@ def run(args: argparse.Namespace, out: Output) -> ExitStatus:
     from safedeploy_core.judge import JudgeInputError, judge, parse_judge_input
 
     try:
-        raw = sys.stdin.read() if args.input == "-" else Path(args.input).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"cannot read {args.input}: {exc.strerror}") from exc
+        raw = (
+            read_stdin(MAX_INPUT_BYTES, "judge input")
+            if args.input == "-"
+            else read_text(args.input, MAX_INPUT_BYTES, "judge input")
+        )
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{args.input} is not UTF-8 text") from exc
     try:
         document = json.loads(raw)
     except ValueError as exc:
         raise UserError(f"{args.input} is not JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise UserError(f"{args.input}: nested too deeply to be judge input") from exc
     try:
         baseline, canary, policy = parse_judge_input(document)
     except (JudgeInputError, TypeError) as exc:

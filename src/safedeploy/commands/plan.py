@@ -11,10 +11,10 @@ from safedeploy.commands.common import (
     Subparsers,
     assumption_arguments,
     assumptions_of,
+    number,
     scope_of,
     template_arguments,
 )
-from safedeploy.errors import UserError
 
 
 def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -23,7 +23,7 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParse
     assumption_arguments(p)
     p.add_argument(
         "--rps",
-        type=float,
+        type=number(0, 1e6, above=True),
         metavar="N",
         help="the function's traffic in requests/s: warn about gates whose invocation guard it cannot meet",
     )
@@ -44,8 +44,6 @@ def run(args: argparse.Namespace, out: Output) -> ExitStatus:
     from safedeploy.planning.plan import build_plan
     from safedeploy.planning.prices import price_book
 
-    if args.rps is not None and not args.rps > 0:
-        raise UserError(f"--rps must be a positive number of requests per second, got {args.rps:g}")
     book = price_book(args.region or _region(args), args.prices)
     scope = scope_of(args)
     cost = build_cost(scope, book)

@@ -7,6 +7,7 @@ import argparse
 from safedeploy.cli.render import Output
 from safedeploy.cli.status import ExitStatus
 from safedeploy.commands.common import Subparsers, clients
+from safedeploy.commands.watch import INTERVAL, TIMEOUT
 
 SERVICES = ("cloudformation", "lambda", "codedeploy", "cloudwatch")
 
@@ -20,8 +21,13 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParse
     p.add_argument("--to", required=True, metavar="VERSION", help="the published version to go back to")
     p.add_argument("--alias", default="live")
     p.add_argument("--region")
-    p.add_argument("--interval", type=float, default=10.0, help="seconds between polls")
-    p.add_argument("--timeout", type=float, default=3600.0, help="stop watching after this many seconds")
+    p.add_argument("--interval", type=INTERVAL, default=10.0, help="seconds between polls (1 to 300)")
+    p.add_argument(
+        "--timeout",
+        type=TIMEOUT,
+        default=3600.0,
+        help="stop watching after this many seconds (at most a day)",
+    )
     return p
 
 

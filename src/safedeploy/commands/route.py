@@ -6,7 +6,7 @@ import argparse
 
 from safedeploy.cli.render import Output
 from safedeploy.cli.status import ExitStatus
-from safedeploy.commands.common import Subparsers, clients
+from safedeploy.commands.common import PERCENT, Subparsers, clients
 
 
 def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -16,7 +16,7 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParse
     p.add_argument("--region")
     p.add_argument("--alias", default="live")
     action = p.add_mutually_exclusive_group(required=True)
-    action.add_argument("--weight", type=float, help="percent of traffic for --version (0-100)")
+    action.add_argument("--weight", type=PERCENT, help="percent of traffic for --version (0-100)")
     action.add_argument("--reset", action="store_true", help="all traffic to one version")
     action.add_argument("--show", action="store_true")
     p.add_argument(

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import time
 from datetime import UTC, datetime
 
 from safedeploy.cli.render import Output
 from safedeploy.cli.status import ExitStatus
-from safedeploy.commands.common import Subparsers, clients
+from safedeploy.commands.common import Subparsers, clients, number
+
+# Polls at least a second apart (CodeDeploy and CloudWatch change no faster), at most five minutes;
+# a deployment is followed for at most a day (CodeDeploy's longest wait on a hook is an hour).
+INTERVAL = number(1, 300)
+TIMEOUT = number(0, 86400, above=True)
 
 
 def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -15,8 +21,10 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> argparse.ArgumentParse
     p.add_argument("--stack", required=True)
     p.add_argument("--deployment-id")
     p.add_argument("--region")
-    p.add_argument("--interval", type=float, default=5.0, help="seconds between polls")
-    p.add_argument("--timeout", type=float, default=3600.0, help="give up after this many seconds")
+    p.add_argument("--interval", type=INTERVAL, default=5.0, help="seconds between polls (1 to 300)")
+    p.add_argument(
+        "--timeout", type=TIMEOUT, default=3600.0, help="give up after this many seconds (at most a day)"
+    )
     p.add_argument(
         "--since",
         type=_timestamp,
@@ -42,7 +50,7 @@ def run(args: argparse.Namespace, out: Output) -> ExitStatus:
     cd, cw, cfn = clients(args.region, "codedeploy", "cloudwatch", "cloudformation")
     stack = stack_deployment(cfn, args.stack)
     if args.since and not args.deployment_id:
-        found = wait_for_deployment(cd, cfn, stack, args.since, args.interval, args.timeout)
+        found = wait_for_deployment(cd, cfn, stack, args.since, args.interval, args.timeout, sleep=time.sleep)
         if found is None:
             out.no_deployment(args.stack, args.since)
             return ExitStatus.OK
@@ -50,6 +58,6 @@ def run(args: argparse.Namespace, out: Output) -> ExitStatus:
     else:
         deployment_id = find_deployment(cd, stack, args.deployment_id)
     with out.watching(deployment_id) as show:
-        final = follow(lambda: snapshot(cd, cw, deployment_id), show, args.interval, args.timeout)
+        final = follow(lambda: snapshot(cd, cw, deployment_id), show, args.interval, args.timeout, time.sleep)
     out.watched(final)
     return ExitStatus.OK if final.status == "Succeeded" else ExitStatus.FAILED

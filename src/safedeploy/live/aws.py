@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,20 +15,55 @@ from safedeploy.errors import UserError
 IN_PROGRESS = ["Created", "Queued", "InProgress", "Baking", "Ready"]
 
 
+# Every call of a command is bounded: an endpoint that accepts and never answers costs seconds, not
+# botocore's defaults (60 s to connect, 60 s to read, each of up to 3 tries: three minutes). No call
+# made here waits on a long operation (no synchronous invoke), so 10 s to read is ample.
+CONNECT_TIMEOUT_S = 5.0
+READ_TIMEOUT_S = 10.0
+TRIES = 3  # `total_max_attempts` counts tries, first one included (botocore's retries config)
+CALL_DEADLINE_S = 20.0  # no new try once one call has lasted this long
+ADAPTIVE_DEADLINE_S = 120.0  # many write calls in a row (prune): throttling backs off up to 20 s a try
+
+
+class NoAnswer(UserError):
+    """An AWS endpoint did not answer within the call's deadline."""
+
+
 def client(service: str, region: str | None, retry_mode: str = "standard") -> Any:
     """`retry_mode="adaptive"` adds botocore's client-side rate limiting after a throttle (for
     commands that make many write calls in a row, such as prune's deletions)."""
     import boto3
 
     factory: Any = boto3.client  # a plain name, not one of boto3-stubs' per-service overloads
-    return factory(service, region_name=region, config=retry_config(retry_mode))
+    made = factory(service, region_name=region, config=retry_config(retry_mode))
+    with_deadline(made, CALL_DEADLINE_S if retry_mode == "standard" else ADAPTIVE_DEADLINE_S)
+    return made
 
 
 def retry_config(mode: str) -> Any:
     from botocore.config import Config
 
-    retries: Any = {"mode": mode, "total_max_attempts": 10 if mode == "adaptive" else 3}
-    return Config(retries=retries)
+    retries: Any = {"mode": mode, "total_max_attempts": 10 if mode == "adaptive" else TRIES}
+    return Config(connect_timeout=CONNECT_TIMEOUT_S, read_timeout=READ_TIMEOUT_S, retries=retries)
+
+
+def with_deadline(aws_client: Any, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+    """Stop retrying a call once it has lasted `seconds`: each try is bounded by the timeouts, the
+    tries together by this (botocore has no overall timeout of its own)."""
+    started: list[float] = []
+
+    def begin(**_: Any) -> None:
+        started[:] = [clock()]
+
+    def before_try(request: Any = None, **_: Any) -> None:
+        if started and clock() - started[0] > seconds:
+            url = getattr(request, "url", "") or aws_client.meta.endpoint_url
+            raise NoAnswer(
+                f"{aws_client.meta.service_model.service_name}: no answer from {url} within {seconds:g} s"
+            )
+
+    aws_client.meta.events.register("before-call", begin)
+    aws_client.meta.events.register("before-send", before_try)
 
 
 # CloudWatch signs its requests as `monitoring`; its IAM actions are cloudwatch:*

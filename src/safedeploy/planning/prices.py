@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from safedeploy.errors import UserError
+from safedeploy.inputs import read_text
 
 CLOUDWATCH_PRICING = "https://aws.amazon.com/cloudwatch/pricing/"
 LAMBDA_PRICING = "https://aws.amazon.com/lambda/pricing/"
@@ -124,7 +125,7 @@ def price_book(region: str | None, overrides: Path | None = None) -> PriceBook:
 
 def _override(book: PriceBook, path: Path) -> PriceBook:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_text(path, 64 * 1024, "--prices file"))  # a regular file: a few lines
     except OSError as exc:
         raise UserError(f"--prices: cannot read {path}: {exc.strerror or exc}") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

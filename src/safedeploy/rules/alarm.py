@@ -124,7 +124,8 @@ def _alarm_findings(dep: FunctionDeployment, alarm: AlarmSpec) -> Iterator[Findi
     if not alarm.known:
         yield SD306.finding(
             dep.logical_id,
-            f"gate alarm {alarm.reference!r} is not defined here: its dimensions and timing are not verified",
+            f"gate alarm {alarm.reference!r} is not defined here{alarm.unread}: its dimensions and timing "
+            "are not verified",
         )
         return
     rid = alarm.display

@@ -39,9 +39,11 @@ FUNCTION_RULES: tuple[Callable[[FunctionDeployment], Iterator[Finding]], ...] = 
 )
 
 
-def check(scope: Scope, ignore: frozenset[str] = frozenset()) -> list[Finding]:
+def check(
+    scope: Scope, ignore: frozenset[str] = frozenset(), *, template_ignores: bool = True
+) -> list[Finding]:
     """Every finding, less those ignored by id (`--ignore`, a config file) or by the resource's own
-    `Metadata: {safedeploy: {ignore: [SDxxx]}}`."""
+    `Metadata: {safedeploy: {ignore: [SDxxx]}}` (unless `template_ignores` is off: `check --strict`)."""
     not_translated = list(rule_not_translated(scope))
     if not_translated:
         return [_locate_finding(scope, f) for f in not_translated]
@@ -71,7 +73,9 @@ def check(scope: Scope, ignore: frozenset[str] = frozenset()) -> list[Finding]:
         findings.extend(_across_scenarios(scenarios))
     findings = once_per_parameter(findings)
     kept = [
-        f for f in dict.fromkeys(findings) if f.rule not in ignore and f.rule not in _ignored_by(scope, f)
+        f
+        for f in dict.fromkeys(findings)
+        if f.rule not in ignore and not (template_ignores and f.rule in _ignored_by(scope, f))
     ]
     located = [_locate_finding(scope, f) for f in kept]
     return sorted(located, key=lambda f: (SEVERITY_ORDER[f.severity], f.rule, f.resource))

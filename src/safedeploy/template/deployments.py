@@ -11,7 +11,15 @@ from typing import Any
 
 from safedeploy_core.timing import PREFIX, DeploymentConfig, deployment_config, traffic_config
 
-from safedeploy.template.scope import Scope, describe, known, locate, select_branches, unknown_conditions
+from safedeploy.template.scope import (
+    Scope,
+    describe,
+    known,
+    locate,
+    select_branches,
+    unknown_conditions,
+    unread_origin,
+)
 
 
 def merge_globals(globals_value: Any, own: Any) -> Any:
@@ -103,6 +111,7 @@ class AlarmSpec:
     logical_id: str | None
     scope: Scope | None
     props: dict[str, Any] = field(default_factory=dict)
+    unread: str = ""  # why an alarm outside the template cannot be read (a SAR application's output)
 
     @property
     def known(self) -> bool:
@@ -251,7 +260,7 @@ def _alarm_spec(scope: Scope, ref: Any) -> AlarmSpec:
                     props = candidate.resolve(res.get("Properties", {}))
                     if props.get("AlarmName") == name:
                         return AlarmSpec(name, logical, candidate, props)
-    return AlarmSpec(describe(ref), None, None)
+    return AlarmSpec(describe(ref), None, None, unread=unread_origin(scope, ref))
 
 
 # 16 scenarios per function at most; conditions beyond these stay open (`undecided`), and check

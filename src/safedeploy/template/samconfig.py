@@ -10,13 +10,19 @@ from pathlib import Path
 from typing import Any
 
 from safedeploy.errors import UserError
+from safedeploy.inputs import read_text
+
+# The SAM CLI's samconfig.toml holds a few environments' settings: kilobytes.
+MAX_SAMCONFIG_BYTES = 256 * 1024
 
 
 def read_samconfig(path: Path) -> dict[str, Any]:
-    if not path.is_file():
+    if not path.exists():
         return {}
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(read_text(path, MAX_SAMCONFIG_BYTES, "samconfig"))
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not a UTF-8 text file") from exc
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{path}: not valid TOML: {exc}") from exc
 

@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from safedeploy.errors import TemplateError
-from safedeploy.template.loader import PLACEHOLDER_BUCKET, load_template, translate
+from safedeploy.errors import TemplateError, UserError
+from safedeploy.template.loader import (
+    PLACEHOLDER_BUCKET,
+    is_repository_application,
+    load_template,
+    translate,
+)
 from safedeploy.template.samconfig import check_declared
+from safedeploy.template.structure import check_structure
 
 PSEUDO = {
     "AWS::Region": "us-east-1",
@@ -27,6 +33,9 @@ PSEUDO = {
 }
 NESTED_PREFIX = f"https://{PLACEHOLDER_BUCKET}.s3.amazonaws.com/"
 MAX_NESTING = 3
+# Distinct (template, parameters) pairs one command translates: well above a real tree (this project
+# has 3), low enough that no template can make a check take long.
+MAX_TEMPLATES = 50
 
 
 @dataclass
@@ -313,6 +322,25 @@ def locate(scope: Scope, ref: Any) -> tuple[Scope, str] | None:
     return None
 
 
+def unread_origin(scope: Scope, ref: Any) -> str:
+    """Why a reference's target cannot be read here, when it is an output of a nested application from
+    the Serverless Application Repository (its template exists only in SAR, fetched at deploy time)."""
+    if not (isinstance(ref, dict) and "Fn::GetAtt" in ref):
+        return ""
+    try:
+        logical, attr = _getatt_parts(ref["Fn::GetAtt"])
+    except (TypeError, ValueError):
+        return ""
+    app = scope.sam_resources.get(logical) or {}
+    location = (app.get("Properties") or {}).get("Location") if isinstance(app, dict) else None
+    if not (attr.startswith("Outputs.") and is_repository_application(location)):
+        return ""
+    return (
+        f" (an output of {logical}, an application of the Serverless Application Repository: a static "
+        "check does not fetch its template, so its outputs are unverified)"
+    )
+
+
 def describe(ref: Any) -> str:
     """How a template names a reference: `App.Outputs.X` for GetAtt, the logical ID for Ref."""
     if isinstance(ref, dict) and "Fn::GetAtt" in ref:
@@ -326,7 +354,7 @@ def describe(ref: Any) -> str:
 # ---------------------------------------------------------------- building the tree
 def _nested_path(scope_path: Path, url: Any) -> Path | None:
     if isinstance(url, str) and url.startswith(NESTED_PREFIX):
-        return (scope_path.parent / url[len(NESTED_PREFIX) :]).resolve()
+        return _resolved(scope_path.parent / url[len(NESTED_PREFIX) :])
     return None
 
 
@@ -338,6 +366,21 @@ def _declared_defaults(cfn: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@dataclass
+class _Reading:
+    """One command's reading of a template tree: each (template, parameters) translated once, the
+    chain of templates above the one being read (a cycle), how many were read (a limit)."""
+
+    done: dict[tuple[Path, str], Scope] = field(default_factory=dict)
+    chain: tuple[Path, ...] = ()
+    sams: dict[Path, dict[str, Any]] = field(default_factory=dict)  # each file parsed once
+
+    def sam(self, path: Path) -> dict[str, Any]:
+        if path not in self.sams:
+            self.sams[path] = load_template(path, structure=False)
+        return self.sams[path]
+
+
 def build_scope(
     path: Path,
     overrides: dict[str, Any] | None = None,
@@ -345,34 +388,77 @@ def build_scope(
     sam: dict[str, Any] | None = None,
     depth: int = 0,
     name: str = "",
+    reading: _Reading | None = None,
 ) -> Scope:
     """The template at `path` (already read: `sam`), translated with `overrides`, and the local nested
-    applications it names, each with the parameters its parent passes."""
-    sam = load_template(path) if sam is None else sam
+    applications it names, each with the parameters its parent passes. Each template is translated
+    once per set of parameters, at most MAX_TEMPLATES of them, MAX_NESTING deep, and one that nests
+    itself (directly or not) is a template error: CloudFormation would nest stacks without end."""
+    reading = reading or _Reading()
+    key = (_resolved(path), repr(sorted((overrides or {}).items(), key=lambda kv: str(kv[0]))))
+    if key in reading.done:  # the same application nested again: one translation, its own name
+        return replace(reading.done[key], name=name)
+    if len(reading.done) >= MAX_TEMPLATES:
+        raise UserError(
+            f"{path}: more than {MAX_TEMPLATES} nested applications to read: not read (a template "
+            "tree this size is not checked here)"
+        )
+    scope = _read_scope(path, overrides, sam, depth, name)
+    reading.done[key] = scope
+    if depth >= MAX_NESTING:
+        return scope
+    chain = (*reading.chain, _resolved(path))
+    for logical_id, res in scope.cfn.get("Resources", {}).items():
+        if res.get("Type") != "AWS::CloudFormation::Stack":
+            continue
+        child_path = _nested_path(path, res.get("Properties", {}).get("TemplateURL"))
+        if not (child_path and child_path.is_file()):
+            continue
+        if child_path in chain:
+            names = " -> ".join(p.name for p in (*chain[chain.index(child_path) :], child_path))
+            raise TemplateError(
+                f"nested application {logical_id} nests a template already above it ({names}): "
+                "CloudFormation would nest stacks without end",
+                "SD002",
+                resource=logical_id if depth == 0 else "template",
+            )
+        passed = res["Properties"].get("Parameters", {})
+        if not (isinstance(passed, dict) and all(not k.startswith("Fn::") for k in passed)):
+            passed = scope.resolve(passed)  # the whole map behind an intrinsic (Fn::If)
+        child_sam = reading.sam(child_path)
+        if isinstance(passed, dict):
+            child_params = {k: scope.resolve(v) for k, v in passed.items()}
+        else:  # which map is passed depends on an open condition: every value is unknown
+            child_params = {k: UNKNOWN for k in child_sam.get("Parameters", {})}
+        below = _Reading(reading.done, chain, reading.sams)
+        scope.children[logical_id] = build_scope(
+            child_path, child_params, sam=child_sam, depth=depth + 1, name=logical_id, reading=below
+        )
+    return scope
+
+
+def _resolved(path: Path) -> Path:
+    """The real path, or the path as given when it cannot be resolved (reading it then says why)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a loop of symbolic links (RuntimeError before Python 3.13)
+        return path.absolute()
+
+
+def _read_scope(
+    path: Path, overrides: dict[str, Any] | None, sam: dict[str, Any] | None, depth: int, name: str
+) -> Scope:
+    sam = load_template(path, structure=False) if sam is None else sam
     plain = {k: v for k, v in (overrides or {}).items() if isinstance(v, str | int | float)}
-    declared = set(sam.get("Parameters", {}))
+    declared = set(sam.get("Parameters") or {}) if isinstance(sam.get("Parameters"), dict) else set()
     if depth == 0:
         check_declared(path.name, plain, declared)
+    # SAM's own message first where it has one (SD003); then the shape everything below relies on
     cfn = translate(sam, {k: v for k, v in plain.items() if k in declared})
+    check_structure(sam)
+    check_structure(cfn)
     params = {**_declared_defaults(cfn), **(overrides or {})}
     for param, decl in cfn.get("Parameters", {}).items():
         if decl.get("Type") == "CommaDelimitedList" and isinstance(params.get(param), str):
             params[param] = params[param].split(",")
-    scope = Scope(path, cfn, sam, params, name=name)
-    if depth < MAX_NESTING:
-        for logical_id, res in cfn.get("Resources", {}).items():
-            if res.get("Type") == "AWS::CloudFormation::Stack":
-                child_path = _nested_path(path, res.get("Properties", {}).get("TemplateURL"))
-                if child_path and child_path.is_file():
-                    passed = res["Properties"].get("Parameters", {})
-                    if not (isinstance(passed, dict) and all(not k.startswith("Fn::") for k in passed)):
-                        passed = scope.resolve(passed)  # the whole map behind an intrinsic (Fn::If)
-                    child_sam = load_template(child_path)
-                    if isinstance(passed, dict):
-                        child_params = {k: scope.resolve(v) for k, v in passed.items()}
-                    else:  # which map is passed depends on an open condition: every value is unknown
-                        child_params = {k: UNKNOWN for k in child_sam.get("Parameters", {})}
-                    scope.children[logical_id] = build_scope(
-                        child_path, child_params, sam=child_sam, depth=depth + 1, name=logical_id
-                    )
-    return scope
+    return Scope(path, cfn, sam, params, name=name)
