@@ -23,7 +23,9 @@ from typing import Any
 from safedeploy_core.errors import SmokeCaseError
 
 _CASE_KEYS = {"name", "request", "event", "expect", "timeout_s"}
-_REQUEST_KEYS = {"method", "path", "headers", "query", "body"}
+_REQUEST_KEYS = {"method", "path", "headers", "query", "body", "path_parameters", "payload_format"}
+# API Gateway's proxy event formats: REST APIs send 1.0, HTTP APIs 2.0 unless set to 1.0
+PAYLOAD_FORMATS = ("1.0", "2.0")
 _EXPECT_KEYS = {"status", "json", "latency_ms"}
 _METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
 DEFAULT_TIMEOUT_S = 10.0
@@ -36,6 +38,8 @@ class Request:
     headers: dict[str, str] = field(default_factory=dict)
     query: dict[str, str] = field(default_factory=dict)
     body: Any = None
+    path_parameters: dict[str, str] = field(default_factory=dict)  # {id} of a route /items/{id}
+    payload_format: str = "1.0"  # of the function's event: "2.0" for an HTTP API
 
 
 @dataclass(frozen=True)
@@ -99,11 +103,22 @@ def _parse_request(where: str, raw: Any) -> Request:
     path = data.get("path")
     if not isinstance(path, str) or not path.startswith("/"):
         raise SmokeCaseError(f"{where}.path must be a string starting with '/'")
-    for key in ("headers", "query"):
+    for key in ("headers", "query", "path_parameters"):
         value = data.get(key, {})
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             raise SmokeCaseError(f"{where}.{key} must map names to strings")
-    return Request(method, path, dict(data.get("headers", {})), dict(data.get("query", {})), data.get("body"))
+    payload_format = data.get("payload_format", "1.0")
+    if payload_format not in PAYLOAD_FORMATS:
+        raise SmokeCaseError(f"{where}.payload_format must be one of {', '.join(PAYLOAD_FORMATS)}")
+    return Request(
+        method,
+        path,
+        dict(data.get("headers", {})),
+        dict(data.get("query", {})),
+        data.get("body"),
+        dict(data.get("path_parameters", {})),
+        payload_format,
+    )
 
 
 def _parse_case(index: int, raw: Any) -> SmokeCase:
@@ -160,11 +175,14 @@ def load_cases(document: Any, source: str = "smoke cases") -> list[SmokeCase]:
 
 
 def api_gateway_event(request: Request) -> dict[str, Any]:
-    """An API Gateway REST proxy event for `request`, as the real integration would send it."""
+    """The proxy event API Gateway would send for `request`, in its payload format: REST API (1.0)
+    or HTTP API (2.0) ("Working with AWS Lambda proxy integrations for HTTP APIs", API Gateway guide)."""
     body = request.body
     if body is not None and not isinstance(body, str):
         body = json.dumps(body)
     headers = {"Content-Type": "application/json", "User-Agent": "safedeploy-smoke", **request.headers}
+    if request.payload_format == "2.0":
+        return _http_api_event(request, headers, body)
     request_id = str(uuid.uuid4())
     return {
         "resource": request.path,
@@ -174,7 +192,7 @@ def api_gateway_event(request: Request) -> dict[str, Any]:
         "multiValueHeaders": {k: [v] for k, v in headers.items()},
         "queryStringParameters": request.query or None,
         "multiValueQueryStringParameters": {k: [v] for k, v in request.query.items()} or None,
-        "pathParameters": None,
+        "pathParameters": request.path_parameters or None,
         "stageVariables": None,
         "requestContext": {
             "requestId": request_id,
@@ -187,6 +205,45 @@ def api_gateway_event(request: Request) -> dict[str, Any]:
         "body": body,
         "isBase64Encoded": False,
     }
+
+
+def _http_api_event(request: Request, headers: dict[str, str], body: str | None) -> dict[str, Any]:
+    from urllib.parse import urlencode
+
+    route = f"{request.method} {request.path}"
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route,
+        "rawPath": request.path,
+        "rawQueryString": urlencode(request.query),
+        "headers": {k.lower(): v for k, v in headers.items()},
+        "requestContext": {
+            "accountId": "anonymous",
+            "apiId": "smoke",
+            "domainName": "smoke.local",
+            "domainPrefix": "smoke",
+            "http": {
+                "method": request.method,
+                "path": request.path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": headers.get("User-Agent", "safedeploy-smoke"),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": route,
+            "stage": "$default",
+            "time": "01/Jan/2026:00:00:00 +0000",
+            "timeEpoch": 0,
+        },
+        "isBase64Encoded": False,
+    }
+    if request.query:
+        event["queryStringParameters"] = dict(request.query)
+    if request.path_parameters:
+        event["pathParameters"] = dict(request.path_parameters)
+    if body is not None:
+        event["body"] = body
+    return event
 
 
 def _subset_mismatch(expected: Any, actual: Any, path: str = "$") -> str | None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 from safedeploy_core.timing import (
@@ -567,7 +568,8 @@ class TextOutput:
     # ------------------------------------------------------------ rehearse
     def rehearsal_start(self, options: RehearsalOptions) -> None:
         self.console.print(
-            f"[bold]rehearsal[/] of {options.function} in {options.template}: fault={options.fault} "
+            f"[bold]rehearsal[/] of {options.function or 'its function'} in {options.template}: "
+            f"fault={options.fault} "
             f"rate={options.fault_rate:g} % speed={options.speed:g}x"
         )
 
@@ -593,6 +595,10 @@ class TextOutput:
         console.print(
             f"  {req['total']} requests in {report['simulated_s']:.0f} simulated s, {report['wall_s']} s wall"
         )
+        for refused in report.get("refused_calls", []):
+            console.print(f"  [bold red]refused:[/] {escape(refused['message'])}")
+        for note in report.get("notes", []):
+            console.print(f"  [yellow]note:[/] {escape(note)}")
 
 
 def _counts(s: Snapshot) -> str:

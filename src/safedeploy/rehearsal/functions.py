@@ -21,6 +21,7 @@ from safedeploy.errors import UserError
 from safedeploy.offline.engine import HookRun
 from safedeploy.offline.inprocess_lambda import environment
 from safedeploy.rehearsal.placeholders import concretize
+from safedeploy.rehearsal.runtimes import FunctionSpec
 from safedeploy.template.deployments import FunctionDeployment, HookRef, function_properties
 from safedeploy.template.scope import Scope
 
@@ -79,6 +80,28 @@ def function_env(scope: Scope, logical: str, mapping: dict[str, str]) -> dict[st
     return {k: str(v) for k, v in concretize(scope.resolve(variables), mapping).items()}
 
 
+def function_spec(scope: Scope, logical: str, physical: str, mapping: dict[str, str]) -> FunctionSpec:
+    """What the rehearsal needs of a function of the template to run it in its own process."""
+    code = function_code(scope, logical)
+    props = code.properties
+    memory = scope.resolve(props.get("MemorySize", 128))
+    layers = scope.resolve(props.get("Layers") or [])
+    metadata = scope.sam_resources.get(logical, {}).get("Metadata") or {}
+    return FunctionSpec(
+        logical=logical,
+        physical=physical,
+        runtime=str(scope.resolve(props.get("Runtime") or "")),
+        handler=code.handler,
+        code_dir=code.code_dir,
+        template_dir=scope.path.parent,
+        env=function_env(scope, logical, mapping),
+        timeout_s=float(function_timeout(scope, logical)),
+        memory_mb=int(memory) if str(memory).isdigit() else 128,
+        layers=tuple(str(x) for x in layers) if isinstance(layers, list) else (),
+        build_method=metadata.get("BuildMethod"),
+    )
+
+
 def function_timeout(scope: Scope, logical: str) -> int:
     value = scope.resolve(scope.resources[logical]["Properties"].get("Timeout", 3))
     try:
@@ -105,7 +128,9 @@ def hook_support(ref: HookRef) -> ModuleType:
 
 def traffic_cases(dep: FunctionDeployment, code: FunctionCode) -> list[SmokeCase]:
     """Synthetic users replay the function's smoke cases (named by its tag, read where its pre-traffic
-    hook reads them), so a faulty answer is judged by the same expectations the hooks use."""
+    hook reads them: the case location the hooks' template configures, inside the hooks' code folder;
+    a relative location not found there is looked up beside the user's template), so a faulty answer
+    is judged by the same expectations the hooks use."""
     key = (code.properties.get("Tags") or {}).get(SMOKE_TAG)
     hook = dep.pre_hook
     if not key or hook is None or hook.scope is None or hook.logical_id is None:
@@ -114,8 +139,11 @@ def traffic_cases(dep: FunctionDeployment, code: FunctionCode) -> list[SmokeCase
     location = function_env(hook.scope, hook.logical_id, {}).get("SMOKE_CASE_LOCATION", "smoke_cases")
     if location.startswith("s3://"):
         raise UserError("smoke cases in S3 cannot be read offline: point SmokeCaseLocation at a folder")
+    bases = [hook_dir, dep.scope.path.parent]
+    base = next((b for b in bases if (b / location / f"{key}.json").is_file()), hook_dir)
     try:
-        document = read_case_document(location, str(key), base_dir=hook_dir)
+        document = read_case_document(location, str(key), base_dir=base)
         return load_cases(document, source=f"smoke cases {key!r}")
     except SmokeCaseError as exc:
-        raise UserError(str(exc)) from exc
+        searched = " or ".join(str(b / location) for b in bases)
+        raise UserError(f"{exc} (looked in {searched})") from exc

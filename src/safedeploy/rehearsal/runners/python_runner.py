@@ -1,0 +1,148 @@
+"""The Python function runner: a child process that loads one handler and answers invocations.
+
+Started as `python -I -S python_runner.py TASK_ROOT HANDLER PATH...` (isolated, no site-packages: the
+function sees the standard library, its own code and its own dependencies only). Protocol, one JSON
+document a line: stdin {"event", "context"}; stdout first {"ready": true} or {"init_error": {...}},
+then one answer per request {"result"} or {"error"}, each with the call's "logs" (what the function
+wrote to stdout) and "refused" (hosts it tried to reach outside the machine). Standard library only.
+"""
+
+import io
+import json
+import os
+import socket
+import sys
+import time
+import traceback
+
+LOOPBACK = ("localhost", "127.", "::1", "0:0:0:0:0:0:0:1", "")
+REFUSED = []
+
+
+def loopback(host):
+    host = str(host or "").strip("[]").lower()
+    return host.startswith(LOOPBACK) or host.endswith(".localhost")
+
+
+def guard_network():
+    """Nothing leaves the machine: a name lookup or a connection to anything but loopback is refused
+    (and remembered, so the rehearsal can say who tried to reach what)."""
+    real_getaddrinfo = socket.getaddrinfo
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def refuse(host):
+        REFUSED.append(str(host))
+        raise ConnectionRefusedError(
+            f"rehearsal: refused a connection to {host} (only the fake account on loopback is reachable)"
+        )
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host is not None and not loopback(host):
+            refuse(host)
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    def target(address):
+        return address[0] if isinstance(address, tuple) else None
+
+    def connect(self, address):
+        host = target(address)
+        if host is not None and not loopback(host):
+            refuse(host)
+        return real_connect(self, address)
+
+    def connect_ex(self, address):
+        host = target(address)
+        if host is not None and not loopback(host):
+            refuse(host)
+        return real_connect_ex(self, address)
+
+    socket.getaddrinfo = getaddrinfo
+    socket.socket.connect = connect
+    socket.socket.connect_ex = connect_ex
+
+
+class Capture(io.TextIOBase):
+    """sys.stdout for the function: each call's output is kept and sent back with its answer."""
+
+    def __init__(self):
+        self.parts = []
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        self.parts.append(text)
+        return len(text)
+
+    def take(self):
+        text, self.parts = "".join(self.parts), []
+        return text
+
+
+class Context:
+    """The fields of Lambda's Python context object."""
+
+    def __init__(self, fields):
+        self.function_name = fields["function_name"]
+        self.function_version = fields["function_version"]
+        self.invoked_function_arn = fields["invoked_function_arn"]
+        self.memory_limit_in_mb = int(fields["memory_limit_in_mb"])
+        self.aws_request_id = fields["aws_request_id"]
+        self.log_group_name = fields["log_group_name"]
+        self.log_stream_name = fields["log_stream_name"]
+        self.identity = None
+        self.client_context = None
+        self._deadline = time.monotonic() + float(fields["timeout_s"])
+
+    def get_remaining_time_in_millis(self):
+        return max(int((self._deadline - time.monotonic()) * 1000), 0)
+
+
+def error_of(exc):
+    return {
+        "errorMessage": str(exc),
+        "errorType": type(exc).__name__,
+        "stackTrace": traceback.format_exception(type(exc), exc, exc.__traceback__)[-3:],
+    }
+
+
+def main():
+    task_root, handler_name, paths = sys.argv[1], sys.argv[2], sys.argv[3:]
+    protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)  # output written below Python (C extensions) must not break the protocol
+    capture = Capture()
+    sys.stdout = capture
+    sys.path[:0] = [task_root, *paths]
+    os.chdir(task_root)
+    guard_network()
+
+    def send(message):
+        message["logs"] = capture.take()
+        message["refused"] = REFUSED[:]
+        del REFUSED[:]
+        protocol.write(json.dumps(message, default=str) + "\n")
+        protocol.flush()
+
+    module_name, _, function_name = handler_name.rpartition(".")
+    try:
+        import importlib
+
+        handler = getattr(importlib.import_module(module_name.replace("/", ".")), function_name)
+    except BaseException as exc:  # any failure to load is the function's init error
+        send({"init_error": error_of(exc)})
+        return
+    send({"ready": True})
+    for line in sys.stdin:
+        request = json.loads(line)
+        os.environ.update(request.get("env") or {})
+        try:
+            result = handler(request["event"], Context(request["context"]))
+            json.dumps(result)
+            send({"result": result})
+        except Exception as exc:
+            send({"error": error_of(exc)})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""Every place where the rehearsal reaches into real code to run it offline, in one module:
+- the hooks' Lambda-side plumbing (hook_support): their clients on the fake account, with the CodeDeploy
+  and CloudWatch operations moto lacks answered by the engine; their sleep and clock on the simulated one;
+- the fake account's server: CodeDeploy calls that the functions themselves make over HTTP (an in-band
+  breaker's GetApplicationRevision and StopDeployment) answered by the engine too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+from safedeploy.offline.engine import Engine
+from safedeploy.offline.service_overlay import ServiceError, overlay
+from safedeploy.rehearsal.world import World
+
+FUNCTION_CALLER = "in-band breaker"  # a function that stops its own deployment is one, by definition
+
+
+@contextlib.contextmanager
+def hooks_on_the_world(support: ModuleType, world: World, engine: Engine) -> Iterator[None]:
+    support.use_clients(
+        {
+            "codedeploy": overlay(world.client("codedeploy"), engine.codedeploy_operations()),
+            "lambda": world.client("lambda"),
+            "lambda-invoke": world.client("lambda"),
+            "cloudwatch": overlay(world.client("cloudwatch"), engine.cloudwatch_operations()),
+            "ssm": world.client("ssm"),
+            "sns": world.client("sns"),
+        }
+    )
+    support.use_sleep(engine.pause)
+    support.use_clock(engine.now)
+    try:
+        yield
+    finally:
+        support.use_clients(None)
+        support.use_sleep(None)
+        support.use_clock(None)
+
+
+@contextlib.contextmanager
+def functions_codedeploy(engine: Engine) -> Iterator[None]:
+    """The server's CodeDeploy answers GetApplicationRevision and StopDeployment from the engine."""
+    from moto.codedeploy.exceptions import CodeDeployException
+    from moto.codedeploy.responses import CodeDeployResponse
+    from moto.core.responses import ActionResult
+
+    operations = engine.codedeploy_operations(FUNCTION_CALLER)
+
+    def answer(name: str) -> Any:
+        def method(response: Any) -> Any:
+            try:
+                return ActionResult(operations[name](json.loads(response.body or "{}")))
+            except ServiceError as exc:
+                raise CodeDeployException(exc.code, exc.message) from exc
+
+        return method
+
+    added = {"get_application_revision": "GetApplicationRevision", "stop_deployment": "StopDeployment"}
+    saved = {name: CodeDeployResponse.__dict__.get(name) for name in added}
+    for name, operation in added.items():
+        setattr(CodeDeployResponse, name, answer(operation))
+    try:
+        yield
+    finally:
+        for name, original in saved.items():
+            if original is None:
+                delattr(CodeDeployResponse, name)
+            else:
+                setattr(CodeDeployResponse, name, original)
