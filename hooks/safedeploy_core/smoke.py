@@ -282,8 +282,11 @@ def failed_result(case: SmokeCase, reason: str, latency_ms: float = 0.0) -> Chec
     return CheckResult(case.name, False, reason, latency_ms)
 
 
-def decode_proxy_response(payload: Any) -> tuple[int | None, Any]:
-    """(status, parsed body) of a Lambda result: an API Gateway proxy response or a plain payload."""
+def decode_proxy_response(payload: Any, payload_format: str = "1.0") -> tuple[int | None, Any]:
+    """(status, parsed body) of a Lambda result: an API Gateway proxy response or a plain payload.
+    An HTTP API (format 2.0) takes a result without `statusCode` as a 200 whose body is the result."""
+    if payload_format == "2.0" and not (isinstance(payload, dict) and "statusCode" in payload):
+        return 200, payload
     if isinstance(payload, dict) and "statusCode" in payload:
         body = payload.get("body")
         if isinstance(body, str) and body:

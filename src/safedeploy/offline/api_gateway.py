@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
-from safedeploy_core.smoke import Request, api_gateway_event
+from safedeploy_core.smoke import Request, api_gateway_event, decode_proxy_response
 
 
 def match_route(routes: dict[str, str], method: str, path: str) -> tuple[str, dict[str, str]] | None:
@@ -74,6 +74,10 @@ def _handler_class(
             )
             response = lambda_client.invoke(FunctionName=target, Payload=json.dumps(event).encode())
             payload = json.loads(response["Payload"].read() or b"null")
+            if formats.get(route) == "2.0" and not response.get("FunctionError"):
+                status, body = decode_proxy_response(payload, "2.0")
+                if status == 200 and not (isinstance(payload, dict) and "statusCode" in payload):
+                    payload = {"statusCode": 200, "body": json.dumps(body)}
             if response.get("FunctionError") or not isinstance(payload, dict) or "statusCode" not in payload:
                 self._reply(502, {"message": "Internal server error"})
                 return

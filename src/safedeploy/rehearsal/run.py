@@ -28,6 +28,7 @@ from safedeploy.rehearsal.faults import FaultPlan
 from safedeploy.rehearsal.functions import (
     STACK,
     FunctionCode,
+    case_folder,
     function_code,
     function_spec,
     hook_run,
@@ -37,7 +38,7 @@ from safedeploy.rehearsal.functions import (
 from safedeploy.rehearsal.options import RehearsalOptions
 from safedeploy.rehearsal.placeholders import alarm_arguments
 from safedeploy.rehearsal.runtimes import RehearsedFunction, start_process
-from safedeploy.rehearsal.seams import functions_codedeploy, hooks_on_the_world
+from safedeploy.rehearsal.seams import functions_codedeploy, hooks_on_the_world, lambda_account_settings
 from safedeploy.rehearsal.stack import REGION, create_stack_resources
 from safedeploy.rehearsal.world import MotoCloud, World, quiet_loggers, world
 from safedeploy.template.deployments import FunctionDeployment, deployments
@@ -153,8 +154,9 @@ def _hooks(
     dep: FunctionDeployment, mapping: dict[str, str]
 ) -> tuple[HookRun | None, HookRun | None, HookRun | None]:
     """Pre- and post-traffic hooks and the step judge that sits beside the pre-traffic hook."""
+    _, cases = case_folder(dep, function_code(dep.scope, dep.logical_id))
     runs = [
-        hook_run(ref.scope, ref.logical_id, mapping) if ref and ref.scope and ref.logical_id else None
+        hook_run(ref.scope, ref.logical_id, mapping, cases) if ref and ref.scope and ref.logical_id else None
         for ref in (dep.pre_hook, dep.post_hook)
     ]
     judge = None
@@ -166,13 +168,25 @@ def _hooks(
         and "StepJudgeFunction" in pre.scope.resources
         and pre.scope.active("StepJudgeFunction")
     ):
-        judge = hook_run(pre.scope, "StepJudgeFunction", mapping)
+        judge = hook_run(pre.scope, "StepJudgeFunction", mapping, cases)
     return runs[0], runs[1], judge
+
+
+REHEARSE_EXTRA = "pip install 'safedeploy[rehearse]'"
+
+
+def _require_the_extra() -> None:
+    """moto (and its server) come with the `rehearse` extra, not with the base package."""
+    try:
+        import moto.server  # noqa: F401
+    except ImportError as exc:
+        raise UserError(f"rehearse needs the fake AWS account (moto): {REHEARSE_EXTRA} ({exc})") from exc
 
 
 def rehearse(
     options: RehearsalOptions, on_event: Callable[[TimelineEvent], None] = lambda e: None
 ) -> dict[str, Any]:
+    _require_the_extra()
     dep, config = _deployment(options)
     scope = dep.scope
     target = dep.logical_id
@@ -188,6 +202,7 @@ def rehearse(
     home = Path(tempfile.mkdtemp(prefix="rehearsal-home-"))
     with contextlib.ExitStack() as cleanup:
         cleanup.callback(shutil.rmtree, home, ignore_errors=True)
+        cleanup.enter_context(lambda_account_settings())
         env_world = cleanup.enter_context(world(options.seed))
         lam, cw, cd, iam = (env_world.client(s) for s in ("lambda", "cloudwatch", "codedeploy", "iam"))
         role = iam.create_role(RoleName="rehearsal", AssumeRolePolicyDocument="{}")["Role"]["Arn"]

@@ -32,6 +32,7 @@ from safedeploy.rehearsal.process import FunctionError, FunctionProcess
 NODE_RUNTIMES = ("nodejs18.x", "nodejs20.x", "nodejs22.x")
 _PYTHON = re.compile(r"^python3\.\d+$")
 LWA_HINT = "LambdaAdapterLayer"
+SWITCHED_FAULTS = ("error", "bad-response")  # what the kit's FAULT_MODE switch makes as --fault does
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,20 @@ class RehearsedFunction:
 
     def __call__(self, event: Any, context: Any) -> Any:
         fault = self.faults.draw(str(context.function_version))
-        FaultPlan.before(fault, self.time)
+        env = {
+            "AWS_LAMBDA_FUNCTION_VERSION": str(context.function_version),
+            "AWS_LAMBDA_LOG_STREAM_NAME": str(context.log_stream_name),
+        }
+        inside = self.fault_switch and fault in SWITCHED_FAULTS
+        if self.fault_switch:
+            # The function carries the kit's own fault switch (FAULT_MODE, read at call time): an error
+            # or a bad answer is made inside its handler, where its in-band breaker sees it, as in a drill;
+            # the rehearsal still draws which calls get one. A slow call stays on the simulated clock.
+            firing = {"FAULT_MODE": fault, "FAULT_RATE": "100"}
+            keep = {k: self.spec.env.get(k, "") for k in ("FAULT_MODE", "FAULT_RATE")}
+            env.update(firing if inside else keep)
+        if not inside:
+            FaultPlan.before(fault, self.time)
         fields = {
             "function_name": context.function_name,
             "function_version": context.function_version,
@@ -157,17 +171,17 @@ class RehearsedFunction:
             "log_stream_name": context.log_stream_name,
             "timeout_s": context.get_remaining_time_in_millis() / 1000,
         }
-        env = {
-            "AWS_LAMBDA_FUNCTION_VERSION": str(context.function_version),
-            "AWS_LAMBDA_LOG_STREAM_NAME": str(context.log_stream_name),
-        }
         try:
             answer = self.process.invoke(event, fields, env)
         except FunctionError as exc:
             self._seen(exc.logs, exc.refused)
             raise
         self._seen(answer.logs, answer.refused)
-        return FaultPlan.after(fault, answer.result)
+        return answer.result if inside else FaultPlan.after(fault, answer.result)
+
+    @property
+    def fault_switch(self) -> bool:
+        return "FAULT_MODE" in self.spec.env
 
     def _seen(self, logs: str, refused: list[str]) -> None:
         if logs:

@@ -72,3 +72,37 @@ def functions_codedeploy(engine: Engine) -> Iterator[None]:
                 delattr(CodeDeployResponse, name)
             else:
                 setattr(CodeDeployResponse, name, original)
+
+
+ACCOUNT_SETTINGS_PATH = r"{0}/(?P<api_version>[^/]+)/account-settings/?$"
+
+
+@contextlib.contextmanager
+def lambda_account_settings() -> Iterator[None]:
+    """Lambda's GetAccountSettings, which moto lacks (the Node.js developer guide's sample app calls it):
+    the default limits of a new account ("Lambda quotas") and what the fake account holds. Added before
+    the server serves its first Lambda request (moto builds a service's routes then)."""
+    from moto.awslambda import urls
+    from moto.awslambda.responses import LambdaResponse
+
+    def get_account_settings(response: Any) -> Any:
+        functions = list(response.backend.list_functions())
+        body = {
+            "AccountLimit": {
+                "TotalCodeSize": 80530636800,
+                "CodeSizeUnzipped": 262144000,
+                "CodeSizeZipped": 52428800,
+                "ConcurrentExecutions": 1000,
+                "UnreservedConcurrentExecutions": 1000,
+            },
+            "AccountUsage": {"TotalCodeSize": 0, "FunctionCount": len(functions)},
+        }
+        return 200, {}, json.dumps(body)
+
+    urls.url_paths[ACCOUNT_SETTINGS_PATH] = LambdaResponse.dispatch
+    LambdaResponse.get_account_settings = get_account_settings  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        urls.url_paths.pop(ACCOUNT_SETTINGS_PATH, None)
+        del LambdaResponse.get_account_settings  # type: ignore[attr-defined]
