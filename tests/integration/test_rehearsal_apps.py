@@ -202,7 +202,8 @@ def rehearse(tool: Path, template: Path, function: str, *extra: str) -> subproce
     # the runner's own secrets in the environment: they must not reach the function
     env = {**os.environ, "AWS_SECRET_ACCESS_KEY": "runner-secret", "GITHUB_TOKEN": "runner-token"}
     env.pop("PYTHONPATH", None)
-    args = ["rehearse", str(template), "--function", function, "--speed", "1000000", "--format", "json"]
+    args = ["rehearse", str(template), "--function", function, "--speed", "1000000", "--rps", "5"]
+    args += ["--format", "json"]
     return subprocess.run(
         [str(tool), *args, *extra],
         capture_output=True,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 FAULT_SLOW_S = 2.0  # above the sample smoke cases' 1500 ms budget and the 1000 ms p99 gate
@@ -26,13 +26,17 @@ class FaultPlan:
     fault: str  # none | error | slow | bad-response
     rate_pct: float
     version: str  # only this version gets faults (the release being rehearsed)
-    rng: random.Random
+    seed: int
+    _streams: dict[str, random.Random] = field(default_factory=dict)
 
-    def draw(self, version: str) -> str:
-        """The fault this call gets ("none" for most)."""
+    def draw(self, version: str, stream: str = "users") -> str:
+        """The fault this call gets ("none" for most). Each stream of calls draws from its own
+        generator: the synthetic users' calls get the same faults whatever the hooks' parallel calls
+        (in whichever order their threads run) drew before them."""
         if self.fault == "none" or version != self.version:
             return "none"
-        return self.fault if self.rng.random() * 100 < self.rate_pct else "none"
+        rng = self._streams.setdefault(stream, random.Random(f"{self.seed}/{stream}"))
+        return self.fault if rng.random() * 100 < self.rate_pct else "none"
 
     @staticmethod
     def before(fault: str, clock: Sleeper) -> None:

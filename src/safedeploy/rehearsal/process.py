@@ -7,6 +7,7 @@ import json
 import selectors
 import subprocess
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -43,6 +44,8 @@ class FunctionProcess:
     timeout_s: float
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False)
     _stderr: IO[bytes] | None = field(default=None, init=False)
+    # one call at a time, as one execution environment serves one request at a time
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def start(self) -> None:
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process
@@ -67,6 +70,10 @@ class FunctionProcess:
 
     def invoke(self, event: Any, context: dict[str, Any], env: dict[str, str]) -> Answer:
         """One invocation; FunctionError when the function raised or ran past its timeout."""
+        with self._lock:
+            return self._invoke(event, context, env)
+
+    def _invoke(self, event: Any, context: dict[str, Any], env: dict[str, str]) -> Answer:
         if self._process is None or self._process.poll() is not None:
             self.start()  # a crashed environment is replaced, as Lambda does
         assert self._process is not None and self._process.stdin is not None

@@ -220,7 +220,7 @@ def rehearse(
         if temporary is not None:
             cleanup.callback(shutil.rmtree, temporary, ignore_errors=True)
         rehearsed = RehearsedFunction(
-            spec, process, FaultPlan(options.fault, options.fault_rate, new, random.Random(options.seed))
+            spec, process, FaultPlan(options.fault, options.fault_rate, new, options.seed)
         )
         env_world.runtime.register(name, rehearsed)
         mapping[f"{target}.Version"] = new

@@ -144,9 +144,11 @@ class RehearsedFunction:
     faults: FaultPlan
     refusals: list[Refusal] = field(default_factory=list)
     time: Any = time
+    own_process: bool = True  # the fake account's Lambda need not swap its os.environ for this one
 
     def __call__(self, event: Any, context: Any) -> Any:
-        fault = self.faults.draw(str(context.function_version))
+        # the engine puts its simulated clock here while synthetic users call; otherwise a hook calls
+        fault = self.faults.draw(str(context.function_version), "hooks" if self.time is time else "users")
         env = {
             "AWS_LAMBDA_FUNCTION_VERSION": str(context.function_version),
             "AWS_LAMBDA_LOG_STREAM_NAME": str(context.log_stream_name),
