@@ -128,7 +128,8 @@ def python_runtime_sdk() -> Path:
     folder = cache_root() / "python-sdk" / f"boto3-{version}-{_digest(sys.prefix.encode())}"
     if folder.is_dir():
         return folder
-    staging = Path(tempfile.mkdtemp(dir=cache_root(), prefix=".sdk-"))
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".sdk-"))
     for name in sorted(_closure("boto3")):
         dist = metadata.distribution(name)
         for file in dist.files or []:
@@ -139,7 +140,6 @@ def python_runtime_sdk() -> Path:
             link = staging / top
             if source.exists() and not link.exists():
                 link.symlink_to(source)
-    folder.parent.mkdir(parents=True, exist_ok=True)
     try:
         staging.rename(folder)
     except OSError:  # another rehearsal made it first

@@ -15,13 +15,13 @@ import sys
 import time
 import traceback
 
-LOOPBACK = ("localhost", "127.", "::1", "0:0:0:0:0:0:0:1", "")
+LOOPBACK = ("localhost", "127.", "::1", "0:0:0:0:0:0:0:1")
 REFUSED = []
 
 
 def loopback(host):
     host = str(host or "").strip("[]").lower()
-    return host.startswith(LOOPBACK) or host.endswith(".localhost")
+    return not host or host.startswith(LOOPBACK) or host.endswith(".localhost")
 
 
 def guard_network():
