@@ -272,7 +272,7 @@ def test_what_a_rehearsal_cannot_run_is_one_line_saying_what_it_needs(
 ) -> None:
     base = spec_of(tmp_path, "python3.12", "app.handler")
     spec = FunctionSpec(**{**base.__dict__, **changes})
-    with pytest.raises(UserError, match="^Fn ") as raised:
+    with pytest.raises(UserError, match=r"^Fn ") as raised:
         start_process(spec, ENDPOINT, "us-east-1", tmp_path)
     assert message in str(raised.value) and "\n" not in str(raised.value)
 
