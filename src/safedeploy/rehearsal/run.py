@@ -178,9 +178,10 @@ REHEARSE_EXTRA = "pip install 'safedeploy[rehearse]'"
 def _require_the_extra() -> None:
     """moto (and its server) come with the `rehearse` extra, not with the base package."""
     try:
+        import aws_lambda_powertools  # noqa: F401 - the kit's hooks run in this process
         import moto.server  # noqa: F401
     except ImportError as exc:
-        raise UserError(f"rehearse needs the fake AWS account (moto): {REHEARSE_EXTRA} ({exc})") from exc
+        raise UserError(f"rehearse needs the 'rehearse' extra: {REHEARSE_EXTRA} ({exc})") from exc
 
 
 def rehearse(
