@@ -305,3 +305,21 @@ def test_random_is_untouched_by_fault_plans() -> None:
     state = random.getstate()
     FaultPlan("error", 50.0, "2", seed=1).draw("2")
     assert random.getstate() == state
+
+
+def test_without_the_rehearse_extra_the_message_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    from safedeploy.rehearsal.options import RehearsalOptions
+    from safedeploy.rehearsal.run import rehearse
+
+    real_import = builtins.__import__
+
+    def no_moto(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name.startswith("moto"):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_moto)
+    with pytest.raises(UserError, match=r"pip install 'safedeploy\[rehearse\]'"):
+        rehearse(RehearsalOptions(Path("template.yaml")))
