@@ -323,3 +323,22 @@ def test_without_the_rehearse_extra_the_message_names_it(monkeypatch: pytest.Mon
     monkeypatch.setattr(builtins, "__import__", no_moto)
     with pytest.raises(UserError, match=r"pip install 'safedeploy\[rehearse\]'"):
         rehearse(RehearsalOptions(Path("template.yaml")))
+
+
+@pytest.mark.parametrize(
+    ("status", "fault", "outcome", "as_expected"),
+    [
+        ("Succeeded", "none", "Succeeded", True),
+        ("Stopped", "error", "rolled back", True),
+        ("Failed", "slow", "rolled back", True),
+        ("Succeeded", "error", "Succeeded", False),
+        ("Stopped", "none", "rolled back", False),
+    ],
+)
+def test_the_verdict_compares_the_outcome_with_what_the_fault_predicts(
+    status: str, fault: str, outcome: str, as_expected: bool
+) -> None:
+    from safedeploy.rehearsal.report import verdict
+
+    found = verdict(status, fault)
+    assert (found.outcome, found.as_expected) == (outcome, as_expected)

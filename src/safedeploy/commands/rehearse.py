@@ -68,9 +68,6 @@ def run(args: argparse.Namespace, out: Output) -> ExitStatus:
     )
     out.rehearsal_start(options)
     report = rehearse(options, out.rehearsal_event)
-    outcome = "Succeeded" if report["status"] == "Succeeded" else "rolled back"
-    report["outcome"], report["expected"] = outcome, options.expected_outcome
-    report["as_expected"] = outcome == report["expected"]
     if picture is not None:
         from safedeploy.cli.picture import draw
 

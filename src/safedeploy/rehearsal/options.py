@@ -42,7 +42,3 @@ class RehearsalOptions:
             )
         if self.rps > MAX_RPS:
             raise UserError(f"--rps must be at most {MAX_RPS:g} (each request runs the function in-process)")
-
-    @property
-    def expected_outcome(self) -> str:
-        return "Succeeded" if self.fault == "none" else "rolled back"

@@ -37,6 +37,7 @@ from safedeploy.rehearsal.functions import (
 )
 from safedeploy.rehearsal.options import RehearsalOptions
 from safedeploy.rehearsal.placeholders import alarm_arguments
+from safedeploy.rehearsal.report import verdict
 from safedeploy.rehearsal.runtimes import RehearsedFunction, start_process
 from safedeploy.rehearsal.seams import functions_codedeploy, hooks_on_the_world, lambda_account_settings
 from safedeploy.rehearsal.stack import REGION, create_stack_resources
@@ -251,8 +252,10 @@ def rehearse(
             traffic=traffic_cases(dep, code),
         )
         report = _run(env_world, engine, dep, post, app, group, routes, f"{name}:{alias}")
+    summary = engine.summary()
     return {
-        **engine.summary(),
+        **summary,
+        **verdict(str(summary["status"]), options.fault).as_dict(),
         "fault": options.fault,
         "fault_rate": options.fault_rate,
         "speed": options.speed,
