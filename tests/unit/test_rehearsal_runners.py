@@ -342,3 +342,24 @@ def test_the_verdict_compares_the_outcome_with_what_the_fault_predicts(
 
     found = verdict(status, fault)
     assert (found.outcome, found.as_expected) == (outcome, as_expected)
+
+
+def test_while_the_hooks_run_in_the_cli_its_environment_holds_no_runner_secret(tmp_path: Path) -> None:
+    import os
+
+    from safedeploy.rehearsal.isolation import scrubbed_process_environment
+
+    with scrubbed_process_environment(ENDPOINT, "us-east-1", tmp_path):
+        inside = dict(os.environ)
+    assert "GITHUB_TOKEN" not in inside and inside["AWS_SECRET_ACCESS_KEY"] == "rehearsal"
+    assert inside["AWS_ENDPOINT_URL"] == ENDPOINT and "PATH" in inside
+    assert os.environ["GITHUB_TOKEN"] == "runner-token"  # restored after
+
+
+def test_rehearse_help_says_it_runs_the_templates_code(capsys: pytest.CaptureFixture[str]) -> None:
+    from safedeploy import cli
+
+    with pytest.raises(SystemExit):
+        cli.main(["rehearse", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "RUNS THE TEMPLATE'S CODE" in text and "refused and reported" in text

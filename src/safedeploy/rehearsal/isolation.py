@@ -5,6 +5,9 @@ to reach (refused there)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,3 +89,36 @@ def function_environment(
         "AWS_SESSION_TOKEN": FAKE_KEY,
     }
     return {**base, **template_env, **reserved}
+
+
+# What the CLI's own process keeps while the template's hooks run in it (terminal, locale, paths)
+KEPT = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "COLUMNS", "LINES", "TMPDIR", "NO_COLOR")
+
+
+@contextlib.contextmanager
+def scrubbed_process_environment(endpoint: str, region: str, home: Path) -> Iterator[None]:
+    """The kit's hooks run in the CLI's process, from the project's hooks folder (the template's code):
+    while they may run, this process's environment holds no more than a rehearsed function's — the
+    terminal's basics, fake credentials and the fake account's endpoint — and is restored after."""
+    saved = dict(os.environ)
+    kept = {k: v for k, v in saved.items() if k in KEPT or k.startswith("SAFEDEPLOY_")}
+    os.environ.clear()
+    os.environ.update(
+        {
+            **kept,
+            "AWS_ACCESS_KEY_ID": FAKE_KEY,
+            "AWS_SECRET_ACCESS_KEY": FAKE_KEY,
+            "AWS_SESSION_TOKEN": FAKE_KEY,
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+            "AWS_CONFIG_FILE": str(home / "config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+    )
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)

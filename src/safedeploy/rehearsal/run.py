@@ -35,6 +35,7 @@ from safedeploy.rehearsal.functions import (
     hook_support,
     traffic_cases,
 )
+from safedeploy.rehearsal.isolation import scrubbed_process_environment
 from safedeploy.rehearsal.options import RehearsalOptions
 from safedeploy.rehearsal.placeholders import alarm_arguments
 from safedeploy.rehearsal.report import verdict
@@ -219,6 +220,8 @@ def rehearse(
         old, new = _publish_versions(lam, role, name, code, spec.runtime, spec.timeout_s, alias)
         process, temporary = start_process(spec, env_world.endpoint, REGION, home)
         cleanup.callback(process.close)
+        # from here on the template's hooks are imported and run, in this process
+        cleanup.enter_context(scrubbed_process_environment(env_world.endpoint, REGION, home))
         if temporary is not None:
             cleanup.callback(shutil.rmtree, temporary, ignore_errors=True)
         rehearsed = RehearsedFunction(
