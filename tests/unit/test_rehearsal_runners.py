@@ -363,3 +363,24 @@ def test_rehearse_help_says_it_runs_the_templates_code(capsys: pytest.CaptureFix
         cli.main(["rehearse", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "RUNS THE TEMPLATE'S CODE" in text and "refused and reported" in text
+
+
+def test_sam_builds_output_is_used_only_while_it_is_newer_than_the_sources(tmp_path: Path) -> None:
+    import os
+
+    from safedeploy.rehearsal.dependencies import built_code
+
+    code = tmp_path / "src"
+    code.mkdir()
+    (code / "app.py").write_text("x = 1\n")
+    built = tmp_path / ".aws-sam" / "build" / "Fn"
+    built.mkdir(parents=True)
+    marker = tmp_path / ".aws-sam" / "build" / "template.yaml"
+    marker.write_text("built\n")
+    os.utime(code / "app.py", (1000, 1000))
+    os.utime(marker, (2000, 2000))
+    assert built_code(tmp_path, "Fn", code) == built
+    # WHEN a source changes after the build THEN the sources run (with their own installed packages)
+    os.utime(code / "app.py", (3000, 3000))
+    assert built_code(tmp_path, "Fn", code) is None
+    assert built_code(tmp_path, "Other", code) is None
