@@ -198,11 +198,12 @@ def project_of(app: App, tmp_path: Path) -> Path:
     return add_safe_deployment(project, app.template, app.function, app.cases)
 
 
-def rehearse(tool: Path, template: Path, function: str, *extra: str) -> subprocess.CompletedProcess[str]:
+def rehearse(tool: Path, template: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """`safedeploy rehearse` without --function: each app protects one function, the default."""
     # the runner's own secrets in the environment: they must not reach the function
     env = {**os.environ, "AWS_SECRET_ACCESS_KEY": "runner-secret", "GITHUB_TOKEN": "runner-token"}
     env.pop("PYTHONPATH", None)
-    args = ["rehearse", str(template), "--function", function, "--speed", "1000000", "--rps", "5"]
+    args = ["rehearse", str(template), "--speed", "1000000", "--rps", "5"]
     args += ["--format", "json"]
     return subprocess.run(
         [str(tool), *args, *extra],
@@ -221,15 +222,16 @@ def test_a_plain_app_rehearses_healthy_and_rolls_back_a_faulty_release(
 ) -> None:
     template = project_of(app, tmp_path)
     # WHEN a healthy release is rehearsed
-    healthy = rehearse(installed, template, app.function)
+    healthy = rehearse(installed, template)
     assert healthy.returncode == 0, healthy.stderr[-2000:] + healthy.stdout[-3000:]
     report = json.loads(healthy.stdout)
     # THEN it succeeds, every answer of the new version as its smoke cases expect
     assert report["outcome"] == "Succeeded", [e["message"] for e in report["events"]]
+    assert report["function"] == f"rehearsal-{app.function}"
     assert report["requests"]["new_version"] > 0 and report["requests"]["faulty"] == 0
     assert report["refused_calls"] == []
     # WHEN a fifth of the new version's calls fail (no line of the app changed)
-    faulty = rehearse(installed, template, app.function, "--fault", "error", "--fault-rate", "20")
+    faulty = rehearse(installed, template, "--fault", "error", "--fault-rate", "20")
     assert faulty.returncode == 0, faulty.stderr[-2000:] + faulty.stdout[-3000:]
     # THEN the release is rolled back
     assert json.loads(faulty.stdout)["outcome"] == "rolled back"
@@ -240,7 +242,7 @@ def test_an_app_the_rehearsal_cannot_run_gets_one_line_saying_what_it_needs(
     app: App, installed: Path, tmp_path: Path
 ) -> None:
     template = project_of(app, tmp_path)
-    done = rehearse(installed, template, app.function)
+    done = rehearse(installed, template)
     assert done.returncode == 2
     assert app.refused is not None and app.refused in done.stderr
     assert done.stderr.strip().count("\n") == 0, done.stderr
