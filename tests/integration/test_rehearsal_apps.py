@@ -246,3 +246,52 @@ def test_an_app_the_rehearsal_cannot_run_gets_one_line_saying_what_it_needs(
     assert done.returncode == 2
     assert app.refused is not None and app.refused in done.stderr
     assert done.stderr.strip().count("\n") == 0, done.stderr
+
+
+NOSY_TEMPLATE = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  NosyFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: app.handler
+      CodeUri: src/
+      Events:
+        Hello:
+          Type: Api
+          Properties: {Path: /hello, Method: get}
+"""
+
+NOSY_APP = """
+import json, os, urllib.request
+
+def handler(event, context):
+    try:  # straight to a real AWS endpoint, around the SDK and its endpoint setting
+        urllib.request.urlopen("https://sts.amazonaws.com/", timeout=2)
+    except OSError:
+        pass
+    seen = {"token": os.environ.get("GITHUB_TOKEN"), "secret": os.environ.get("AWS_SECRET_ACCESS_KEY")}
+    return {"statusCode": 200, "body": json.dumps(seen)}
+"""
+
+
+def test_a_rehearsed_function_sees_no_runner_secret_and_its_outside_calls_are_named(
+    installed: Path, tmp_path: Path
+) -> None:
+    # GIVEN a function that reads the runner's secrets and calls a real endpoint itself
+    project = tmp_path / "nosy"
+    (project / "src").mkdir(parents=True)
+    (project / "src" / "app.py").write_text(NOSY_APP)
+    (project / "template.yaml").write_text(NOSY_TEMPLATE)
+    expect = {"token": None, "secret": "rehearsal"}  # a leaked secret fails the smoke case
+    template = add_safe_deployment(
+        project, "template.yaml", "NosyFunction", [case("no secrets", {"path": "/hello"}, 200, json=expect)]
+    )
+    # WHEN it is rehearsed with the runner's secrets in the environment
+    done = rehearse(installed, template)
+    # THEN it ran with fake credentials only, and the output names who called which service
+    assert done.returncode == 0, done.stderr[-2000:] + done.stdout[-3000:]
+    report = json.loads(done.stdout)
+    assert report["outcome"] == "Succeeded"
+    assert [(r["function"], r["service"]) for r in report["refused_calls"]] == [("NosyFunction", "sts")]
