@@ -141,8 +141,9 @@ class InProcessLambda:
         # a handler that runs the code in a process of its own brings its environment along: no swap
         # of this process's os.environ, so no lock (parallel calls, a hook's cases, may wait together)
         isolated = getattr(handler, "own_process", False)
-        guard = contextlib.nullcontext() if isolated else _ENV_LOCK
-        with guard, contextlib.nullcontext() if isolated else environment(dict(fn.environment_vars or {})):
+        guard: contextlib.AbstractContextManager[Any] = contextlib.nullcontext() if isolated else _ENV_LOCK
+        swap = contextlib.nullcontext() if isolated else environment(dict(fn.environment_vars or {}))
+        with guard, swap:
             try:
                 result = handler(event, context)
                 payload = json.dumps(result).encode()
