@@ -384,3 +384,18 @@ def test_sam_builds_output_is_used_only_while_it_is_newer_than_the_sources(tmp_p
     os.utime(code / "app.py", (3000, 3000))
     assert built_code(tmp_path, "Fn", code) is None
     assert built_code(tmp_path, "Other", code) is None
+
+
+def test_a_template_without_a_protected_function_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from safedeploy import cli
+
+    template = tmp_path / "template.yaml"
+    template.write_text(
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
+        "    Properties: {Runtime: python3.12, Handler: app.handler, CodeUri: src/}\n"
+    )
+    assert cli.main(["rehearse", str(template)]) == 2
+    err = capsys.readouterr().err
+    assert "has no function with a DeploymentPreference to rehearse" in err and err.count("\n") == 1

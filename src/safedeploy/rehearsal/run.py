@@ -59,11 +59,12 @@ def _deployment(options: RehearsalOptions) -> tuple[FunctionDeployment, Deployme
     protected = sorted({d.logical_id for d in every if d.scope is scope})
     function = options.function
     if function is None:
-        if len(protected) != 1:
-            listed = ", ".join(protected) or "none"
+        if not protected:
+            raise UserError(f"{options.template} has no function with a DeploymentPreference to rehearse")
+        if len(protected) > 1:
             raise UserError(
                 f"{options.template} has {len(protected)} functions with a DeploymentPreference "
-                f"({listed}): pick one with --function"
+                f"({', '.join(protected)}): pick one with --function"
             )
         function = protected[0]
     found = [d for d in every if d.logical_id == function]
