@@ -41,9 +41,9 @@ $(SARIF_SCHEMA):
 ## The main job, offline: what a deployment will do, then a healthy and a faulty release rehearsed.
 demo: $(BIN)/.installed
 	$(BIN)/safedeploy plan --config-env prod
-	$(BIN)/safedeploy rehearse --fault none
-	$(BIN)/safedeploy rehearse --fault error --fault-rate 5 --svg build/rehearsal-error-5.svg
-	$(BIN)/safedeploy rehearse --fault bad-response
+	$(BIN)/safedeploy rehearse --function HelloWorldFunction --fault none
+	$(BIN)/safedeploy rehearse --function HelloWorldFunction --fault error --fault-rate 5 --svg build/rehearsal-error-5.svg
+	$(BIN)/safedeploy rehearse --function HelloWorldFunction --fault bad-response
 
 plan: $(BIN)/.installed
 	$(BIN)/safedeploy plan --config-env prod

@@ -59,7 +59,7 @@ def _invoke_one(
     if response.get("FunctionError"):
         message = result.get("errorMessage") if isinstance(result, dict) else result
         return failed_result(case, f"function error ({response['FunctionError']}): {message}", latency_ms)
-    status, body = decode_proxy_response(result)
+    status, body = decode_proxy_response(result, case.request.payload_format if case.request else "1.0")
     return evaluate(case, status, body, latency_ms)
 
 

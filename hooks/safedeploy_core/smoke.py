@@ -23,7 +23,9 @@ from typing import Any
 from safedeploy_core.errors import SmokeCaseError
 
 _CASE_KEYS = {"name", "request", "event", "expect", "timeout_s"}
-_REQUEST_KEYS = {"method", "path", "headers", "query", "body"}
+_REQUEST_KEYS = {"method", "path", "headers", "query", "body", "path_parameters", "payload_format"}
+# API Gateway's proxy event formats: REST APIs send 1.0, HTTP APIs 2.0 unless set to 1.0
+PAYLOAD_FORMATS = ("1.0", "2.0")
 # `status_below`: any status under it (a generated case's first bound); `no_function_error`: for an
 # event case, that the call returns without a function error is the assertion (every case checks it).
 _EXPECT_KEYS = {"status", "status_below", "json", "latency_ms", "no_function_error"}
@@ -38,6 +40,8 @@ class Request:
     headers: dict[str, str] = field(default_factory=dict)
     query: dict[str, str] = field(default_factory=dict)
     body: Any = None
+    path_parameters: dict[str, str] = field(default_factory=dict)  # {id} of a route /items/{id}
+    payload_format: str = "1.0"  # of the function's event: "2.0" for an HTTP API
 
 
 @dataclass(frozen=True)
@@ -102,11 +106,22 @@ def _parse_request(where: str, raw: Any) -> Request:
     path = data.get("path")
     if not isinstance(path, str) or not path.startswith("/"):
         raise SmokeCaseError(f"{where}.path must be a string starting with '/'")
-    for key in ("headers", "query"):
+    for key in ("headers", "query", "path_parameters"):
         value = data.get(key, {})
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             raise SmokeCaseError(f"{where}.{key} must map names to strings")
-    return Request(method, path, dict(data.get("headers", {})), dict(data.get("query", {})), data.get("body"))
+    payload_format = data.get("payload_format", "1.0")
+    if payload_format not in PAYLOAD_FORMATS:
+        raise SmokeCaseError(f"{where}.payload_format must be one of {', '.join(PAYLOAD_FORMATS)}")
+    return Request(
+        method,
+        path,
+        dict(data.get("headers", {})),
+        dict(data.get("query", {})),
+        data.get("body"),
+        dict(data.get("path_parameters", {})),
+        payload_format,
+    )
 
 
 def _parse_case(index: int, raw: Any) -> SmokeCase:
@@ -176,11 +191,14 @@ def load_cases(document: Any, source: str = "smoke cases") -> list[SmokeCase]:
 
 
 def api_gateway_event(request: Request) -> dict[str, Any]:
-    """An API Gateway REST proxy event for `request`, as the real integration would send it."""
+    """The proxy event API Gateway would send for `request`, in its payload format: REST API (1.0)
+    or HTTP API (2.0) ("Working with AWS Lambda proxy integrations for HTTP APIs", API Gateway guide)."""
     body = request.body
     if body is not None and not isinstance(body, str):
         body = json.dumps(body)
     headers = {"Content-Type": "application/json", "User-Agent": "safedeploy-smoke", **request.headers}
+    if request.payload_format == "2.0":
+        return _http_api_event(request, headers, body)
     request_id = str(uuid.uuid4())
     return {
         "resource": request.path,
@@ -190,7 +208,7 @@ def api_gateway_event(request: Request) -> dict[str, Any]:
         "multiValueHeaders": {k: [v] for k, v in headers.items()},
         "queryStringParameters": request.query or None,
         "multiValueQueryStringParameters": {k: [v] for k, v in request.query.items()} or None,
-        "pathParameters": None,
+        "pathParameters": request.path_parameters or None,
         "stageVariables": None,
         "requestContext": {
             "requestId": request_id,
@@ -203,6 +221,45 @@ def api_gateway_event(request: Request) -> dict[str, Any]:
         "body": body,
         "isBase64Encoded": False,
     }
+
+
+def _http_api_event(request: Request, headers: dict[str, str], body: str | None) -> dict[str, Any]:
+    from urllib.parse import urlencode
+
+    route = f"{request.method} {request.path}"
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route,
+        "rawPath": request.path,
+        "rawQueryString": urlencode(request.query),
+        "headers": {k.lower(): v for k, v in headers.items()},
+        "requestContext": {
+            "accountId": "anonymous",
+            "apiId": "smoke",
+            "domainName": "smoke.local",
+            "domainPrefix": "smoke",
+            "http": {
+                "method": request.method,
+                "path": request.path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": headers.get("User-Agent", "safedeploy-smoke"),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": route,
+            "stage": "$default",
+            "time": "01/Jan/2026:00:00:00 +0000",
+            "timeEpoch": 0,
+        },
+        "isBase64Encoded": False,
+    }
+    if request.query:
+        event["queryStringParameters"] = dict(request.query)
+    if request.path_parameters:
+        event["pathParameters"] = dict(request.path_parameters)
+    if body is not None:
+        event["body"] = body
+    return event
 
 
 def _subset_mismatch(expected: Any, actual: Any, path: str = "$") -> str | None:
@@ -247,8 +304,11 @@ def failed_result(case: SmokeCase, reason: str, latency_ms: float = 0.0) -> Chec
     return CheckResult(case.name, False, reason, latency_ms)
 
 
-def decode_proxy_response(payload: Any) -> tuple[int | None, Any]:
-    """(status, parsed body) of a Lambda result: an API Gateway proxy response or a plain payload."""
+def decode_proxy_response(payload: Any, payload_format: str = "1.0") -> tuple[int | None, Any]:
+    """(status, parsed body) of a Lambda result: an API Gateway proxy response or a plain payload.
+    An HTTP API (format 2.0) takes a result without `statusCode` as a 200 whose body is the result."""
+    if payload_format == "2.0" and not (isinstance(payload, dict) and "statusCode" in payload):
+        return 200, payload
     if isinstance(payload, dict) and "statusCode" in payload:
         body = payload.get("body")
         if isinstance(body, str) and body:

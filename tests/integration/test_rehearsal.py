@@ -91,6 +91,8 @@ def test_the_command_exits_1_when_the_outcome_is_not_what_the_fault_predicts(
         [
             "rehearse",
             str(ROOT / "template.yaml"),
+            "--function",
+            "HelloWorldFunction",
             "--fault",
             "error",
             "--fault-rate",
@@ -112,6 +114,10 @@ def test_bad_arguments_are_one_line_and_exit_2(capsys: pytest.CaptureFixture[str
     assert "--speed and --rps must be positive" in capsys.readouterr().err
     assert cli.main(["rehearse", str(ROOT / "template.yaml"), "--function", "Nope"]) == 2
     assert "has no function 'Nope'" in capsys.readouterr().err
+    # two protected functions and no --function: the error names both
+    assert cli.main(["rehearse", str(ROOT / "template.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert "pick one with --function" in err and "EchoFunction, HelloWorldFunction" in err
 
 
 def test_a_step_judge_switched_off_in_the_template_is_not_run(tmp_path: Any) -> None:
@@ -165,7 +171,7 @@ def test_readers_see_metrics_only_after_their_visibility_delay() -> None:
 def test_the_rehearsed_hooks_carry_their_dead_letter_queue_and_the_judge_none() -> None:
     from safedeploy.rehearsal.run import _deployment, _hooks
 
-    dep, _ = _deployment(RehearsalOptions(ROOT / "template.yaml"))
+    dep, _ = _deployment(RehearsalOptions(ROOT / "template.yaml", "HelloWorldFunction"))
     mapping = {
         "stack": "rehearsal",
         "ServerlessDeploymentApplication": "app",
@@ -182,7 +188,8 @@ def test_rehearse_draws_its_timeline(tmp_path: Any, capsys: pytest.CaptureFixtur
     from safedeploy import cli
 
     picture = tmp_path / "out" / "timeline.svg"
-    args = ["rehearse", str(ROOT / "template.yaml"), "--fault", "error", "--fault-rate", "5"]
+    args = ["rehearse", str(ROOT / "template.yaml"), "--function", "HelloWorldFunction"]
+    args += ["--fault", "error", "--fault-rate", "5"]
     code = cli.main([*args, "--speed", "100000", "--svg", str(picture)])
     assert code == 0
     text = picture.read_text()
@@ -230,7 +237,8 @@ def test_the_step_judge_stops_a_bad_canary_before_the_alarms_would(
     from safedeploy import cli
 
     def rehearsed(seed: int, *extra: str) -> str:
-        args = ["rehearse", str(ROOT / "template.yaml"), "--fault", "error", "--fault-rate", "5"]
+        args = ["rehearse", str(ROOT / "template.yaml"), "--function", "HelloWorldFunction"]
+        args += ["--fault", "error", "--fault-rate", "5"]
         assert cli.main([*args, "--seed", str(seed), "--speed", "100000", *extra]) == 0
         return capsys.readouterr().out
 
@@ -253,7 +261,8 @@ def test_the_in_band_breaker_stops_its_own_bad_canary_and_leaves_a_healthy_one(
     from safedeploy import cli
 
     def rehearsed(*extra: str) -> str:
-        args = ["rehearse", str(ROOT / "template.yaml"), "--rps", "200", "--speed", "100000", *extra]
+        args = ["rehearse", str(ROOT / "template.yaml"), "--function", "HelloWorldFunction"]
+        args += ["--rps", "200", "--speed", "100000", *extra]
         cli.main(args)
         return capsys.readouterr().out
 

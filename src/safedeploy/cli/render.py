@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
@@ -709,7 +710,8 @@ class TextOutput:
     # ------------------------------------------------------------ rehearse
     def rehearsal_start(self, options: RehearsalOptions) -> None:
         self.console.print(
-            f"[bold]rehearsal[/] of {v(options.function)} in {v(options.template)}: fault={options.fault} "
+            f"[bold]rehearsal[/] of {v(options.function or 'its function')} in {v(options.template)}: "
+            f"fault={options.fault} "
             f"rate={options.fault_rate:g} % speed={options.speed:g}x"
         )
 
@@ -735,6 +737,10 @@ class TextOutput:
         console.print(
             f"  {req['total']} requests in {report['simulated_s']:.0f} simulated s, {report['wall_s']} s wall"
         )
+        for refused in report.get("refused_calls", []):
+            console.print(f"  [bold red]refused:[/] {escape(refused['message'])}")
+        for note in report.get("notes", []):
+            console.print(f"  [yellow]note:[/] {escape(note)}")
 
 
 def _size(n: int) -> str:

@@ -459,7 +459,8 @@ class Engine:
                 self.requests["total"] += 1
                 if version == self.new_version:
                     self.requests["new_version"] += 1
-                    status, body = decode_proxy_response(json.loads(payload))
+                    fmt = case.request.payload_format if case.request else "1.0"
+                    status, body = decode_proxy_response(json.loads(payload), fmt)
                     if error or not evaluate(case, status, body, duration).passed:
                         self.requests["faulty"] += 1
                         if self.first_bad_s is None:

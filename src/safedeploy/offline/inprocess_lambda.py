@@ -13,6 +13,7 @@ configuration at call time, as Lambda code should).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -137,7 +138,12 @@ class InProcessLambda:
             log_stream_name=f"[{fn.version}]environment-{environment_index}",
         )
         started = time.perf_counter()
-        with _ENV_LOCK, environment(dict(fn.environment_vars or {})):
+        # a handler that runs the code in a process of its own brings its environment along: no swap
+        # of this process's os.environ, so no lock (parallel calls, a hook's cases, may wait together)
+        isolated = getattr(handler, "own_process", False)
+        guard: contextlib.AbstractContextManager[Any] = contextlib.nullcontext() if isolated else _ENV_LOCK
+        swap = contextlib.nullcontext() if isolated else environment(dict(fn.environment_vars or {}))
+        with guard, swap:
             try:
                 result = handler(event, context)
                 payload = json.dumps(result).encode()

@@ -21,6 +21,7 @@ from safedeploy.errors import UserError
 from safedeploy.offline.engine import HookRun
 from safedeploy.offline.inprocess_lambda import environment
 from safedeploy.rehearsal.placeholders import concretize
+from safedeploy.rehearsal.runtimes import FunctionSpec
 from safedeploy.template.deployments import FunctionDeployment, HookRef, function_properties
 from safedeploy.template.scope import Scope
 
@@ -37,6 +38,8 @@ class FunctionCode:
 def function_code(scope: Scope, logical: str) -> FunctionCode:
     props = function_properties(scope, logical)
     code_uri, handler = props.get("CodeUri"), props.get("Handler")
+    if code_uri is None and "InlineCode" not in props and "ImageUri" not in props:
+        code_uri = "."  # as `sam build` takes a function without CodeUri: the template's folder
     if not isinstance(code_uri, str) or not isinstance(handler, str):
         raise UserError(f"{logical} needs a local CodeUri and a Handler to be rehearsed")
     return FunctionCode((scope.path.parent / code_uri).resolve(), handler, props)
@@ -79,6 +82,28 @@ def function_env(scope: Scope, logical: str, mapping: dict[str, str]) -> dict[st
     return {k: str(v) for k, v in concretize(scope.resolve(variables), mapping).items()}
 
 
+def function_spec(scope: Scope, logical: str, physical: str, mapping: dict[str, str]) -> FunctionSpec:
+    """What the rehearsal needs of a function of the template to run it in its own process."""
+    code = function_code(scope, logical)
+    props = code.properties
+    memory = scope.resolve(props.get("MemorySize", 128))
+    layers = scope.resolve(props.get("Layers") or [])
+    metadata = scope.sam_resources.get(logical, {}).get("Metadata") or {}
+    return FunctionSpec(
+        logical=logical,
+        physical=physical,
+        runtime=str(scope.resolve(props.get("Runtime") or "")),
+        handler=code.handler,
+        code_dir=code.code_dir,
+        template_dir=scope.path.parent,
+        env=function_env(scope, logical, mapping),
+        timeout_s=float(function_timeout(scope, logical)),
+        memory_mb=int(memory) if str(memory).isdigit() else 128,
+        layers=tuple(str(x) for x in layers) if isinstance(layers, list) else (),
+        build_method=metadata.get("BuildMethod"),
+    )
+
+
 def function_timeout(scope: Scope, logical: str) -> int:
     value = scope.resolve(scope.resources[logical]["Properties"].get("Timeout", 3))
     try:
@@ -87,10 +112,15 @@ def function_timeout(scope: Scope, logical: str) -> int:
         raise UserError(f"the Timeout of {logical} ({value}) is not known for these parameters") from exc
 
 
-def hook_run(scope: Scope, logical: str, mapping: dict[str, str]) -> HookRun:
-    """The real handler of a hook (or the step judge) with the environment the template gives it."""
+def hook_run(scope: Scope, logical: str, mapping: dict[str, str], cases: Path | None = None) -> HookRun:
+    """The real handler of a hook (or the step judge) with the environment the template gives it; a
+    relative case location is made absolute (the hooks' modules run from the CLI's installation, not
+    from the user's copy of the hooks, which is what a relative location means on AWS)."""
     env = function_env(scope, logical, mapping)
     code = function_code(scope, logical)
+    location = env.get("SMOKE_CASE_LOCATION")
+    if cases is not None and location and not location.startswith("s3://"):
+        env["SMOKE_CASE_LOCATION"] = str(cases)
     _, fn = load_handler(code, env)
     # the dead-letter queue's consumer is taken to be this project's (hooks/lost_reports.py)
     dead_letter = bool(code.properties.get("DeadLetterQueue"))
@@ -103,9 +133,10 @@ def hook_support(ref: HookRef) -> ModuleType:
     return load_module(function_code(ref.scope, ref.logical_id).code_dir, "hook_support")
 
 
-def traffic_cases(dep: FunctionDeployment, code: FunctionCode) -> list[SmokeCase]:
-    """Synthetic users replay the function's smoke cases (named by its tag, read where its pre-traffic
-    hook reads them), so a faulty answer is judged by the same expectations the hooks use."""
+def case_folder(dep: FunctionDeployment, code: FunctionCode) -> tuple[str, Path]:
+    """The function's case-set name (its tag) and the folder of its smoke cases: the case location
+    the hooks' template configures, in the hooks' code folder (where the hook on AWS reads it) or,
+    for a relative location not there, beside the user's template."""
     key = (code.properties.get("Tags") or {}).get(SMOKE_TAG)
     hook = dep.pre_hook
     if not key or hook is None or hook.scope is None or hook.logical_id is None:
@@ -114,8 +145,19 @@ def traffic_cases(dep: FunctionDeployment, code: FunctionCode) -> list[SmokeCase
     location = function_env(hook.scope, hook.logical_id, {}).get("SMOKE_CASE_LOCATION", "smoke_cases")
     if location.startswith("s3://"):
         raise UserError("smoke cases in S3 cannot be read offline: point SmokeCaseLocation at a folder")
+    folders = [hook_dir / location, dep.scope.path.parent / location]
+    found = next((f for f in folders if (f / f"{key}.json").is_file()), None)
+    if found is None:
+        searched = " and ".join(map(str, folders))
+        raise UserError(f"no smoke case file {key}.json for {dep.logical_id} (looked in {searched})")
+    return str(key), found
+
+
+def traffic_cases(dep: FunctionDeployment, code: FunctionCode) -> list[SmokeCase]:
+    """Synthetic users replay the function's smoke cases, so a faulty answer is judged by the same
+    expectations the hooks use."""
+    key, folder = case_folder(dep, code)
     try:
-        document = read_case_document(location, str(key), base_dir=hook_dir)
-        return load_cases(document, source=f"smoke cases {key!r}")
+        return load_cases(read_case_document(str(folder), key), source=f"smoke cases {key!r}")
     except SmokeCaseError as exc:
         raise UserError(str(exc)) from exc

@@ -18,7 +18,7 @@ MAX_RPS = 1000.0
 @dataclass(frozen=True)
 class RehearsalOptions:
     template: Path
-    function: str = "HelloWorldFunction"
+    function: str | None = None  # None: the template's only function with a DeploymentPreference
     fault: Fault = "none"
     fault_rate: float = 100.0  # percent of requests that get the fault
     type_name: str | None = None  # deployment type; None: the template's
@@ -42,7 +42,3 @@ class RehearsalOptions:
             )
         if self.rps > MAX_RPS:
             raise UserError(f"--rps must be at most {MAX_RPS:g} (each request runs the function in-process)")
-
-    @property
-    def expected_outcome(self) -> str:
-        return "Succeeded" if self.fault == "none" else "rolled back"

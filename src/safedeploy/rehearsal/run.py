@@ -2,14 +2,17 @@
 
 The template is translated and read for the function, its hooks, deployment type and gate alarms;
 moto (a server on loopback, started and stopped here) holds functions, versions, alias, alarms,
-metrics, the SSM URL parameter and the CodeDeploy records; the real function and hook code runs
-in-process (safedeploy.offline.inprocess_lambda); offline.engine plays CodeDeploy.
+metrics, the SSM URL parameter, the CodeDeploy records and the rest of the user's stack (stack.py); the
+rehearsed function runs in its own process with its own dependencies (runtimes.py), the kit's hooks
+in-process (seams.py); offline.engine plays CodeDeploy.
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
-import sys
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,26 +25,28 @@ from safedeploy.iam.enforce import Account, rehearsal_principals
 from safedeploy.offline.alarm_eval import AlarmModel
 from safedeploy.offline.api_gateway import serve_api
 from safedeploy.offline.engine import Engine, HookRun, TimelineEvent
-from safedeploy.offline.service_overlay import overlay
+from safedeploy.rehearsal.faults import FaultPlan
 from safedeploy.rehearsal.functions import (
     STACK,
     FunctionCode,
+    case_folder,
     function_code,
-    function_env,
-    function_timeout,
+    function_spec,
     hook_run,
     hook_support,
-    load_handler,
     traffic_cases,
 )
+from safedeploy.rehearsal.isolation import scrubbed_process_environment
 from safedeploy.rehearsal.options import RehearsalOptions
 from safedeploy.rehearsal.placeholders import alarm_arguments
+from safedeploy.rehearsal.report import verdict
+from safedeploy.rehearsal.runtimes import RehearsedFunction, start_process
+from safedeploy.rehearsal.seams import functions_codedeploy, hooks_on_the_world, lambda_account_settings
+from safedeploy.rehearsal.stack import REGION, create_stack_resources
 from safedeploy.rehearsal.world import MotoCloud, World, quiet_loggers, world
 from safedeploy.template.deployments import FunctionDeployment, deployments
 from safedeploy.template.loader import load_template
 from safedeploy.template.scope import build_scope
-
-FAULT_SLOW_MS = "2000"  # above the smoke cases' 1500 ms budget, short enough for a quick demo
 
 
 def _deployment(options: RehearsalOptions) -> tuple[FunctionDeployment, DeploymentConfig]:
@@ -51,17 +56,30 @@ def _deployment(options: RehearsalOptions) -> tuple[FunctionDeployment, Deployme
         {"DeploymentType": options.type_name} if options.type_name and "DeploymentType" in declared else {}
     )
     scope = build_scope(options.template, overrides, sam=sam)
-    found = [d for d in deployments(scope) if d.logical_id == options.function]
+    every = deployments(scope)
+    protected = sorted({d.logical_id for d in every if d.scope is scope})
+    function = options.function
+    if function is None:
+        if not protected:
+            raise UserError(f"{options.template} has no function with a DeploymentPreference to rehearse")
+        if len(protected) > 1:
+            raise UserError(
+                f"{options.template} has {len(protected)} functions with a DeploymentPreference "
+                f"({', '.join(protected)}): pick one with --function"
+            )
+        function = protected[0]
+    found = [d for d in every if d.logical_id == function]
     if len(found) > 1:  # a rehearsal plays one deployment: it does not pick a scenario for the user
         open_conditions = ", ".join(name for name, _ in found[0].scenario)
         raise UserError(
-            f"the deployment of {options.function} depends on condition(s) {open_conditions} that the "
+            f"the deployment of {function} depends on condition(s) {open_conditions} that the "
             "template's parameter defaults leave open: give those parameters defaults to rehearse it"
         )
     dep = found[0] if found else None
     if dep is None:
         raise UserError(
-            f"{options.template} has no function {options.function!r} with a DeploymentPreference"
+            f"{options.template} has no function {function!r} with a DeploymentPreference"
+            + (f" (it has {', '.join(protected)})" if protected else "")
         )
     config = deployment_config(options.type_name) if options.type_name else dep.config
     if config is None:
@@ -73,29 +91,21 @@ def _deployment(options: RehearsalOptions) -> tuple[FunctionDeployment, Deployme
 
 
 def _publish_versions(
-    lam: Any,
-    role: str,
-    name: str,
-    code: FunctionCode,
-    env: dict[str, str],
-    timeout: int,
-    alias: str,
-    fault_env: dict[str, str],
+    lam: Any, role: str, name: str, code: FunctionCode, runtime: str, timeout: float, alias: str
 ) -> tuple[str, str]:
-    """v1 with the template's environment behind `alias`, then v2 with the fault switch on top."""
+    """v1 behind `alias`, then v2: the same code (the rehearsal's faults make v2 differ)."""
     lam.create_function(
         FunctionName=name,
-        Runtime="python3.13",
+        Runtime=runtime,
         Role=role,
         Handler=code.handler,
-        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},  # an empty zip: the code runs in-process
-        Environment={"Variables": env},
-        Timeout=timeout,
+        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},  # an empty zip: the runner runs the code
+        Timeout=int(timeout),
         Tags={str(k): str(v) for k, v in (code.properties.get("Tags") or {}).items()},
     )
     old = str(lam.publish_version(FunctionName=name)["Version"])
     lam.create_alias(FunctionName=name, Name=alias, FunctionVersion=old)
-    lam.update_function_configuration(FunctionName=name, Environment={"Variables": {**env, **fault_env}})
+    lam.update_function_configuration(FunctionName=name, Description="the release being rehearsed")
     return old, str(lam.publish_version(FunctionName=name)["Version"])
 
 
@@ -111,13 +121,21 @@ def _store_alarms(cloudwatch: Any, dep: FunctionDeployment, mapping: dict[str, s
     return alarms
 
 
-def _api_routes(code: FunctionCode) -> list[str]:
-    """`METHOD /path` of the function's Api events: the API in front of the alias."""
-    return [
-        f"{str(e['Properties']['Method']).upper()} {e['Properties']['Path']}"
-        for e in (code.properties.get("Events") or {}).values()
-        if e.get("Type") == "Api"
-    ]
+def _api_routes(code: FunctionCode) -> dict[str, str]:
+    """`METHOD /path` of the function's Api and HttpApi events (the API in front of the alias), each
+    with its payload format: REST APIs send 1.0, HTTP APIs 2.0 unless PayloadFormatVersion says 1.0."""
+    routes: dict[str, str] = {}
+    for event in (code.properties.get("Events") or {}).values():
+        kind, props = event.get("Type"), event.get("Properties") or {}
+        if kind == "Api":
+            routes[f"{str(props['Method']).upper()} {props['Path']}"] = "1.0"
+        elif kind == "HttpApi":
+            fmt = str(props.get("PayloadFormatVersion") or "2.0")
+            if "Path" not in props:
+                routes["$default"] = fmt
+            else:
+                routes[f"{str(props.get('Method', 'ANY')).upper()} {props['Path']}"] = fmt
+    return routes
 
 
 def _deployment_group(
@@ -143,8 +161,9 @@ def _hooks(
     dep: FunctionDeployment, mapping: dict[str, str]
 ) -> tuple[HookRun | None, HookRun | None, HookRun | None]:
     """Pre- and post-traffic hooks and the step judge that sits beside the pre-traffic hook."""
+    _, cases = case_folder(dep, function_code(dep.scope, dep.logical_id))
     runs = [
-        hook_run(ref.scope, ref.logical_id, mapping) if ref and ref.scope and ref.logical_id else None
+        hook_run(ref.scope, ref.logical_id, mapping, cases) if ref and ref.scope and ref.logical_id else None
         for ref in (dep.pre_hook, dep.post_hook)
     ]
     judge = None
@@ -156,56 +175,69 @@ def _hooks(
         and "StepJudgeFunction" in pre.scope.resources
         and pre.scope.active("StepJudgeFunction")
     ):
-        judge = hook_run(pre.scope, "StepJudgeFunction", mapping)
+        judge = hook_run(pre.scope, "StepJudgeFunction", mapping, cases)
     return runs[0], runs[1], judge
+
+
+REHEARSE_EXTRA = "pip install 'safedeploy[rehearse]'"
+
+
+def _require_the_extra() -> None:
+    """moto (and its server) come with the `rehearse` extra, not with the base package."""
+    try:
+        import aws_lambda_powertools  # noqa: F401 - the kit's hooks run in this process
+        import moto.server  # noqa: F401
+    except ImportError as exc:
+        raise UserError(f"rehearse needs the 'rehearse' extra: {REHEARSE_EXTRA} ({exc})") from exc
 
 
 def rehearse(
     options: RehearsalOptions, on_event: Callable[[TimelineEvent], None] = lambda e: None
 ) -> dict[str, Any]:
+    _require_the_extra()
     dep, config = _deployment(options)
     scope = dep.scope
+    target = dep.logical_id
     functions = [k for k, r in scope.sam_resources.items() if r.get("Type") == "AWS::Serverless::Function"]
     physical = {k: f"{STACK}-{k}" for k in functions}
     # CloudFormation's name for the group, <stack>-<logical id>-<suffix>: roles are scoped by it
-    app, group = f"{STACK}-app", f"{STACK}-{options.function}DeploymentGroup-REHEARSAL"
+    app, group = f"{STACK}-app", f"{STACK}-{target}DeploymentGroup-REHEARSAL"
     mapping = {
         **physical,
         "stack": STACK,
         "ServerlessDeploymentApplication": app,
-        f"{options.function}.Version": "2",
+        f"{target}.Version": "2",
     }
-
-    random.seed(options.seed)  # the function's fault switch draws from the module-level generator
-    with world(options.seed) as env_world:
+    home = Path(tempfile.mkdtemp(prefix="rehearsal-home-"))
+    with contextlib.ExitStack() as cleanup:
+        cleanup.callback(shutil.rmtree, home, ignore_errors=True)
+        cleanup.enter_context(lambda_account_settings())
+        env_world = cleanup.enter_context(world(options.seed))
         lam, cw, cd, iam = (env_world.client(s) for s in ("lambda", "cloudwatch", "codedeploy", "iam"))
         role = iam.create_role(RoleName="rehearsal", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        stack = create_stack_resources(scope, env_world.client, STACK, mapping)
+        mapping.update(stack.mapping)
 
-        # the function: v1 healthy, v2 with the fault switch; `live` on v1
-        code = function_code(scope, options.function)
-        env = function_env(scope, options.function, mapping)
-        module, entry = load_handler(code, env)
-        name = physical[options.function]
-        env_world.runtime.register(name, entry)
+        # the function: v1 and v2 of its code, run by its runtime's runner; `live` on v1
+        code = function_code(scope, target)
+        name = physical[target]
+        spec = function_spec(scope, target, name, mapping)
         alias = dep.alias or "live"
-        old, new = _publish_versions(
-            lam,
-            role,
-            name,
-            code,
-            env,
-            function_timeout(scope, options.function),
-            alias,
-            {
-                "FAULT_MODE": options.fault,
-                "FAULT_RATE": f"{options.fault_rate:g}",
-                "FAULT_SLOW_MS": FAULT_SLOW_MS,
-            },
+        old, new = _publish_versions(lam, role, name, code, spec.runtime, spec.timeout_s, alias)
+        process, temporary = start_process(spec, env_world.endpoint, REGION, home)
+        cleanup.callback(process.close)
+        # from here on the template's hooks are imported and run, in this process
+        cleanup.enter_context(scrubbed_process_environment(env_world.endpoint, REGION, home))
+        if temporary is not None:
+            cleanup.callback(shutil.rmtree, temporary, ignore_errors=True)
+        rehearsed = RehearsedFunction(
+            spec, process, FaultPlan(options.fault, options.fault_rate, new, options.seed)
         )
-        mapping[f"{options.function}.Version"] = new
+        env_world.runtime.register(name, rehearsed)
+        mapping[f"{target}.Version"] = new
 
         alarms = _store_alarms(cw, dep, mapping)
-        routes = {route: f"{name}:{alias}" for route in _api_routes(code)}
+        routes = _api_routes(code)
         pre, post, judge_run = _hooks(dep, mapping)
         judge_run = judge_run if options.step_judge else None
         quiet_loggers()
@@ -222,7 +254,7 @@ def rehearse(
             pre_hook=pre,
             post_hook=post,
             step_judge=judge_run,
-            function_module=module,
+            function_module=rehearsed,  # its `time` is where a slow fault sleeps
             speed=options.speed,
             rps=options.rps,
             rng=random.Random(options.seed),
@@ -230,13 +262,22 @@ def rehearse(
             traffic=traffic_cases(dep, code),
             authorizer=account,
         )
-        report = _run(env_world, engine, dep, post, app, group, routes, account)
+        report = _run(env_world, engine, dep, post, app, group, routes, f"{name}:{alias}", account)
+    summary = engine.summary()
     return {
-        **engine.summary(),
+        **summary,
+        **verdict(str(summary["status"]), options.fault).as_dict(),
         "fault": options.fault,
         "fault_rate": options.fault_rate,
         "speed": options.speed,
         "rps": options.rps,
+        "runtime": spec.runtime,
+        "stack_resources": stack.created,
+        "notes": stack.skipped,
+        "refused_calls": [
+            {"function": r.function, "service": r.service, "host": r.host, "message": r.message()}
+            for r in rehearsed.refusals
+        ],
         **report,
         "events": [e.__dict__ for e in engine.events],
         # every (principal, action, resource) the deployment called for, as IAM decided it
@@ -263,15 +304,6 @@ def _account(env_world: World, root: Any, dep: FunctionDeployment, mapping: dict
     return Account(rehearsal_principals(root, dep, mapping, lambda logical: f"{STACK}-{logical}"), group_of)
 
 
-def _function_breaker(module: Any) -> Any:
-    """The `breaker` module loaded from the function's own code directory, when the handler uses it."""
-    loaded = sys.modules.get("breaker")
-    here = Path(getattr(module, "__file__", "") or "").resolve().parent
-    if loaded is None or Path(getattr(loaded, "__file__", "") or "").resolve().parent != here:
-        return None
-    return loaded
-
-
 def _run(
     env_world: World,
     engine: Engine,
@@ -280,42 +312,18 @@ def _run(
     app: str,
     group: str,
     routes: dict[str, str],
+    target: str,
     account: Account,
     create_deployment: Callable[[], str] | None = None,
 ) -> dict[str, Any]:
     """The hooks' real clients pointed at the world (with the CodeDeploy and CloudWatch calls moto
-    lacks answered by the engine), the API served on loopback, then the deployment itself (created
-    by `create_deployment` when given: a command under test that creates its own)."""
+    lacks answered by the engine), each call authorized for the hook that makes it, the API served on
+    loopback, then the deployment itself (created by `create_deployment` when given: a command under
+    test that creates its own)."""
     assert dep.pre_hook is not None
     support = hook_support(dep.pre_hook)
     cd, lam, ssm = env_world.client("codedeploy"), env_world.client("lambda"), env_world.client("ssm")
-    # the hooks' clients, each call authorized for the hook (or step judge) that makes it
-    guard = account.guard
-    cd_hooks = guard(overlay(env_world.client("codedeploy"), engine.codedeploy_operations()))
-    cw_hooks = guard(overlay(env_world.client("cloudwatch"), engine.cloudwatch_operations()))
-    lam_hooks = guard(env_world.client("lambda"))
-    support.use_clients(
-        {
-            "codedeploy": cd_hooks,
-            "lambda": lam_hooks,
-            "lambda-invoke": lam_hooks,
-            "cloudwatch": cw_hooks,
-            "ssm": guard(env_world.client("ssm")),
-            "sns": guard(env_world.client("sns")),
-        }
-    )
-    support.use_sleep(engine.pause)
-    support.use_clock(engine.now)
     env_world.runtime.environments = engine.environments
-    # the function's in-band breaker, if it has one: its own CodeDeploy client, on the world too
-    breaker = _function_breaker(engine.function_module)
-    if breaker is not None:
-        breaker.reset(
-            lambda: account.guard(
-                overlay(env_world.client("codedeploy"), engine.codedeploy_operations("in-band breaker")),
-                engine.function,
-            )
-        )
     api_param = (post.env if post else {}).get("API_URL_PARAMETER")
 
     def create() -> str:
@@ -327,19 +335,16 @@ def _run(
             )["deploymentId"]
         )
 
-    try:
-        with serve_api(lam, routes) as api_url:
-            if api_param:
-                ssm.put_parameter(Name=api_param, Value=api_url, Type="String")
-            started = time.monotonic()
-            engine.run(create_deployment or create)
-            wall = time.monotonic() - started
-    finally:
-        support.use_clients(None)
-        support.use_sleep(None)
-        support.use_clock(None)
-        if breaker is not None:
-            breaker.reset()
+    with (
+        hooks_on_the_world(support, env_world, engine, account.guard),
+        functions_codedeploy(engine, account.require, engine.function),
+        serve_api(lam, dict.fromkeys(routes, target), formats=routes) as api_url,
+    ):
+        if api_param:
+            ssm.put_parameter(Name=api_param, Value=api_url, Type="String", Overwrite=True)
+        started = time.monotonic()
+        engine.run(create_deployment or create)
+        wall = time.monotonic() - started
     cloud = MotoCloud(env_world)
     return {
         "wall_s": round(wall, 2),
