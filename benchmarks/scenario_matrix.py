@@ -1,5 +1,5 @@
 """Every fault under every deployment type and traffic level, rehearsed: what caught it, how fast, and
-how many answers the bad version gave. Prints a Markdown table (the README's); asserts nothing.
+how many answers the bad version gave. Prints a Markdown table (docs/scenario-matrix.md's); asserts nothing.
 
 Run: make bench-matrix (several minutes: 200 requests/s are real in-process invocations).
 Faults are the sample function's fault switch; a throttling fault is not in it, so it is not here.

@@ -1,4 +1,4 @@
-"""Print the README's rule table from the rule registry: `python tools/rule_table.py`."""
+"""Print the rule table of docs/check.md from the rule registry: `python tools/rule_table.py`."""
 
 from __future__ import annotations
 

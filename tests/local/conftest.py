@@ -27,7 +27,7 @@ IMAGE = os.environ.get("LOCAL_LAMBDA_IMAGE", "safedeploy/lambda-python:3.13")
 HOOK_IMAGE = IMAGE.replace(":", "-aws-local:", 1) if ":" in IMAGE else f"{IMAGE}-aws-local"
 MOTO_PORT = int(os.environ.get("LOCAL_LAMBDA_MOTO_PORT", "45660"))
 SAM = str(Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin" / "sam")
-ARCH = "x86_64"  # the stand-in image carries this machine's Python build (see the README)
+ARCH = "x86_64"  # the stand-in image carries this machine's Python build (see docs/offline.md)
 
 
 @dataclass

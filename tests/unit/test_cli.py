@@ -317,12 +317,12 @@ def test_findings_can_be_ignored_by_id_by_resource_and_by_config(
     assert code == 2 and "no such rule: SD999" in err
 
 
-def test_the_readme_rule_table_is_the_registry(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_documented_rule_table_is_the_registry(capsys: pytest.CaptureFixture[str]) -> None:
     import re
 
     from safedeploy.rules.registry import RULES
 
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "check.md").read_text()
     table = re.findall(r"^\| (SD\d+) \| ([EWI]9\d+) \| ([^|]+) \| ([^|]+) \| (.+) \|$", readme, re.M)
     assert [(r, c, s.strip(), k.strip(), t.strip()) for r, c, s, k, t in table] == [
         (rule, r.cfnlint_id, r.severity, r.kind, r.title) for rule, r in RULES.items()

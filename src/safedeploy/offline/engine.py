@@ -30,7 +30,7 @@ import random
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -396,8 +396,10 @@ class Engine:
             # land on the next alarm check and the judge's next scheduled run, as AWS keeps both
             due = [x - self.t_s for x in (self.next_alarm_check_s, self.next_judge_s) if x - self.t_s > 1e-9]
             dt = min(TICK_S, end - self.t_s, *due)
-            self._traffic(self.t_s, dt)
-            self.t_s += dt
+            stopped_at = self._traffic(self.t_s, dt, until_stop=True)
+            # a StopDeployment made by a call (the in-band breaker) takes effect at that call's time,
+            # not at the end of the tick it fell in
+            self.t_s = stopped_at if stopped_at is not None else self.t_s + dt
             if self.t_s >= self.next_alarm_check_s - 1e-9:
                 # alarms are checked every TICK_S on a fixed grid from the deployment's start, however
                 # finely a hook's or the judge's waits cut the clock
@@ -415,27 +417,30 @@ class Engine:
                 self._stop_in_place("StopDeployment", "stopped without rollback")
             time.sleep(max(dt / self.speed - (time.monotonic() - tick_started), 0.0))
 
-    def _arrivals(self, start: float, end: float) -> list[tuple[int, float]]:
+    def _arrivals(self, start: float, end: float) -> Iterator[tuple[int, float]]:
         """(index, time) of the synthetic requests in [start, end): request k arrives at a random
         point of its slot [k, k + 1) / rps. The schedule is drawn in order, so it does not depend on
         how the clock is cut into ticks: a rehearsal with and without the step judge serves the same
         requests at the same times until one of them rolls back. Requests due while the clock jumped
-        (a hook's own run time) are not served, as before any tick covered them."""
-        out: list[tuple[int, float]] = []
+        (a hook's own run time) are not served, as before any tick covered them. Drawn lazily: a
+        caller that stops early leaves the rest of the schedule undrawn, for the next tick."""
         while True:
             if self._next_arrival is None:
                 k = self._arrivals_drawn
                 self._next_arrival = (k, (k + self.rng.random()) / self.rps)
             k, t = self._next_arrival
             if t >= end:
-                return out
-            if t >= start:
-                out.append((k, t))
+                return
             self._arrivals_drawn += 1
             self._next_arrival = None
+            if t >= start:
+                yield k, t
 
-    def _traffic(self, start: float, dt: float) -> None:
+    def _traffic(self, start: float, dt: float, until_stop: bool = False) -> float | None:
+        """Serve [start, start + dt); with `until_stop`, only until a call requests StopDeployment:
+        then the time of that call."""
         clock = VirtualTime()
+        stopped_at: float | None = None
         # the function's own `time` (if it imports one) sleeps on the simulated clock
         real_time = getattr(self.function_module, "time", None)
         if real_time is not None:
@@ -466,11 +471,16 @@ class Engine:
                         if self.first_bad_s is None:
                             self.first_bad_s = t
                             self.emit("traffic", f"first faulty answer from v{version}")
+                if until_stop and self.stop_requested and self.outcome.status == "InProgress":
+                    stopped_at = t
+                    break
         finally:
             if real_time is not None:
                 self.function_module.time = real_time
         self._publish(self.store.records[first:])
-        self.store.records_until_s = start + dt  # every request before this has been recorded
+        # every request before this has been recorded
+        self.store.records_until_s = stopped_at if stopped_at is not None else start + dt
+        return stopped_at
 
     def _publish(self, records: list[Record]) -> None:
         """Write this tick's per-version Lambda metrics to (moto's) CloudWatch, as Lambda would."""

@@ -2,7 +2,7 @@
 function, traffic, hook, IAM, alarm), with the unverified twin (id + 50, a warning) of each error that
 can rest on a value not known here.
 
-`safedeploy check --list-rules` prints this registry, and the README's rule table is this list (a
+`safedeploy check --list-rules` prints this registry, and the rule table of docs/check.md is this list (a
 test keeps them equal).
 """
 
