@@ -61,6 +61,7 @@ bench-sequential: $(BIN)/.installed
 ## Every fault x deployment type x traffic level, rehearsed (several minutes; prints the README's table).
 bench-breaker: $(BIN)/.installed
 	$(BIN)/python benchmarks/breaker_bench.py
+	$(BIN)/python benchmarks/breaker_rehearsal_bench.py
 
 bench-matrix: $(BIN)/.installed
 	$(BIN)/python benchmarks/scenario_matrix.py
