@@ -58,7 +58,7 @@ timing: $(BIN)/.installed
 bench-sequential: $(BIN)/.installed
 	$(BIN)/python benchmarks/sequential_bench.py
 
-## Every fault x deployment type x traffic level, rehearsed (several minutes; prints the README's table).
+## Every fault x deployment type x traffic level, rehearsed (several minutes; prints docs/scenario-matrix.md's table).
 bench-breaker: $(BIN)/.installed
 	$(BIN)/python benchmarks/breaker_bench.py
 	$(BIN)/python benchmarks/breaker_rehearsal_bench.py
