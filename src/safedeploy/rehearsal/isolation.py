@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 FAKE_KEY = "rehearsal"  # moto takes any key; it is never a real one
+# The rehearsed function signs with its own fake key, so the fake account can tell its calls from the
+# hooks' (which run in the CLI's process) and decide them by the function's role.
+FUNCTION_KEY = "rehearsed-function"
 # Lambda's fixed variables ("Defined runtime environment variables", Lambda developer guide)
 LAMBDA_PATH = "/usr/local/bin:/usr/bin:/bin"
 
@@ -84,7 +87,7 @@ def function_environment(
         "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function_name}",
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
-        "AWS_ACCESS_KEY_ID": FAKE_KEY,
+        "AWS_ACCESS_KEY_ID": FUNCTION_KEY,
         "AWS_SECRET_ACCESS_KEY": FAKE_KEY,
         "AWS_SESSION_TOKEN": FAKE_KEY,
     }

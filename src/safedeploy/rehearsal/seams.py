@@ -46,40 +46,67 @@ def hooks_on_the_world(
         support.use_clock(None)
 
 
+def _signed_by(response: Any) -> str:
+    """The access key a request to the fake account was signed with (SigV4's Credential=KEY/...)."""
+    authorization = str(response.headers.get("Authorization") or "")
+    return authorization.partition("Credential=")[2].partition("/")[0]
+
+
 @contextlib.contextmanager
 def functions_codedeploy(
     engine: Engine,
     require: Callable[[str, str, str, dict[str, Any]], None] | None = None,
     principal: str = "",
 ) -> Iterator[None]:
-    """The server's CodeDeploy answers GetApplicationRevision and StopDeployment from the engine, as
-    `principal` (the rehearsed function) is allowed to call them (`require` raises AccessDenied)."""
+    """The server's CodeDeploy answers GetApplicationRevision and StopDeployment from the engine; every
+    CodeDeploy call the rehearsed function makes (an in-band breaker's) is first decided by its role:
+    `require(principal, ...)` raises AccessDenied, answered as AWS would."""
     from moto.codedeploy.exceptions import CodeDeployException
     from moto.codedeploy.responses import CodeDeployResponse
     from moto.core.responses import ActionResult
 
     from safedeploy.iam.enforce import AccessDenied
+    from safedeploy.rehearsal.isolation import FUNCTION_KEY
 
     operations = engine.codedeploy_operations(FUNCTION_CALLER)
+
+    def authorize(response: Any, operation: str, params: dict[str, Any]) -> None:
+        if require is None or _signed_by(response) != FUNCTION_KEY:
+            return  # the hooks' clients are guarded in this process (hooks_on_the_world)
+        try:
+            require(principal, "codedeploy", operation, params)
+        except AccessDenied as exc:
+            raise CodeDeployException("AccessDeniedException", str(exc)) from exc
 
     def answer(name: str) -> Any:
         def method(response: Any) -> Any:
             params = json.loads(response.body or "{}")
+            authorize(response, name, params)
             try:
-                if require is not None:
-                    require(principal, "codedeploy", name, params)
                 return ActionResult(operations[name](params))
-            except AccessDenied as exc:
-                raise CodeDeployException("AccessDeniedException", str(exc)) from exc
             except ServiceError as exc:
                 raise CodeDeployException(exc.code, exc.message) from exc
 
         return method
 
+    def guarded(name: str, original: Any) -> Any:
+        def method(response: Any) -> Any:
+            authorize(response, name, json.loads(response.body or "{}"))
+            return original(response)
+
+        return method
+
     added = {"get_application_revision": "GetApplicationRevision", "stop_deployment": "StopDeployment"}
-    saved = {name: CodeDeployResponse.__dict__.get(name) for name in added}
+    read = {
+        "list_deployment_groups": "ListDeploymentGroups",
+        "list_deployments": "ListDeployments",
+        "get_deployment": "GetDeployment",
+    }
+    saved = {name: CodeDeployResponse.__dict__.get(name) for name in (*added, *read)}
     for name, operation in added.items():
         setattr(CodeDeployResponse, name, answer(operation))
+    for name, operation in read.items():
+        setattr(CodeDeployResponse, name, guarded(operation, saved[name]))
     try:
         yield
     finally:
