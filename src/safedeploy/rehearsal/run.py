@@ -218,9 +218,9 @@ class Rehearsal:
     def hooks(self) -> dict[str, str]:
         """The lifecycle hooks of the deployment's AppSpec, by their functions' physical names."""
         return {
-            event: run.name
-            for event, run in (("BeforeAllowTraffic", self.pre_hook), ("AfterAllowTraffic", self.post_hook))
-            if run
+            event: hook.name
+            for event, hook in (("BeforeAllowTraffic", self.pre_hook), ("AfterAllowTraffic", self.post_hook))
+            if hook
         }
 
     def run(self, create_deployment: Callable[[], str] | None = None) -> dict[str, Any]:
@@ -274,7 +274,7 @@ def rehearsal(
         stack = create_stack_resources(scope, env_world.client, STACK, mapping)
         mapping.update(stack.mapping)
 
-        # the function: v1 and v2 of its code, run by its runtime's runner; `live` on v1
+        # the function: v1 and v2 of its code, run by its runtime's runner; `live` on v1 (a rollback: v2)
         code = function_code(scope, target)
         name = physical[target]
         spec = function_spec(scope, target, name, mapping)
