@@ -1,11 +1,11 @@
 """`safedeploy rollback`: refusals against moto, and whole rollbacks in the rehearsal's fake account
-(moto server + the real function and hooks in-process + the CodeDeploy engine), where the rollback's
-own deployment runs the real pre- and post-traffic hooks against the version it goes back to."""
+(moto server + the real function in its own process + the hooks in-process + the CodeDeploy engine),
+where the rollback's own deployment runs the real pre- and post-traffic hooks against the version it
+goes back to."""
 
 from __future__ import annotations
 
 import json
-import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +19,7 @@ from safedeploy.errors import UserError
 from safedeploy.live import rollback as rolling
 from safedeploy.offline.moto_server import extended
 from safedeploy.offline.service_overlay import overlay
+from safedeploy.rehearsal.options import Fault
 from tests.helpers import ROOT, appspec, deploy_role_actions, lambda_role, publish_versions, record_calls
 
 FN = "safe-deploy-dev-HelloWorldFunction-AbC123"
@@ -189,121 +190,56 @@ def test_the_user_is_told_what_the_template_still_describes(
 
 
 def rollback_in_world(
-    target_fault: str, monkeypatch: pytest.MonkeyPatch
+    target_fault: Fault, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[rolling.RollbackResult, str, str | None]:
     """This app's template in the fake account: v1 (the version to go back to, with `target_fault`)
-    and v2 (healthy) with `live` on v2 after a Succeeded deployment 1 -> 2; then `rollback --to 1`,
+    and v2 with `live` on v2 after a Succeeded deployment 1 -> 2; then `rollback --to 1`,
     CodeDeploy played by the rehearsal's engine with the template's real hooks and gate alarms."""
-    from safedeploy.offline.engine import Engine
     from safedeploy.rehearsal import run
-    from safedeploy.rehearsal.functions import (
-        STACK as WORLD_STACK,
-    )
-    from safedeploy.rehearsal.functions import (
-        function_code,
-        function_env,
-        function_timeout,
-        load_handler,
-        traffic_cases,
-    )
+    from safedeploy.rehearsal.functions import STACK as WORLD_STACK
     from safedeploy.rehearsal.options import RehearsalOptions
-    from safedeploy.rehearsal.world import MotoCloud, quiet_loggers, world
 
-    options = RehearsalOptions(ROOT / "template.yaml", "HelloWorldFunction", speed=2000, rps=20)
-    dep, config = run._deployment(options)
-    scope, function = dep.scope, options.function
-    functions = [k for k, r in scope.sam_resources.items() if r.get("Type") == "AWS::Serverless::Function"]
-    physical = {k: f"{WORLD_STACK}-{k}" for k in functions}
-    app, group = f"{WORLD_STACK}-app", f"{WORLD_STACK}-{function}-group"
-    mapping = {
-        **physical,
-        "stack": WORLD_STACK,
-        "ServerlessDeploymentApplication": app,
-        f"{function}.Version": "1",
-    }
-    random.seed(options.seed)
-    with world(options.seed) as fake, extended():
-        lam, cw, iam = (fake.client(s) for s in ("lambda", "cloudwatch", "iam"))
-        role = iam.create_role(RoleName="rehearsal", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        code = function_code(scope, function)
-        env = function_env(scope, function, mapping)
-        module, entry = load_handler(code, env)
-        name = physical[function]
-        fake.runtime.register(name, entry)
-        alias = dep.alias or "live"
-        # v1, the version to go back to, carries the fault under test; v2, healthy, is on `live`
-        fault = {"FAULT_MODE": target_fault, "FAULT_RATE": "100", "FAULT_SLOW_MS": run.FAULT_SLOW_MS}
-        old, new = run._publish_versions(
-            lam,
-            role,
-            name,
-            code,
-            {**env, **fault},
-            function_timeout(scope, function),
-            alias,
-            {"FAULT_MODE": "none", "RELEASE": "2"},
-        )
-        lam.update_alias(FunctionName=name, Name=alias, FunctionVersion=new)
-        mapping[f"{function}.Version"] = old  # the gate alarms watch the version being deployed
-        alarms = run._store_alarms(cw, dep, mapping)
-        pre, post, judge = run._hooks(dep, mapping)
-        quiet_loggers()
-        run._deployment_group(
-            fake.client("codedeploy"), app, group, role, config.codedeploy_name, [a.name for a in alarms]
-        )
-        hooks = {
-            "BeforeAllowTraffic": pre.name if pre else "",
-            "AfterAllowTraffic": post.name if post else "",
-        }
+    options = RehearsalOptions(
+        ROOT / "template.yaml", "HelloWorldFunction", fault=target_fault, speed=2000, rps=20
+    )
+    with run.rehearsal(options, rollback=True) as world, extended():
+        name, alias, app, group = world.function, world.alias, world.application, world.group
+        back_to, current = world.target_version, world.from_version
+        assert (current, back_to) == ("2", "1")
+        fake = world.world
+        # the release 1 -> 2 that CloudFormation ran: the group's last deployment, with the hooks
         last = fake.client("codedeploy").create_deployment(
             applicationName=app,
             deploymentGroupName=group,
             revision={
                 "revisionType": "AppSpecContent",
-                "appSpecContent": {"content": appspec(name, old, new, alias, hooks)},
+                "appSpecContent": {"content": appspec(name, back_to, current, alias, world.hooks)},
             },
         )["deploymentId"]
         fake.backend("codedeploy").deployments[last].status = "Succeeded"
-        engine = Engine(
-            cloud=MotoCloud(fake),
-            function=name,
-            alias=alias,
-            old_version=new,  # the rollback's deployment goes from v2 ...
-            new_version=old,  # ... back to v1
-            config=config,
-            alarms=alarms,
-            pre_hook=pre,
-            post_hook=post,
-            step_judge=judge,
-            function_module=module,
-            speed=options.speed,
-            rps=options.rps,
-            rng=random.Random(options.seed),
-            traffic=traffic_cases(dep, code),
-        )
-        cfn = boto3.client("cloudformation", region_name=REGION)
-        monkeypatch.setattr(cfn, "list_stack_resources", lambda **kw: resources(name, app, group, new))
+        cfn = fake.client("cloudformation")
+        monkeypatch.setattr(cfn, "list_stack_resources", lambda **kw: resources(name, app, group, current))
+        lam = fake.client("lambda")
         clients = {
             "cloudformation": cfn,
             "lambda": lam,
             "codedeploy": overlay(
                 fake.client("codedeploy"), {"ListDeploymentTargets": lambda p: {"targetIds": []}}
             ),
-            "cloudwatch": cw,
+            "cloudwatch": fake.client("cloudwatch"),
         }
         # the command's own steps; between `start` and `finish` the engine plays CodeDeploy
-        plan = rolling.prepare(clients, WORLD_STACK, function, old)
+        plan = rolling.prepare(clients, WORLD_STACK, "HelloWorldFunction", back_to)
         created: list[str] = []
 
         def start() -> str:
             created.append(rolling.start(clients["codedeploy"], plan))
             return created[0]
 
-        routes = {route: f"{name}:{alias}" for route in run._api_routes(code)}
-        run._run(fake, engine, dep, post, app, group, routes, create_deployment=start)
+        world.run(create_deployment=start)
         result = rolling.finish(clients, plan, created[0], interval=0, timeout=5)
         live_now = str(lam.get_alias(FunctionName=name, Name=alias)["FunctionVersion"])
-    return result, live_now, engine.outcome.caught_by
+    return result, live_now, world.engine.outcome.caught_by
 
 
 @pytest.mark.slow

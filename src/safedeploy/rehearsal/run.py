@@ -14,7 +14,8 @@ import random
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +41,9 @@ from safedeploy.rehearsal.isolation import scrubbed_process_environment
 from safedeploy.rehearsal.options import RehearsalOptions
 from safedeploy.rehearsal.placeholders import alarm_arguments
 from safedeploy.rehearsal.report import verdict
-from safedeploy.rehearsal.runtimes import RehearsedFunction, start_process
+from safedeploy.rehearsal.runtimes import FunctionSpec, RehearsedFunction, start_process
 from safedeploy.rehearsal.seams import functions_codedeploy, hooks_on_the_world, lambda_account_settings
-from safedeploy.rehearsal.stack import REGION, create_stack_resources
+from safedeploy.rehearsal.stack import REGION, StackResources, create_stack_resources
 from safedeploy.rehearsal.world import MotoCloud, World, quiet_loggers, world
 from safedeploy.template.deployments import FunctionDeployment, deployments
 from safedeploy.template.loader import load_template
@@ -191,9 +192,64 @@ def _require_the_extra() -> None:
         raise UserError(f"rehearse needs the 'rehearse' extra: {REHEARSE_EXTRA} ({exc})") from exc
 
 
-def rehearse(
-    options: RehearsalOptions, on_event: Callable[[TimelineEvent], None] = lambda e: None
-) -> dict[str, Any]:
+@dataclass
+class Rehearsal:
+    """The fake account set up for one deployment of the template, before it runs: the world and the
+    names in it, the engine that plays CodeDeploy, the IAM account that guards the calls."""
+
+    world: World
+    engine: Engine
+    dep: FunctionDeployment
+    function: str  # physical name
+    alias: str
+    application: str
+    group: str
+    from_version: str  # `live` before the deployment
+    target_version: str  # the version deployed, the one that carries the fault
+    pre_hook: HookRun | None
+    post_hook: HookRun | None
+    routes: dict[str, str]
+    account: Account
+    spec: FunctionSpec
+    stack: StackResources
+    rehearsed: RehearsedFunction
+
+    @property
+    def hooks(self) -> dict[str, str]:
+        """The lifecycle hooks of the deployment's AppSpec, by their functions' physical names."""
+        return {
+            event: hook.name
+            for event, hook in (("BeforeAllowTraffic", self.pre_hook), ("AfterAllowTraffic", self.post_hook))
+            if hook
+        }
+
+    def run(self, create_deployment: Callable[[], str] | None = None) -> dict[str, Any]:
+        """The deployment, created by `create_deployment` when given (a command under test that
+        creates its own) or from the engine's AppSpec."""
+        return _run(
+            self.world,
+            self.engine,
+            self.dep,
+            self.post_hook,
+            self.application,
+            self.group,
+            self.routes,
+            f"{self.function}:{self.alias}",
+            self.account,
+            create_deployment,
+        )
+
+
+@contextlib.contextmanager
+def rehearsal(
+    options: RehearsalOptions,
+    on_event: Callable[[TimelineEvent], None] = lambda e: None,
+    *,
+    rollback: bool = False,
+) -> Iterator[Rehearsal]:
+    """The fake account with v1 and v2 of the function published. A release: `live` on v1, v2 deployed
+    with `options.fault`. `rollback`: `live` on v2, the deployment goes back to v1, which then carries
+    the fault."""
     _require_the_extra()
     dep, config = _deployment(options)
     scope = dep.scope
@@ -218,12 +274,15 @@ def rehearse(
         stack = create_stack_resources(scope, env_world.client, STACK, mapping)
         mapping.update(stack.mapping)
 
-        # the function: v1 and v2 of its code, run by its runtime's runner; `live` on v1
+        # the function: v1 and v2 of its code, run by its runtime's runner; `live` on v1 (a rollback: v2)
         code = function_code(scope, target)
         name = physical[target]
         spec = function_spec(scope, target, name, mapping)
         alias = dep.alias or "live"
         old, new = _publish_versions(lam, role, name, code, spec.runtime, spec.timeout_s, alias)
+        if rollback:
+            lam.update_alias(FunctionName=name, Name=alias, FunctionVersion=new)
+            old, new = new, old
         process, temporary = start_process(spec, env_world.endpoint, REGION, home)
         cleanup.callback(process.close)
         # from here on the template's hooks are imported and run, in this process
@@ -234,7 +293,7 @@ def rehearse(
             spec, process, FaultPlan(options.fault, options.fault_rate, new, options.seed)
         )
         env_world.runtime.register(name, rehearsed)
-        mapping[f"{target}.Version"] = new
+        mapping[f"{target}.Version"] = new  # the gate alarms watch the version being deployed
 
         alarms = _store_alarms(cw, dep, mapping)
         routes = _api_routes(code)
@@ -262,7 +321,32 @@ def rehearse(
             traffic=traffic_cases(dep, code),
             authorizer=account,
         )
-        report = _run(env_world, engine, dep, post, app, group, routes, f"{name}:{alias}", account)
+        yield Rehearsal(
+            env_world,
+            engine,
+            dep,
+            name,
+            alias,
+            app,
+            group,
+            old,
+            new,
+            pre,
+            post,
+            routes,
+            account,
+            spec,
+            stack,
+            rehearsed,
+        )
+
+
+def rehearse(
+    options: RehearsalOptions, on_event: Callable[[TimelineEvent], None] = lambda e: None
+) -> dict[str, Any]:
+    with rehearsal(options, on_event) as prepared:
+        report = prepared.run()
+    engine, rehearsed, stack = prepared.engine, prepared.rehearsed, prepared.stack
     summary = engine.summary()
     return {
         **summary,
@@ -271,7 +355,7 @@ def rehearse(
         "fault_rate": options.fault_rate,
         "speed": options.speed,
         "rps": options.rps,
-        "runtime": spec.runtime,
+        "runtime": prepared.spec.runtime,
         "stack_resources": stack.created,
         "notes": stack.skipped,
         "refused_calls": [
@@ -288,7 +372,7 @@ def rehearse(
                 "resource": d.resource,
                 "decision": d.decision.value,
             }
-            for d in account.log
+            for d in prepared.account.log
         ],
     }
 
