@@ -428,3 +428,14 @@ def test_what_invokes_the_unqualified_function_around_the_alias_is_reported(
     err = capsys.readouterr().err
     assert "warning: Nightly: its target invokes WorkerFunction unqualified" in err
     assert "warning: NightlyPermission (AWS::Lambda::Permission) names WorkerFunction unqualified" in err
+
+
+def test_a_generated_request_case_carries_its_path_parameters() -> None:
+    # GIVEN a route with path parameters (API Gateway sends them in the event's pathParameters)
+    from safedeploy.adopt.smoke_cases import PATH_PLACEHOLDER, _request_case
+
+    case, _ = _request_case("GET", "/items/{id}/{proxy+}")
+    # THEN the case fills the path and the parameters alike, so the handler sees both
+    assert case["request"]["path"] == f"/items/{PATH_PLACEHOLDER}/{PATH_PLACEHOLDER}"
+    assert case["request"]["path_parameters"] == {"id": PATH_PLACEHOLDER, "proxy": PATH_PLACEHOLDER}
+    assert "path_parameters" not in _request_case("GET", "/hello")[0]["request"]

@@ -37,13 +37,22 @@ _SCHEDULED = {
 }
 
 
+def _path_parameters(path: str) -> dict[str, str]:
+    """{name: placeholder} of a route's path parameters (`{proxy+}` is `proxy`), as API Gateway sends
+    them in the event's pathParameters."""
+    return {m.group(0)[1:-1].rstrip("+"): PATH_PLACEHOLDER for m in _PATH_PARAMETER.finditer(path)}
+
+
 def _request_case(method: str, path: str) -> tuple[dict[str, Any], str]:
     filled = _PATH_PARAMETER.sub(PATH_PLACEHOLDER, path) if path.startswith("/") else "/"
     verb = "GET" if method in ("ANY", "X-AMAZON-APIGATEWAY-ANY-METHOD") else method
     name = f"{method} {path} answers"
+    request: dict[str, Any] = {"method": verb, "path": filled}
+    if parameters := _path_parameters(path):
+        request["path_parameters"] = parameters
     case = {
         "name": name,
-        "request": {"method": verb, "path": filled},
+        "request": request,
         "expect": {"status_below": 500},
         "timeout_s": TIMEOUT_S,
     }
@@ -87,6 +96,8 @@ def _http_api_case(method: str, path: str) -> tuple[dict[str, Any], str]:
         },
         "isBase64Encoded": False,
     }
+    if parameters := _path_parameters(path):
+        event["pathParameters"] = parameters
     name = f"{method} {path} answers (HTTP API event)"
     case = {"name": name, "event": event, "expect": {"status_below": 500}, "timeout_s": TIMEOUT_S}
     hint = (
