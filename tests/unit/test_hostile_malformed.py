@@ -129,3 +129,24 @@ def test_an_unforeseen_shape_is_still_a_finding(
     code, out, _ = _check(MALFORMED.parent / "network" / "sar_nested.yaml", "json", capsys)
     (finding,) = json.loads(out)
     assert code == 1 and finding["rule"] == "SD003" and "unpack" not in finding["message"]
+
+
+def test_a_surrogate_pair_escape_is_not_proven_unreadable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a pattern with a surrogate-pair escape, which libyaml refuses and a UTF-16 parser reads
+    template = tmp_path / "template.yaml"
+    template.write_text(
+        "Transform: AWS::Serverless-2016-10-31\n"
+        "Parameters:\n"
+        "  Name:\n"
+        "    Type: String\n"
+        '    AllowedPattern: "[\\uD800\\uDC00-\\uDBFF\\uDFFF]*"\n'
+        "Resources:\n"
+        "  Topic:\n"
+        "    Type: AWS::SNS::Topic\n"
+    )
+    code, out, _ = _check(template, "json", capsys)
+    # THEN a warning that says what was not read, never the SD002 error
+    assert code == 0
+    assert [(f["rule"], f["severity"]) for f in json.loads(out)] == [("SD052", "warning")]

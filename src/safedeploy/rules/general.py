@@ -25,7 +25,13 @@ SD004 = Rule(
     "nested applications",
 )
 # SD002 and SD003 are raised by the loader (a TemplateError carries its rule id) and reported as findings.
-SD002 = Rule("SD002", "error", "template", "not a readable template (YAML/JSON, UTF-8, a Resources section)")
+SD002 = Rule(
+    "SD002",
+    "error",
+    "template",
+    "not a readable template (YAML/JSON, UTF-8, a Resources section)",
+    twinned=True,
+)
 SD003 = Rule(
     "SD003",
     "error",

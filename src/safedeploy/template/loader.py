@@ -87,6 +87,12 @@ def _unparsable(path: Path, exc: Exception) -> TemplateError:
     else:
         said, at = (str(exc).splitlines() or [type(exc).__name__])[0], None
     where = f" (line {at[0]}, column {at[1]})" if at else ""
+    if "Unicode character escape" in said:
+        # a surrogate-pair escape such as "\uD800\uDC00": libyaml refuses it, a UTF-16 parser (as
+        # CloudFormation's may be) reads one character; not proven unreadable to CloudFormation
+        return TemplateError(
+            f"{path}: not read here: {said}{where}; CloudFormation's parser may accept it", "SD052", at=at
+        )
     return TemplateError(f"{path}: not a valid YAML/JSON template: {said}{where}", "SD002", at=at)
 
 
