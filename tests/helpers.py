@@ -329,3 +329,46 @@ def deploy_role_actions() -> set[str]:
                 actions = statement["Action"]
                 allowed.update([actions] if isinstance(actions, str) else actions)
     return allowed
+
+
+class LoopbackListener:
+    """A local TCP endpoint that counts the connections it gets and answers none: it closes each at
+    once, or (`hold`) keeps it open and silent, like an API that never answers."""
+
+    def __init__(self, hold: bool = False) -> None:
+        import socket
+        import threading
+
+        self.hold = hold
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.1)
+        self.seen = 0
+        self.held: list[socket.socket] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            self.seen += 1
+            if self.hold:
+                self.held.append(conn)
+            else:
+                conn.close()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+        for conn in self.held:
+            conn.close()
+        self.sock.close()

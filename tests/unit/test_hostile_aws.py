@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -11,44 +10,12 @@ import pytest
 
 from safedeploy import cli
 from safedeploy.live import aws
-
-
-class Silent:
-    """A local endpoint that accepts every connection and never answers."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.1)
-        self.held: list[socket.socket] = []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-
-    def _serve(self) -> None:
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except TimeoutError:
-                continue
-            self.held.append(conn)  # open, silent
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join()
-        for conn in self.held:
-            conn.close()
-        self.sock.close()
+from tests.helpers import LoopbackListener
 
 
 @pytest.fixture
-def silent(monkeypatch: pytest.MonkeyPatch) -> Iterator[Silent]:
-    server = Silent()
+def silent(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackListener]:
+    server = LoopbackListener(hold=True)
     monkeypatch.setenv("AWS_ENDPOINT_URL", server.url)
     # the same mechanism, in tenths of the real figures: the test takes about a second, not twenty
     monkeypatch.setattr(aws, "READ_TIMEOUT_S", 0.5)
@@ -78,7 +45,7 @@ def test_clients_have_timeouts_tries_and_a_deadline() -> None:
     ids=lambda a: a[0],
 )
 def test_an_endpoint_that_never_answers_is_a_one_line_error_in_seconds(
-    args: list[str], silent: Silent, capsys: pytest.CaptureFixture[str]
+    args: list[str], silent: LoopbackListener, capsys: pytest.CaptureFixture[str]
 ) -> None:
     result: dict[str, int] = {}
     started = time.monotonic()

@@ -5,8 +5,6 @@ request signed with the credentials at hand."""
 from __future__ import annotations
 
 import json
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import pytest
 
 from safedeploy import cli
 from safedeploy.template.scope import build_scope
+from tests.helpers import LoopbackListener
 
 HOSTILE = Path(__file__).parent / "hostile" / "network"
 TEMPLATES = sorted(HOSTILE.glob("*.yaml"))
@@ -31,42 +30,10 @@ ENDPOINT_VARIABLES = (
 )
 
 
-class Listener:
-    """A local TCP server that records every connection and answers nothing useful."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.seen = 0
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-
-    def _serve(self) -> None:
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except TimeoutError:
-                continue
-            self.seen += 1
-            conn.close()
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join()
-        self.sock.close()
-
-
 @pytest.fixture
-def listener(monkeypatch: pytest.MonkeyPatch) -> Iterator[Listener]:
+def listener(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackListener]:
     """Credentials set (the conftest's), and every AWS endpoint and proxy pointed at the listener."""
-    server = Listener()
+    server = LoopbackListener(hold=False)
     for name in ENDPOINT_VARIABLES:
         monkeypatch.setenv(name, server.url)
     monkeypatch.delenv("NO_PROXY", raising=False)
@@ -78,7 +45,7 @@ def listener(monkeypatch: pytest.MonkeyPatch) -> Iterator[Listener]:
 @pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.stem)
 @pytest.mark.parametrize("command", ["check", "plan", "timing"])
 def test_static_commands_reach_no_endpoint(
-    template: Path, command: str, listener: Listener, capsys: pytest.CaptureFixture[str]
+    template: Path, command: str, listener: LoopbackListener, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # GIVEN a template that names SAR applications, includes or local definitions
     # WHEN a static command reads it with credentials and endpoints at hand
@@ -95,7 +62,7 @@ def test_static_commands_reach_no_endpoint(
 
 
 def test_a_sar_application_is_an_unknown_named_in_the_finding(
-    listener: Listener, capsys: pytest.CaptureFixture[str]
+    listener: LoopbackListener, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = cli.main(["check", str(HOSTILE / "sar_nested.yaml"), "--format", "json"])
     findings = json.loads(capsys.readouterr().out)
@@ -107,7 +74,7 @@ def test_a_sar_application_is_an_unknown_named_in_the_finding(
     assert not any(f["rule"] in ("SD002", "SD003") for f in findings)
 
 
-def test_the_loader_api_builds_a_scope_without_network(listener: Listener) -> None:
+def test_the_loader_api_builds_a_scope_without_network(listener: LoopbackListener) -> None:
     """What `init` and any other static reader uses: a scope of the template, no request made."""
     scope = build_scope(HOSTILE / "sar_nested_by_parameter.yaml")
     assert "Hooks" not in scope.children  # an unknown, not fetched

@@ -135,8 +135,9 @@ def _functions(resources: list[dict[str, Any]]) -> dict[str, str]:
     }
 
 
-def stack_deployment(cloudformation: Any, stack: str) -> StackDeployment:
-    resources = stack_resources(cloudformation, stack)
+def codedeploy_of(resources: list[dict[str, Any]]) -> tuple[str | None, dict[str, str]]:
+    """A stack's CodeDeploy application (None: no function has a DeploymentPreference) and its
+    deployment groups by function logical ID (SAM names a group <Function>DeploymentGroup)."""
     application = next(
         (r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::CodeDeploy::Application"),
         None,
@@ -146,6 +147,12 @@ def stack_deployment(cloudformation: Any, stack: str) -> StackDeployment:
         for r in resources
         if r["ResourceType"] == "AWS::CodeDeploy::DeploymentGroup"
     }
+    return application, groups
+
+
+def stack_deployment(cloudformation: Any, stack: str) -> StackDeployment:
+    resources = stack_resources(cloudformation, stack)
+    application, groups = codedeploy_of(resources)
     functions = _functions(resources)
     if application is None:
         raise UserError(

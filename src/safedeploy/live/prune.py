@@ -23,7 +23,14 @@ from safedeploy_core.appspec import parse_appspec
 from safedeploy_core.codedeploy import appspec_content
 
 from safedeploy.errors import UserError
-from safedeploy.live.aws import THROTTLED, active_deployments, aws_errors, denied, stack_resources
+from safedeploy.live.aws import (
+    THROTTLED,
+    active_deployments,
+    aws_errors,
+    codedeploy_of,
+    denied,
+    stack_resources,
+)
 from safedeploy.live.retention import Decision, Facts, PublishedVersion, decide, version_before
 from safedeploy.live.route import weights
 
@@ -42,15 +49,7 @@ class Target:
 
 def stack_targets(cloudformation: Any, stack: str) -> list[Target]:
     resources = stack_resources(cloudformation, stack)
-    application = next(
-        (r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::CodeDeploy::Application"),
-        None,
-    )
-    groups = {
-        r["LogicalResourceId"].removesuffix("DeploymentGroup"): r["PhysicalResourceId"]
-        for r in resources
-        if r["ResourceType"] == "AWS::CodeDeploy::DeploymentGroup"
-    }
+    application, groups = codedeploy_of(resources)
     targets = [
         Target(
             r["PhysicalResourceId"], r["LogicalResourceId"], application, groups.get(r["LogicalResourceId"])
