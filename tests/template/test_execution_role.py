@@ -69,7 +69,6 @@ def test_the_execution_role_may_create_update_and_delete_every_resource(root_sco
     }
     # every left-out permission is a decision with its reason, not a silent drop
     assert [o for o in ops if isinstance(o, Skipped) and not o.why] == []
-    assert {(o.type, o.action) for o in ops if isinstance(o, Skipped)} <= set(UNUSED)
     # the calls whose ARN the model builds are among those checked
     named = {(o.action, o.arn) for o in kept}
     assert (
@@ -81,6 +80,12 @@ def test_the_execution_role_may_create_update_and_delete_every_resource(root_sco
         "arn:aws:cloudformation:us-east-1:<AWS::AccountId>:stack/safe-deploy-dev-Hooks-<suffix>/<stack-id>",
     ) in named
     assert ("s3:GetObject", "<ArtifactBucket.Arn>/HelloWorldFunction.zip") in named
+    # every role passed and every package read has its ARN built, none is checked on "*"
+    assert [o for o in kept if o.action in ("iam:PassRole", "s3:GetObject") and o.arn == "*"] == []
+    # the aliases' UpdatePolicy makes CloudFormation start the traffic shift through CodeDeploy
+    assert ("EchoFunctionAliaslive", "codedeploy:CreateDeployment") in {(o.resource, o.action) for o in kept}
+    # no reason in UNUSED is stale: each one is a decision about a resource of these templates
+    assert {(o.type, o.action) for o in ops if isinstance(o, Skipped)} == set(UNUSED)
     statements, table = _execution_role()
     assert _denied(root_scope, statements, table) == []
 
@@ -125,3 +130,27 @@ def test_a_role_missing_a_needed_grant_fails(root_scope: Scope, edit: object, ex
     statements, table = _execution_role()
     denied = _denied(root_scope, edit(statements), table)  # type: ignore[operator]
     assert any(d.startswith(expected) for d in denied), denied
+
+
+def test_a_property_that_uses_another_service_makes_its_permissions_needed(root_scope: Scope) -> None:
+    """A VPC configuration on the sample function: the handlers' ec2 calls become needed, and the
+    execution role, which grants no ec2, is shown unable to deploy it."""
+    function = root_scope.resources["HelloWorldFunction"]
+    vpc = {"SubnetIds": ["subnet-1"], "SecurityGroupIds": ["sg-1"]}
+    edited = dataclasses.replace(
+        root_scope,
+        cfn={
+            **root_scope.cfn,
+            "Resources": {
+                **root_scope.resources,
+                "HelloWorldFunction": {
+                    **function,
+                    "Properties": {**function["Properties"], "VpcConfig": vpc},
+                },
+            },
+        },
+    )
+    statements, table = _execution_role()
+    denied = _denied(edited, statements, table)
+    assert "HelloWorldFunction create ec2:DescribeSubnets on *: implicitly denied" in denied
+    assert _denied(root_scope, statements, table) == []

@@ -68,10 +68,11 @@ EXTRA: Mapping[str, tuple[Extra, ...]] = {
     ),
 }
 
-# (resource type, listed permission) -> why this app's configuration does not use it
-UNUSED: Mapping[tuple[str, str], str] = {
+# (resource type, listed permission) -> (the property that would use it, or None; why it is left out).
+# A resource that has the property needs the permission after all.
+UNUSED: Mapping[tuple[str, str], tuple[str | None, str]] = {
     **{
-        ("AWS::Lambda::Function", p): "no VpcConfig"
+        ("AWS::Lambda::Function", p): ("VpcConfig", "no VpcConfig")
         for p in (
             "ec2:DescribeSecurityGroups",
             "ec2:DescribeSubnets",
@@ -80,28 +81,37 @@ UNUSED: Mapping[tuple[str, str], str] = {
         )
     },
     **{
-        ("AWS::Lambda::Function", p): "no KmsKeyArn"
+        ("AWS::Lambda::Function", p): ("KmsKeyArn", "no KmsKeyArn")
         for p in ("kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
     },
-    ("AWS::Lambda::Function", "elasticfilesystem:DescribeMountTargets"): "no FileSystemConfigs",
-    ("AWS::Lambda::Function", "s3files:ListMountTargets"): "no FileSystemConfigs",
-    ("AWS::Lambda::Function", "s3:GetObjectVersion"): "no Code.S3ObjectVersion",
+    ("AWS::Lambda::Function", "elasticfilesystem:DescribeMountTargets"): (
+        "FileSystemConfigs",
+        "no FileSystemConfigs",
+    ),
+    ("AWS::Lambda::Function", "s3files:ListMountTargets"): ("FileSystemConfigs", "no FileSystemConfigs"),
+    ("AWS::Lambda::Function", "s3:GetObjectVersion"): ("Code.S3ObjectVersion", "no Code.S3ObjectVersion"),
     **{
-        ("AWS::Lambda::EventSourceMapping", p): "no KmsKeyArn (filter criteria encryption)"
+        ("AWS::Lambda::EventSourceMapping", p): ("KmsKeyArn", "no KmsKeyArn (filter criteria encryption)")
         for p in ("kms:DescribeKey", "kms:GenerateDataKey", "kms:Decrypt")
     },
-    ("AWS::SNS::Topic", "iam:GetRole"): "no delivery-status logging roles",
-    ("AWS::SNS::Topic", "iam:PassRole"): "no delivery-status logging roles",
-    ("AWS::SNS::Subscription", "iam:GetRole"): "no SubscriptionRoleArn",
-    ("AWS::SNS::Subscription", "iam:PassRole"): "no SubscriptionRoleArn",
-    ("AWS::Events::Rule", "iam:PassRole"): "no target or rule RoleArn",
-    ("AWS::ApiGateway::RestApi", "s3:GetObject"): "no BodyS3Location (the body is inline)",
-    ("AWS::ApiGateway::RestApi", "iam:PassRole"): "no role in the API definition",
-    ("AWS::CloudFormation::Stack", "iam:PassRole"): "nested stacks are given no RoleARN",
-    ("AWS::Logs::LogGroup", "s3:REST.PUT.OBJECT"): "no log delivery",
-    ("AWS::Logs::LogGroup", "firehose:TagDeliveryStream"): "no log delivery",
-    ("AWS::IAM::Role", "iam:PutRolePermissionsBoundary"): "no PermissionsBoundary",
-    ("AWS::IAM::Role", "iam:DeleteRolePermissionsBoundary"): "no PermissionsBoundary",
+    ("AWS::SNS::Topic", "iam:GetRole"): ("DeliveryStatusLogging", "no delivery-status logging roles"),
+    ("AWS::SNS::Topic", "iam:PassRole"): ("DeliveryStatusLogging", "no delivery-status logging roles"),
+    ("AWS::SNS::Subscription", "iam:GetRole"): ("SubscriptionRoleArn", "no SubscriptionRoleArn"),
+    ("AWS::SNS::Subscription", "iam:PassRole"): ("SubscriptionRoleArn", "no SubscriptionRoleArn"),
+    ("AWS::Events::Rule", "iam:PassRole"): ("RoleArn", "no rule RoleArn (a Lambda target takes none)"),
+    ("AWS::ApiGateway::RestApi", "s3:GetObject"): (
+        "BodyS3Location",
+        "no BodyS3Location (the body is inline)",
+    ),
+    ("AWS::ApiGateway::RestApi", "iam:PassRole"): (None, "no credentials role in the API definition"),
+    ("AWS::CloudFormation::Stack", "iam:PassRole"): (None, "a nested stack is given no role of its own"),
+    ("AWS::Logs::LogGroup", "s3:REST.PUT.OBJECT"): (None, "no log delivery to S3"),
+    ("AWS::Logs::LogGroup", "firehose:TagDeliveryStream"): (None, "no log delivery to Firehose"),
+    ("AWS::IAM::Role", "iam:PutRolePermissionsBoundary"): ("PermissionsBoundary", "no PermissionsBoundary"),
+    ("AWS::IAM::Role", "iam:DeleteRolePermissionsBoundary"): (
+        "PermissionsBoundary",
+        "no PermissionsBoundary",
+    ),
 }
 
 
@@ -178,6 +188,18 @@ def _arn(scope: Scope, stack: str, logical: str, res: Mapping[str, Any], action:
     return "*"
 
 
+def _needed(res: Mapping[str, Any], kind: str, action: str, extra: Mapping[str, Extra]) -> tuple[bool, str]:
+    """Whether this resource's configuration needs the listed permission, and why (or why not)."""
+    if (kind, action) in UNUSED:
+        prop, why = UNUSED[(kind, action)]
+        return (True, f"uses {prop}") if prop is not None and _has(res, prop) else (False, why)
+    if action.split(":", maxsplit=1)[0] == _service(kind):
+        return True, "own service"
+    if action in extra:
+        return True, extra[action].why
+    return False, ""
+
+
 def stack_operations(scope: Scope, stack: str, artefacts: str) -> Iterator[Operation | Skipped]:
     """Every (resource, handler, permission) of `scope` (the stack `stack`) and its nested stacks, kept
     or skipped with the reason; `artefacts` is the ARN of the bucket holding the code."""
@@ -187,26 +209,11 @@ def stack_operations(scope: Scope, stack: str, artefacts: str) -> Iterator[Opera
         extra = {e.permission: e for e in EXTRA.get(kind, ()) if _has(res, e.when)}
         for handler in HANDLERS:
             for action in listed(kind, handler):
-                if action.split(":")[0] == _service(kind) and (kind, action) not in UNUSED:
-                    yield Operation(
-                        where,
-                        kind,
-                        handler,
-                        action,
-                        _arn(scope, stack, logical, res, action, artefacts),
-                        "own service",
-                    )
-                elif action in extra:
-                    e = extra[action]
-                    yield Operation(
-                        where,
-                        kind,
-                        handler,
-                        action,
-                        _arn(scope, stack, logical, res, action, artefacts),
-                        e.why,
-                    )
+                needed, why = _needed(res, kind, action, extra)
+                if not needed:
+                    yield Skipped(where, kind, handler, action, why)
                 else:
-                    yield Skipped(where, kind, handler, action, UNUSED.get((kind, action), ""))
+                    arn = _arn(scope, stack, logical, res, action, artefacts)
+                    yield Operation(where, kind, handler, action, arn, why)
     for logical, child in scope.children.items():
         yield from stack_operations(child, generated(stack, logical), artefacts)
