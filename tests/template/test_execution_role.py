@@ -9,7 +9,8 @@ has) is allowed by the role's policies, on the ARN the call names where it is bu
 roles `<stack>-<LogicalId>-<suffix>` (nested: `<stack>-<Nested>-<suffix>-<LogicalId>-<suffix>`) and the
 nested stacks against `role/${StackPrefix}-*` and `stack/${StackPrefix}-*/*` for a stack named
 `safe-deploy-dev` (samconfig.toml), the code packages in the artefact bucket; "*" for every other call.
-Every listed permission left out has its reason in UNUSED.
+Every listed permission left out has its reason in UNUSED, and comes back as needed when the resource
+has the property that uses it (a VpcConfig makes the function's ec2 calls needed).
 
 Not proven: that the handlers call nothing beyond what the schemas list; that CloudFormation keeps
 the stack prefix when it truncates a generated role name to IAM's 64 characters; that a stack name a
