@@ -274,10 +274,12 @@ def test_stop_deployment_without_rollback_leaves_the_split_as_it_was() -> None:
     stop = e.codedeploy_operations()["StopDeployment"]
     original = e._traffic
 
-    def traffic_then_stop(start: float, dt: float) -> None:  # someone stops it a minute into the canary
-        original(start, dt)
+    def traffic_then_stop(start: float, dt: float, until_stop: bool = False) -> float | None:
+        # someone stops it a minute into the canary
+        stopped_at = original(start, dt, until_stop)
         if start >= 60 and e.stop_requested is None:
             stop({"deploymentId": "d-1", "autoRollbackEnabled": False})
+        return stopped_at
 
     e._traffic = traffic_then_stop  # type: ignore[method-assign]
     outcome = e.run(lambda: "d-1")
@@ -316,8 +318,8 @@ def test_the_requests_do_not_depend_on_how_the_clock_is_cut() -> None:
     # ticks or in a judge's 5-s pauses: runs with and without a step judge are paired
     whole = engine(FakeCloud({"1": healthy}), rps=20)
     cut = engine(FakeCloud({"1": healthy}), rps=20)
-    once = whole._arrivals(0, 60)
-    pieces = [a for start in range(0, 60, 5) for a in cut._arrivals(start, start + 5)]
+    once = list(whole.arrivals.between(0, 60))
+    pieces = [a for start in range(0, 60, 5) for a in cut.arrivals.between(start, start + 5)]
     assert once == pieces and len(once) == 1200  # one request per 1/rps slot
     assert [k for k, _ in once] == list(range(len(once)))
 
@@ -361,3 +363,25 @@ def test_the_metric_delay_setting_moves_the_rehearsed_alarm() -> None:
 
     # the engine reads the figure once, when it is built: two more minutes of delay, two minutes later
     assert fired(Assumptions(visibility_s=180)) - fired(Assumptions()) == 120
+
+
+def test_a_stop_a_call_makes_takes_effect_at_that_calls_time() -> None:
+    # GIVEN a new version that, on its 25th call, asks for StopDeployment with rollback (as the
+    # in-band breaker does), well inside a 10-s tick of the rehearsal's clock
+    cloud = FakeCloud({"1": healthy, "2": healthy})
+    e = engine(cloud, rps=20)
+    stop = e.codedeploy_operations("in-band breaker")["StopDeployment"]
+    seen = {"calls": 0}
+
+    def stopping(event: Any, context: Any) -> dict[str, Any]:
+        seen["calls"] += 1
+        if seen["calls"] == 25:
+            stop({"deploymentId": "d-1", "autoRollbackEnabled": True})
+        return {"ok": True}
+
+    cloud.versions["2"] = stopping
+    outcome = e.run(lambda: "d-1")
+    # THEN the rollback starts when that call was served, not at the end of its tick
+    started = next(ev.t_s for ev in e.events if ev.kind == "rollback")
+    assert outcome.caught_by == "in-band breaker"
+    assert started % 10 != 0 and outcome.rollback_s == pytest.approx(started + ROLLBACK_DEPLOYMENT_S, abs=0.1)

@@ -139,7 +139,7 @@ def test_a_python_function_sees_its_template_environment_and_nothing_of_the_cli(
     env = result["env"]
     # THEN its environment is the template's, Lambda's and the fake account's alone
     assert env["TABLE"] == "rehearsal-Table-1"
-    assert env["AWS_ACCESS_KEY_ID"] == "rehearsal" and env["AWS_SECRET_ACCESS_KEY"] == "rehearsal"
+    assert env["AWS_ACCESS_KEY_ID"] == "rehearsed-function" and env["AWS_SECRET_ACCESS_KEY"] == "rehearsal"
     assert env["AWS_ENDPOINT_URL"] == ENDPOINT and env["AWS_REGION"] == "eu-west-1"
     assert "GITHUB_TOKEN" not in env and "runner-secret" not in json.dumps(env)
     assert env["AWS_LAMBDA_FUNCTION_VERSION"] == "2"
@@ -171,7 +171,7 @@ def test_a_node_function_gets_the_lambda_context_and_only_its_environment(
     result = function({}, context())
     env = result["env"]
     assert env["TABLE"] == "rehearsal-Table-1" and env["AWS_ENDPOINT_URL"] == ENDPOINT
-    assert env["AWS_ACCESS_KEY_ID"] == "rehearsal" and "GITHUB_TOKEN" not in env
+    assert env["AWS_ACCESS_KEY_ID"] == "rehearsed-function" and "GITHUB_TOKEN" not in env
     assert result["version"] == "2" and result["name"] == "rehearsal-Fn" and result["memory"] == "256"
     assert result["arn"].endswith(":live") and result["group"] == "/aws/lambda/rehearsal-Fn"
     assert result["request"] and 0 < result["remaining"] <= 10_000

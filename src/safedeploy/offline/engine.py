@@ -30,7 +30,7 @@ import random
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -50,8 +50,9 @@ from safedeploy.iam.enforce import SERVICE_ROLE, AccessDenied
 from safedeploy.offline import visibility
 from safedeploy.offline.alarm_eval import AlarmModel
 from safedeploy.offline.inprocess_lambda import LambdaContext, environment
-from safedeploy.offline.metric_store import EmfPoint, MetricStore, Record, metric_data
+from safedeploy.offline.metric_store import MetricStore, metric_data
 from safedeploy.offline.service_overlay import ServiceError
+from safedeploy.offline.traffic import Arrivals, CallLog, VirtualTime
 
 TICK_S = 10
 # Execution environments per version (the in-band breaker counts each one's calls apart): Little's
@@ -82,24 +83,6 @@ class HookRun:
     # The function has a DeadLetterQueue whose consumer reports Failed for an event it receives
     # (hooks/lost_reports.py); without one an unreported lifecycle event waits for CodeDeploy's hour.
     dead_letter: bool = False
-
-
-@dataclass
-class VirtualTime:
-    """Stand-in for the `time` module inside the function under test while it serves synthetic
-    traffic: `sleep` costs simulated time, not wall time."""
-
-    slept_ms: float = 0.0
-
-    def sleep(self, seconds: float) -> None:
-        self.slept_ms += seconds * 1000
-
-    def perf_counter(self) -> float:
-        """The function's own stopwatch runs on the same clock: real time plus the simulated sleeps."""
-        return time.perf_counter() + self.slept_ms / 1000
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(time, name)
 
 
 @dataclass
@@ -180,16 +163,14 @@ class Engine:
         self.lifecycle: dict[str, str | None] = {}
         self.stop_requested: str | None = None
         self.stopped_by = "step judge"  # who called StopDeployment (each caller has its own client)
-        self.first_bad_s: float | None = None
-        self.requests = {"total": 0, "new_version": 0, "faulty": 0}
+        self.calls = CallLog(self.store, self.function, self.alias, self.new_version)
+        self.arrivals = Arrivals(self.rng, self.rps)
         # The step judge: a scheduled run every minute from t = 60 s, each looking every `look_s`
         # while it has time for another look (safedeploy_core.step_gate).
         self.next_judge_s = 60.0
         self._judge_run_s = 60.0
         self._stdout: Any = None
         self.next_alarm_check_s = 0.0
-        self._arrivals_drawn = 0
-        self._next_arrival: tuple[int, float] | None = None
         self._paused_wall_s = 0.0
         self.shifted = False  # has any traffic moved to the new version
         self._detected_s: float | None = None
@@ -417,24 +398,13 @@ class Engine:
                 self._stop_in_place("StopDeployment", "stopped without rollback")
             time.sleep(max(dt / self.speed - (time.monotonic() - tick_started), 0.0))
 
-    def _arrivals(self, start: float, end: float) -> Iterator[tuple[int, float]]:
-        """(index, time) of the synthetic requests in [start, end): request k arrives at a random
-        point of its slot [k, k + 1) / rps. The schedule is drawn in order, so it does not depend on
-        how the clock is cut into ticks: a rehearsal with and without the step judge serves the same
-        requests at the same times until one of them rolls back. Requests due while the clock jumped
-        (a hook's own run time) are not served, as before any tick covered them. Drawn lazily: a
-        caller that stops early leaves the rest of the schedule undrawn, for the next tick."""
-        while True:
-            if self._next_arrival is None:
-                k = self._arrivals_drawn
-                self._next_arrival = (k, (k + self.rng.random()) / self.rps)
-            k, t = self._next_arrival
-            if t >= end:
-                return
-            self._arrivals_drawn += 1
-            self._next_arrival = None
-            if t >= start:
-                yield k, t
+    @property
+    def requests(self) -> dict[str, int]:
+        return self.calls.counts()
+
+    @property
+    def first_bad_s(self) -> float | None:
+        return self.calls.first_bad_s
 
     def _traffic(self, start: float, dt: float, until_stop: bool = False) -> float | None:
         """Serve [start, start + dt); with `until_stop`, only until a call requests StopDeployment:
@@ -445,9 +415,8 @@ class Engine:
         real_time = getattr(self.function_module, "time", None)
         if real_time is not None:
             self.function_module.time = clock
-        first = len(self.store.records)
         try:
-            for i, t in self._arrivals(start, start + dt):
+            for i, t in self.arrivals.between(start, start + dt):
                 case = self.traffic[i % len(self.traffic)]
                 event = api_gateway_event(case.request) if case.request is not None else case.event
                 clock.slept_ms = 0.0
@@ -456,79 +425,27 @@ class Engine:
                 with contextlib.redirect_stdout(sink):
                     payload, headers = self.cloud.invoke(self.function, self.alias, json.dumps(event))
                 duration = (time.perf_counter() - began) * 1000 + clock.slept_ms
-                self._collect_emf(sink.getvalue(), t)
+                self.calls.collect_emf(sink.getvalue(), t)
                 version = headers["x-amz-executed-version"]
                 # Lambda's Errors metric counts unhandled errors only; a 5xx answer is a success to it
                 error = "x-amz-function-error" in headers
-                self.store.records.append(Record(t, self.function, version, error, duration))
-                self.requests["total"] += 1
+                bad = False
                 if version == self.new_version:
-                    self.requests["new_version"] += 1
                     fmt = case.request.payload_format if case.request else "1.0"
                     status, body = decode_proxy_response(json.loads(payload), fmt)
-                    if error or not evaluate(case, status, body, duration).passed:
-                        self.requests["faulty"] += 1
-                        if self.first_bad_s is None:
-                            self.first_bad_s = t
-                            self.emit("traffic", f"first faulty answer from v{version}")
+                    bad = error or not evaluate(case, status, body, duration).passed
+                if self.calls.record(t, version, error, duration, bad):
+                    self.emit("traffic", f"first faulty answer from v{version}")
                 if until_stop and self.stop_requested and self.outcome.status == "InProgress":
                     stopped_at = t
                     break
         finally:
             if real_time is not None:
                 self.function_module.time = real_time
-        self._publish(self.store.records[first:])
-        # every request before this has been recorded
-        self.store.records_until_s = stopped_at if stopped_at is not None else start + dt
-        return stopped_at
-
-    def _publish(self, records: list[Record]) -> None:
-        """Write this tick's per-version Lambda metrics to (moto's) CloudWatch, as Lambda would."""
-        by_version: dict[str, list[Record]] = {}
-        for record in records:
-            by_version.setdefault(record.version, []).append(record)
-        data = []
-        for version, rows in by_version.items():
-            dims = [
-                {"Name": "FunctionName", "Value": self.function},
-                {"Name": "Resource", "Value": f"{self.function}:{self.alias}"},
-                {"Name": "ExecutedVersion", "Value": version},
-            ]
-            durations = [r.duration_ms for r in rows]
-            errors = float(sum(r.error for r in rows))
-            for metric, stats, unit in (
-                ("Invocations", (len(rows), float(len(rows)), 1.0, 1.0), "Count"),
-                ("Errors", (len(rows), errors, 0.0, 1.0 if errors else 0.0), "Count"),
-                ("Duration", (len(rows), sum(durations), min(durations), max(durations)), "Milliseconds"),
-            ):
-                count, total, low, high = stats
-                data.append(
-                    {
-                        "MetricName": metric,
-                        "Dimensions": dims,
-                        "Unit": unit,
-                        "StatisticValues": {
-                            "SampleCount": count,
-                            "Sum": total,
-                            "Minimum": low,
-                            "Maximum": high,
-                        },
-                    }
-                )
+        data = self.calls.unpublished(stopped_at if stopped_at is not None else start + dt)
         if data:
             self.cloud.put_metric_data("AWS/Lambda", data)
-
-    def _collect_emf(self, text: str, t: float) -> None:
-        for line in text.splitlines():
-            if '"_aws"' not in line:
-                continue
-            doc = json.loads(line)
-            for directive in doc["_aws"]["CloudWatchMetrics"]:
-                dims = tuple(sorted((d, str(doc[d])) for d in directive["Dimensions"][0]))
-                for metric in directive["Metrics"]:
-                    value = doc[metric["Name"]]
-                    total = float(sum(value)) if isinstance(value, list) else float(value)
-                    self.store.emf.append(EmfPoint(t, directive["Namespace"], dims, metric["Name"], total))
+        return stopped_at
 
     def _check_alarms(self) -> None:
         """CloudWatch evaluates an alarm with a period under a minute every 10 s, one of a minute or
