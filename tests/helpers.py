@@ -372,3 +372,21 @@ class LoopbackListener:
         for conn in self.held:
             conn.close()
         self.sock.close()
+
+
+def stack_summaries(rows: list[tuple[str, str, str]]) -> dict[str, Any]:
+    """A ListStackResources answer: (logical ID, physical ID, type) per resource, all up to date."""
+    from datetime import UTC, datetime
+
+    return {
+        "StackResourceSummaries": [
+            {
+                "LogicalResourceId": logical,
+                "PhysicalResourceId": physical,
+                "ResourceType": kind,
+                "ResourceStatus": "UPDATE_COMPLETE",
+                "LastUpdatedTimestamp": datetime(2026, 1, 1, tzinfo=UTC),
+            }
+            for logical, physical, kind in rows
+        ]
+    }

@@ -29,7 +29,14 @@ from safedeploy.live import prune as pruning
 from safedeploy.live.retention import Facts, PublishedVersion, decide, parse_duration, version_before
 from safedeploy.offline.moto_server import extended
 from safedeploy.offline.service_overlay import overlay
-from tests.helpers import appspec, deploy_role_actions, lambda_role, publish_versions, record_calls
+from tests.helpers import (
+    appspec,
+    deploy_role_actions,
+    lambda_role,
+    publish_versions,
+    record_calls,
+    stack_summaries,
+)
 
 FN = "safe-deploy-prod-HelloWorldFunction-AbC123"
 STACK = "safe-deploy-prod"
@@ -187,18 +194,7 @@ def stack_resources() -> dict[str, Any]:
         ("HelloWorldFunctionDeploymentGroup", GROUP, "AWS::CodeDeploy::DeploymentGroup"),
         ("HelloWorldFunction", FN, "AWS::Lambda::Function"),
     ]
-    return {
-        "StackResourceSummaries": [
-            {
-                "LogicalResourceId": logical,
-                "PhysicalResourceId": physical,
-                "ResourceType": kind,
-                "ResourceStatus": "UPDATE_COMPLETE",
-                "LastUpdatedTimestamp": datetime(2026, 1, 1, tzinfo=UTC),
-            }
-            for logical, physical, kind in rows
-        ]
-    }
+    return stack_summaries(rows)
 
 
 @pytest.fixture

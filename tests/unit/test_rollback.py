@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -20,7 +19,15 @@ from safedeploy.live import rollback as rolling
 from safedeploy.offline.moto_server import extended
 from safedeploy.offline.service_overlay import overlay
 from safedeploy.rehearsal.options import Fault
-from tests.helpers import ROOT, appspec, deploy_role_actions, lambda_role, publish_versions, record_calls
+from tests.helpers import (
+    ROOT,
+    appspec,
+    deploy_role_actions,
+    lambda_role,
+    publish_versions,
+    record_calls,
+    stack_summaries,
+)
 
 FN = "safe-deploy-dev-HelloWorldFunction-AbC123"
 STACK = "safe-deploy-dev"
@@ -39,18 +46,7 @@ def resources(function: str, application: str, group: str, template_version: str
             "AWS::Lambda::Version",
         ),
     ]
-    return {
-        "StackResourceSummaries": [
-            {
-                "LogicalResourceId": logical,
-                "PhysicalResourceId": physical,
-                "ResourceType": kind,
-                "ResourceStatus": "UPDATE_COMPLETE",
-                "LastUpdatedTimestamp": datetime(2026, 1, 1, tzinfo=UTC),
-            }
-            for logical, physical, kind in rows
-        ]
-    }
+    return stack_summaries(rows)
 
 
 def set_status(deployment_id: str, status: str) -> None:
