@@ -17,7 +17,9 @@ from safedeploy.adopt.document import parse
 from safedeploy.adopt.functions import Target, select
 from safedeploy.adopt.kit import ALARMS_DIR, HOOKS_DIR, SMOKE_DIR, vendor
 from safedeploy.errors import UserError
-from safedeploy.template.loader import load_template
+from safedeploy.inputs import read_text
+from safedeploy.template.loader import MAX_TEMPLATE_BYTES, load_template
+from safedeploy.template.samconfig import MAX_SAMCONFIG_BYTES
 
 
 @dataclass
@@ -102,7 +104,7 @@ def plan_init(
     project = template.parent
     changes = ChangeSet(project)
     changes.notes.extend(selection.notes)
-    text = template.read_bytes().decode("utf-8")  # as written: its line endings too
+    text = read_text(template, MAX_TEMPLATE_BYTES, "template")  # as written: its line endings too
 
     def edited(dev_type: str, nested: edits.Source = source) -> tuple[str, edits.EditReport]:
         doc = parse(text, template.name)
@@ -174,7 +176,7 @@ def _smoke_and_kit(
 def _samconfig(changes: ChangeSet) -> None:
     project = changes.root
     samconfig = project / "samconfig.toml"
-    old = samconfig.read_text(encoding="utf-8") if samconfig.is_file() else ""
+    old = read_text(samconfig, MAX_SAMCONFIG_BYTES, "samconfig") if samconfig.exists() else ""
     types = changes.types or dict.fromkeys(edits.ENVIRONMENTS, "")
     new, added = samconfig_edit.edit(
         old, _stack_prefix(project), types, edits.ENV_PARAMETER, edits.TYPE_PARAMETER, bool(changes.types)

@@ -17,6 +17,10 @@ from typing import Any
 from safedeploy_core.smoke import load_cases
 
 from safedeploy.adopt.functions import Target
+from safedeploy.errors import UserError
+from safedeploy.inputs import MIB, read_text
+
+MAX_EVENT_BYTES = MIB  # a sample event in events/ (Lambda's own payload limit is 6 MB)
 
 PATH_PLACEHOLDER = "example"
 _PATH_PARAMETER = re.compile(r"\{[^}/]+\}")
@@ -121,8 +125,8 @@ def sample_event(project: Path, target: Target, code_uri: str | None) -> tuple[A
     if chosen is None:
         return None
     try:
-        return json.loads(chosen.read_text(encoding="utf-8")), f"events/{chosen.name}"
-    except (ValueError, UnicodeDecodeError):
+        return json.loads(read_text(chosen, MAX_EVENT_BYTES, "sample event")), f"events/{chosen.name}"
+    except (ValueError, UnicodeDecodeError, RecursionError, UserError):  # not a usable sample: none
         return None
 
 
